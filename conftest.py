@@ -1,0 +1,37 @@
+"""Shared fixtures: a private lab per test, and the shared folder with the real-tool oracles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent
+
+
+def shared_dir() -> Path:
+    """The project's shared folder (seed document, oracles): $G7LAB_SHARED or ../shared."""
+    return Path(os.environ.get("G7LAB_SHARED") or REPO.parent / "shared")
+
+
+@pytest.fixture
+def shared() -> Path:
+    path = shared_dir()
+    if not path.is_dir():
+        pytest.skip(f"shared folder {path} is absent (set G7LAB_SHARED)")
+    return path
+
+
+@pytest.fixture
+def lab_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "lab"
+    monkeypatch.setenv("G7SIM_LAB", str(root))
+    return root
+
+
+@pytest.fixture
+def lab(lab_root: Path):
+    from simulator.lab import Lab
+
+    return Lab(lab_root)

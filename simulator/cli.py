@@ -1,0 +1,232 @@
+"""`g7sim`: create, inspect and break simulated PureConnect G7 packaged servers.
+
+Every error is one line on stderr (``g7sim: error: ...``) with a non-zero exit, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from recovery.controller_report import format_ld_size
+from simulator import faults
+from simulator.catalog import catalog
+from simulator.errors import SimError
+from simulator.lab import Lab
+from simulator.nvram import ipl_names
+from simulator.server import Server
+from simulator.smartarray.report import CliError, raid_label, run_command, status_text
+from simulator.units import parse_drive_size
+
+
+def _cache(text: str) -> int:
+    if text.lower() in ("none", "0", "zm"):
+        return 0
+    if text in ("512", "1024"):
+        return int(text)
+    raise argparse.ArgumentTypeError("cache module size is 512, 1024 or none (Zero Memory)")
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 10**7:
+        raise argparse.ArgumentTypeError("seconds must be between 0 and 10000000")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="g7sim", description=__doc__.splitlines()[0])
+    p.add_argument("--lab", help="lab folder (default: $G7SIM_LAB or ~/.local/share/g7sim/lab)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("catalog", help="list the packaged servers that can be created")
+    c.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("create", help="create a server in factory state")
+    c.add_argument("name")
+    c.add_argument("--config", required=True, metavar="KEY", help="catalog key, see `g7sim catalog`")
+    c.add_argument("--drive-size", metavar="SIZE", help="nominal size of every drive, e.g. 146GB, 450GB")
+    c.add_argument("--cache", type=_cache, default=512, metavar="MB", help="512, 1024 or none")
+
+    c = sub.add_parser("list", help="list the servers of the lab")
+    c.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("show", help="show a server's identity, drives, logical drives and NVRAM")
+    c.add_argument("name")
+    c.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("destroy", help="delete a server and all its drives")
+    c.add_argument("name")
+
+    c = sub.add_parser("ssacli", help='run an array CLI command, e.g. "ctrl all show config"')
+    c.add_argument("name")
+    c.add_argument("cli_command", metavar="COMMAND", nargs="+")
+
+    c = sub.add_parser("fault", help="change the hardware: fail, pull, insert or replace a drive")
+    c.add_argument("name")
+    c.add_argument("kind", choices=["drive-fail", "drive-remove", "drive-insert", "drive-replace"])
+    c.add_argument("bay", type=int)
+    c.add_argument("--size", metavar="SIZE", help="nominal size of the inserted drive (default: catalog)")
+    c.add_argument("--drive", metavar="SERIAL", help="drive-insert: put back this pulled drive")
+
+    c = sub.add_parser("run", help="let the server run headless (rebuilds progress)")
+    c.add_argument("name")
+    c.add_argument("--seconds", type=_seconds, required=True)
+    return p
+
+
+def cmd_catalog(lab: Lab, args: argparse.Namespace) -> int:
+    entries = list(catalog().values())
+    if args.json:
+        print(json.dumps([e.to_json() for e in entries], indent=2))
+        return 0
+    print(
+        f"{'KEY':<13} {'DEVICE TYPE':<32} {'MODEL':<16} {'PART NUMBER':<24} {'HARDWARE':<9} RAID CONFIGURATION"
+    )
+    for e in entries:
+        print(
+            f"{e.key:<13} {e.device_type:<32} {e.model:<16} {e.part_number or '-':<24} "
+            f"{e.hardware.name:<9} {e.raid_configuration}"
+        )
+    return 0
+
+
+def cmd_create(lab: Lab, args: argparse.Namespace) -> int:
+    size = parse_drive_size(args.drive_size) if args.drive_size else None
+    lab.create(args.name, args.config, drive_size_gb=size, cache_mb=args.cache)
+    print(f"created {args.name} ({args.config}) in {lab.root}")
+    return 0
+
+
+def cmd_list(lab: Lab, args: argparse.Namespace) -> int:
+    rows = []
+    for name in lab.names():
+        try:
+            with lab.open(name, save=False) as server:
+                rows.append({"name": name, "config": server.entry.key, "model": server.entry.hardware.name})
+        except SimError as exc:
+            rows.append({"name": name, "error": str(exc)})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    for row in [] if args.json else rows:
+        print(f"{row['name']:<20} {row.get('config', '?'):<13} {row.get('model', row.get('error'))}")
+    return 0
+
+
+def _controller_text(controller: str, cache_mb: int | None) -> str:
+    if not controller:
+        return "none"
+    return f"{controller} ({f'{cache_mb} MB cache' if cache_mb else 'Zero Memory, no cache'})"
+
+
+def render_show(server: Server) -> str:
+    s = server.summary()
+    hw = server.entry.hardware
+    part = f" ({s['part_number']})" if s["part_number"] else ""
+    out = [
+        f"Server:         {s['name']}",
+        f"Configuration:  {s['config']} - {s['device_type']} {s['model']}{part}",
+        f"Hardware:       HP {hw.product_name}, BIOS {hw.bios_family} {hw.bios_date}",
+        f"Controller:     {_controller_text(hw.controller, s.get('cache_mb'))}",
+        "Drive bays:",
+    ]
+    for bay in range(1, hw.bays + 1):
+        d = s["bays"].get(str(bay))
+        text = (
+            "empty"
+            if d is None
+            else f"{d['size_gb']} GB {hw.drive_interface}  {d['serial']}  "
+            + ("Failed" if d["failed"] else "OK")
+        )
+        out.append(f"  bay {bay}: {text}")
+    if hw.controller:
+        out.append("Logical drives:" + ("" if s["logical_drives"] else " none"))
+        out += [
+            f"  logicaldrive {ld.number}: {raid_label(ld)}, {format_ld_size(ld.size_bytes)}, "
+            f"{status_text(ld)}; array {ld.array}, bays {','.join(map(str, ld.member_bays))}; "
+            f"Maximum Boot partition {'8GB' if ld.max_boot_8gb else '4GB'}"
+            for ld in server.smart_array.logical_drives()
+        ]
+    names = ipl_names(hw)
+    out.append("Standard Boot Order (IPL):")
+    out += [f"  IPL:{i} {names[dev]}" for i, dev in enumerate(s["nvram"]["ipl"], 1)]
+    out.append(f"Folder:         {s['directory']}")
+    return "\n".join(out)
+
+
+def cmd_show(lab: Lab, args: argparse.Namespace) -> int:
+    with lab.open(args.name, save=False) as server:
+        print(json.dumps(server.summary(), indent=2) if args.json else render_show(server))
+    return 0
+
+
+def cmd_destroy(lab: Lab, args: argparse.Namespace) -> int:
+    lab.destroy(args.name)
+    print(f"destroyed {args.name}")
+    return 0
+
+
+def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
+    with lab.open(args.name, save=False) as server:
+        array = server.smart_array if server.state.controller is not None else None
+        try:
+            print(run_command(array, " ".join(args.cli_command)))
+        except CliError as exc:
+            print(f"\n{exc}\n")
+            return 1
+    return 0
+
+
+def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
+    size = parse_drive_size(args.size) if args.size else None
+    with lab.open(args.name) as server:
+        if args.kind == "drive-fail":
+            warnings = faults.drive_fail(server, args.bay)
+        elif args.kind == "drive-remove":
+            warnings = faults.drive_remove(server, args.bay)
+        elif args.kind == "drive-insert":
+            warnings = faults.drive_insert(server, args.bay, size, args.drive)
+        else:
+            warnings = faults.drive_replace(server, args.bay, size)
+    for warning in warnings:
+        print(f"g7sim: warning: {warning}", file=sys.stderr)
+    print(f"{args.kind} bay {args.bay}: done")
+    return 0
+
+
+def cmd_run(lab: Lab, args: argparse.Namespace) -> int:
+    with lab.open(args.name) as server:
+        faults.run_for(server, args.seconds)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Lab, argparse.Namespace], int]] = {
+    "catalog": cmd_catalog,
+    "create": cmd_create,
+    "list": cmd_list,
+    "show": cmd_show,
+    "destroy": cmd_destroy,
+    "ssacli": cmd_ssacli,
+    "fault": cmd_fault,
+    "run": cmd_run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](Lab(args.lab), args)
+    except SimError as exc:
+        print(f"g7sim: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        print(f"g7sim: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

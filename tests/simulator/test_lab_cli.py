@@ -1,0 +1,167 @@
+"""`g7sim` lab commands as a user runs them: persistence, locking, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+
+def g7sim(lab_root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "G7SIM_LAB": str(lab_root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", *args], capture_output=True, text=True, env=env
+    )
+    if check and proc.returncode:
+        raise AssertionError(f"g7sim {' '.join(args)} failed: {proc.stderr}")
+    return proc
+
+
+def tree_digest(root: Path) -> str:
+    """Digest of every file's name, size and metadata-area bytes: detects any change a command made."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != ".lock"):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(str(path.stat().st_size).encode())
+        with open(path, "rb") as f:
+            h.update(f.read(1 << 16))
+    return h.hexdigest()
+
+
+def test_create_list_show_destroy(lab_root: Path) -> None:
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    g7sim(lab_root, "create", "small", "--config", "ims-small", "--drive-size", "250GB")
+    assert json.loads(g7sim(lab_root, "list", "--json").stdout) == [
+        {"name": "cic1", "config": "cic-360g7", "model": "DL360 G7"},
+        {"name": "small", "config": "ims-small", "model": "DL120 G7"},
+    ]
+    show = json.loads(g7sim(lab_root, "show", "cic1", "--json").stdout)
+    assert show["smbios"] == {
+        "manufacturer": "HP",
+        "product_name": "ProLiant DL360 G7",
+        "bios_vendor": "HP",
+        "bios_version": "P68",
+        "bios_date": "05/05/2011",
+    }
+    assert [(ld["raid"], ld["status"], ld["member_bays"]) for ld in show["logical_drives"]] == [
+        ("1+0", "OK", [1, 2, 3, 4])
+    ]
+    assert show["nvram"]["ipl"] == ["hdd", "cdrom", "floppy", "nic", "usb"]
+    assert Path(show["logical_drives"][0]["volume_path"]).stat().st_size == 900_129_210_368
+    text = g7sim(lab_root, "show", "cic1").stdout
+    assert "logicaldrive 1: RAID 1+0, 838.3 GB, OK" in text
+    assert "IPL:4 PCI Embedded HP NC382i PCIe DP Multifunction 1Gb Adapter Port 1" in text
+    small = json.loads(g7sim(lab_root, "show", "small", "--json").stdout)
+    assert small["controller"] is None and "logical_drives" not in small
+    assert [(d["vendor"], d["size_bytes"]) for d in small["disks"]] == [("ATA", 250_059_350_016)]
+    g7sim(lab_root, "destroy", "cic1")
+    assert [r["name"] for r in json.loads(g7sim(lab_root, "list", "--json").stdout)] == ["small"]
+    assert not (lab_root / "cic1").exists()
+
+
+def test_drive_images_are_sparse(lab_root: Path) -> None:
+    g7sim(lab_root, "create", "big", "--config", "ias-380g7")
+    used = sum(p.stat().st_blocks * 512 for p in (lab_root / "big").rglob("*.img"))
+    apparent = sum(p.stat().st_size for p in (lab_root / "big").rglob("*.img"))
+    assert apparent > 5 * 10**12 and used < 50 * 2**20
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create", "x", "--config", "nope"], "g7sim: error: unknown server configuration 'nope'"),
+        (
+            ["create", "x", "--config", "cic-360g7", "--drive-size", "huge"],
+            "g7sim: error: bad drive size 'huge'",
+        ),
+        (["create", "cic1", "--config", "cic-360g7"], "g7sim: error: server 'cic1' already exists"),
+        (["create", "../evil", "--config", "cic-360g7"], "g7sim: error: bad server name '../evil'"),
+        (
+            ["fault", "cic1", "drive-fail", "9"],
+            "g7sim: error: bay 9 is out of range: a DL360 G7 has bays 1-8",
+        ),
+        (["fault", "cic1", "drive-fail", "6"], "g7sim: error: bay 6 is empty"),
+        (["fault", "cic1", "drive-insert", "2"], "g7sim: error: bay 2 already holds a drive"),
+        (
+            ["fault", "cic1", "drive-insert", "5", "--drive", "NOPE"],
+            "g7sim: error: no pulled drive with serial",
+        ),
+        (["fault", "cic1", "drive-insert", "5", "--size", "1XB"], "g7sim: error: bad drive size '1XB'"),
+        (["show", "ghost"], "g7sim: error: no server 'ghost'"),
+        (["destroy", "ghost"], "g7sim: error: no server 'ghost'"),
+    ],
+)
+def test_bad_input_is_one_line_nonzero_and_changes_nothing(
+    lab_root: Path, args: list[str], message: str
+) -> None:
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    before = tree_digest(lab_root)
+    proc = g7sim(lab_root, *args, check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1, proc.stderr
+    assert tree_digest(lab_root) == before
+
+
+def test_corrupted_state_file_is_reported_and_left_alone(lab_root: Path) -> None:
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    state = lab_root / "cic1" / "server.json"
+    state.write_text(state.read_text()[:-40])
+    before = tree_digest(lab_root)
+    for args in (
+        ["show", "cic1"],
+        ["ssacli", "cic1", "ctrl all show config"],
+        ["fault", "cic1", "drive-fail", "1"],
+    ):
+        proc = g7sim(lab_root, *args, check=False)
+        assert proc.returncode == 1
+        assert proc.stderr.startswith("g7sim: error: server 'cic1': state file ")
+        assert "is corrupt" in proc.stderr and proc.stderr.count("\n") == 1
+    assert tree_digest(lab_root) == before
+    # The other servers of the lab stay usable, and list shows the damaged one.
+    listed = json.loads(g7sim(lab_root, "list", "--json").stdout)
+    assert "is corrupt" in listed[0]["error"]
+
+
+def test_state_survives_processes(lab_root: Path) -> None:
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    g7sim(lab_root, "fault", "cic1", "drive-fail", "2")
+    g7sim(lab_root, "fault", "cic1", "drive-replace", "2")
+    g7sim(lab_root, "run", "cic1", "--seconds", "1200")
+    out = g7sim(lab_root, "ssacli", "cic1", "ctrl slot=0 ld all show status").stdout
+    assert "logicaldrive 1 (838.3 GB, RAID 1+0): Recovering, 27% complete" in out
+
+
+def test_concurrent_commands_are_serialised(lab_root: Path) -> None:
+    """Sixteen processes each let the server run 100 s; none of their updates may be lost."""
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    g7sim(lab_root, "fault", "cic1", "drive-replace", "1")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: g7sim(lab_root, "run", "cic1", "--seconds", "100"), range(16)))
+    state = json.loads((lab_root / "cic1" / "server.json").read_text())
+    assert state["powered_seconds"] == 1600
+    out = g7sim(lab_root, "ssacli", "cic1", "ctrl slot=0 ld all show status").stdout
+    assert "Recovering, 37% complete" in out  # 1600 s x 100 MiB/s = 156.25 GiB of a 419.15 GiB member
+
+
+def test_concurrent_creates_of_one_name_make_one_server(lab_root: Path) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        procs = list(
+            pool.map(
+                lambda _: g7sim(lab_root, "create", "x", "--config", "ims-medium", check=False), range(4)
+            )
+        )
+    assert sorted(p.returncode for p in procs) == [0, 1, 1, 1]
+    assert [p.name for p in lab_root.iterdir() if not p.name.startswith(".")] == ["x"]
+    assert not [p for p in lab_root.iterdir() if p.name.startswith(".creating")]
+
+
+def test_lab_option_overrides_environment(tmp_path: Path, lab_root: Path) -> None:
+    other = tmp_path / "other"
+    g7sim(lab_root, "--lab", str(other), "create", "a", "--config", "ims-small")
+    assert (other / "a" / "server.json").exists() and not (lab_root / "a").exists()
