@@ -165,3 +165,14 @@ def test_lab_option_overrides_environment(tmp_path: Path, lab_root: Path) -> Non
     other = tmp_path / "other"
     g7sim(lab_root, "--lab", str(other), "create", "a", "--config", "ims-small")
     assert (other / "a" / "server.json").exists() and not (lab_root / "a").exists()
+
+
+def test_ssacli_command_errors_exit_nonzero(lab_root: Path) -> None:
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    g7sim(lab_root, "create", "small", "--config", "ias-120g7")
+    proc = g7sim(lab_root, "ssacli", "cic1", "ctrl all show foo", check=False)
+    assert (proc.returncode, proc.stdout.strip()) == (1, 'Error: syntax error at "foo"')
+    proc = g7sim(lab_root, "ssacli", "small", "ctrl all show config", check=False)
+    assert (proc.returncode, proc.stdout.strip()) == (1, "Error: No controllers detected.")
+    proc = g7sim(lab_root, "ssacli", "cic1", "ctrl", "all", "show", "config")
+    assert "logicaldrive 1 (838.3 GB, RAID 1+0, OK)" in proc.stdout

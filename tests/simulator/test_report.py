@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -144,3 +145,22 @@ def test_no_logical_drive_error(lab: Lab) -> None:
         with pytest.raises(CliError, match="does not have any logical drive"):
             report(server, "ctrl all ld all show status")
         assert_round_trip(server)
+
+
+GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "reports"
+
+
+@pytest.mark.parametrize("key", [k for k, e in catalog().items() if e.hardware.has_controller])
+def test_factory_report_matches_golden_file(tmp_path: Path, key: str) -> None:
+    """The factory report of each packaged server, kept in fixtures/ for documentation and review.
+
+    Regenerate with G7LAB_REGEN=1 after an intended change, and review the diff.
+    """
+    lab = Lab(tmp_path)
+    lab.create("golden", key)  # the name fixes the controller serial, so the text is reproducible
+    with lab.open("golden") as server:
+        text = report(server, "ctrl all show config")
+    golden = GOLDEN / f"{key}.ctrl-all-show-config.txt"
+    if os.environ.get("G7LAB_REGEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
