@@ -1,0 +1,191 @@
+"""The server's console: keys in, screens and text out, every screen recorded.
+
+One :class:`Console` lasts a whole visit (power-on to power-off, across reboots). Input is read by a
+thread that decodes raw terminal bytes into key names; output is ANSI for a real terminal or a
+pexpect pty. With ``quiet`` nothing is written to the terminal; a transcript and a screens folder
+record what a technician would have seen.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import termios
+import threading
+import time
+import tty
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from simulator.firmware.keys import KeyDecoder
+from simulator.firmware.screen import ROWS, Attr, Screen
+
+ESC_PAUSE = 0.05  # after a lone ESC byte, how long to wait for the rest of a sequence
+
+
+class ConsoleClosed(Exception):
+    """The terminal went away (end of input): the visit ends, the server powers off."""
+
+
+@dataclass
+class Timing:
+    """Real waits of the firmware. Short in tests, realistic in the demo."""
+
+    prompt_seconds: float = 3.0  # each POST prompt window (any key, F8, F9/F10/F11/F12)
+    step_seconds: float = 0.4  # pause between POST stages
+
+    @classmethod
+    def from_env(cls) -> Timing:
+        prompt = float(os.environ.get("G7SIM_PROMPT_SECONDS", cls.prompt_seconds))
+        step = float(os.environ.get("G7SIM_STEP_SECONDS", min(cls.step_seconds, prompt / 4)))
+        return cls(prompt, step)
+
+
+class Console:
+    def __init__(
+        self,
+        infd: int,
+        out: IO[str] | None,
+        *,
+        transcript: Path | None = None,
+        screens_dir: Path | None = None,
+        timing: Timing | None = None,
+    ) -> None:
+        self.infd = infd
+        self.out = out
+        self.timing = timing or Timing()
+        self.keys: queue.Queue[str | None] = queue.Queue()
+        self._transcript = open(transcript, "a", encoding="utf-8") if transcript else None  # noqa: SIM115
+        self._screens_dir = screens_dir
+        self._screen_count = 0
+        self._saved_tty: list | None = None
+        self._last_screen_text: str | None = None
+        self.lines: list[str] = []  # the scrolling text console (POST, boot messages)
+        self.last_screen: Screen | None = None
+        self._closed = threading.Event()
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        if os.isatty(self.infd):
+            self._saved_tty = termios.tcgetattr(self.infd)
+            tty.setraw(self.infd)
+        threading.Thread(target=self._read_keys, name="console-keys", daemon=True).start()
+        self._write("\x1b[?7l\x1b[0m\x1b[2J\x1b[H")  # no auto-wrap: screens never scroll
+
+    def close(self) -> None:
+        self._write("\x1b[0m\x1b[?7h\r\n")
+        if self._saved_tty is not None:
+            termios.tcsetattr(self.infd, termios.TCSADRAIN, self._saved_tty)
+        if self._transcript:
+            self._transcript.close()
+
+    def _read_keys(self) -> None:
+        decoder = KeyDecoder()
+        while True:
+            timeout = ESC_PAUSE if decoder.pending else None
+            ready, _, _ = select.select([self.infd], [], [], timeout)
+            if not ready:
+                for key in decoder.flush():
+                    self.keys.put(key)
+                continue
+            try:
+                data = os.read(self.infd, 1024)
+            except OSError:
+                data = b""
+            if not data:
+                for key in decoder.flush():
+                    self.keys.put(key)
+                self.keys.put(None)
+                return
+            for key in decoder.feed(data):
+                self.keys.put(key)
+
+    # ---- output ----------------------------------------------------------------------------------
+    def _write(self, text: str) -> None:
+        if self.out is not None:
+            self.out.write(text)
+            self.out.flush()
+
+    def _record(self, text: str) -> None:
+        if self._transcript:
+            self._transcript.write(text)
+            self._transcript.flush()
+
+    def clear(self) -> None:
+        """Clear the text console (a new POST, or after a full-screen utility)."""
+        self.lines = []
+        self._last_screen_text = None
+        self._write("\x1b[0m\x1b[2J\x1b[H")
+
+    def line(self, text: str = "", attr: Attr | None = None) -> None:
+        """Print one line on the scrolling text console."""
+        self.lines.append(text)
+        self._write((attr.sgr() if attr else "") + text + ("\x1b[0m" if attr else "") + "\r\n")
+        self._record(text + "\n")
+
+    def show(self, screen: Screen) -> None:
+        """Draw a full screen; record it when it differs from the previous one."""
+        self.last_screen = screen
+        self._write(screen.ansi())
+        text = screen.text()
+        if text == self._last_screen_text:
+            return
+        self._last_screen_text = text
+        self._record(f"\n===== screen: {screen.name} =====\n{text}=====\n")
+        if self._screens_dir:
+            self._save_screen(screen)
+
+    def _save_screen(self, screen: Screen) -> None:
+        self._screens_dir.mkdir(parents=True, exist_ok=True)
+        self._screen_count += 1
+        stem = self._screens_dir / f"{self._screen_count:03d}-{screen.name}"
+        stem.with_suffix(".txt").write_text(screen.text(), encoding="utf-8")
+        from simulator.firmware.render import render_png
+
+        render_png(screen, stem.with_suffix(".png"))
+
+    def text_screen(self) -> Screen:
+        """The text console as a screen (its last 25 lines), for dumps."""
+        screen = Screen("text-console")
+        for r, text in enumerate(self.lines[-ROWS:]):
+            screen.put(r, 0, text)
+        return screen
+
+    # ---- input -----------------------------------------------------------------------------------
+    def flush_keys(self) -> None:
+        """Forget keys pressed so far: a key pressed outside its window does nothing."""
+        while True:
+            try:
+                key = self.keys.get_nowait()
+            except queue.Empty:
+                return
+            if key is None:
+                self.keys.put(None)
+                return
+
+    def get_key(self, timeout: float | None = None) -> str | None:
+        """Next key, or None when ``timeout`` passes. :raises ConsoleClosed: at end of input."""
+        try:
+            key = self.keys.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if key is None:
+            self.keys.put(None)  # stay closed for every later read
+            raise ConsoleClosed()
+        return key
+
+    def window(self, seconds: float, accept: Collection[str] | None = None) -> str | None:
+        """Open a prompt window: wait up to ``seconds`` for one of ``accept`` (any key if None)."""
+        self.flush_keys()
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            key = self.get_key(left)
+            if key is not None and (accept is None or key in accept):
+                return key
+        return None
+
+    def pause(self, seconds: float | None = None) -> None:
+        time.sleep(self.timing.step_seconds if seconds is None else seconds)

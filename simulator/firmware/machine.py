@@ -1,0 +1,30 @@
+"""What the firmware needs to reach the hardware: the lab and the server's name.
+
+Every firmware action opens the server under its lock for just that action, so `g7sim ssacli` in
+another terminal sees an ORCA change at once and never a half-made one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from simulator.lab import Lab
+from simulator.server import Server
+
+
+@dataclass(frozen=True)
+class Machine:
+    lab: Lab
+    name: str
+
+    @contextmanager
+    def read(self) -> Iterator[Server]:
+        with self.lab.open(self.name, save=False) as server:
+            yield server
+
+    @contextmanager
+    def change(self) -> Iterator[Server]:
+        with self.lab.open(self.name) as server:
+            yield server
