@@ -31,6 +31,9 @@ class HardwareModel:
     nic: str
     memory_gb: int
     processors: tuple[str, ...]
+    cores_per_processor: int
+    hyperthreading: bool
+    qpi_speed: str  # "" when the platform has no QPI (single-socket Xeon E3)
 
     @property
     def has_controller(self) -> bool:

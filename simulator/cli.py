@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from recovery.controller_report import format_ld_size
 from simulator import faults
@@ -70,6 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("bay", type=int)
     c.add_argument("--size", metavar="SIZE", help="nominal size of the inserted drive (default: catalog)")
     c.add_argument("--drive", metavar="SERIAL", help="drive-insert: put back this pulled drive")
+
+    c = sub.add_parser(
+        "power-on", help="power the server on, its console on this terminal (Ctrl-] powers off)"
+    )
+    c.add_argument("name")
+    c.add_argument("--transcript", type=Path, metavar="FILE", help="append every screen and line as text")
+    c.add_argument(
+        "--screens", type=Path, metavar="DIR", help="save each full screen as NNN-NAME.txt and .png"
+    )
+    c.add_argument(
+        "--quiet", action="store_true", help="write nothing to the terminal (use with --transcript)"
+    )
+    c.add_argument(
+        "--prompt-seconds",
+        type=_seconds,
+        metavar="S",
+        help="length of each POST prompt window (default 3, or $G7SIM_PROMPT_SECONDS)",
+    )
+    c.add_argument("--backend", help="boot backend: process (default, or $G7SIM_BACKEND)")
 
     c = sub.add_parser("run", help="let the server run headless (rebuilds progress)")
     c.add_argument("name")
@@ -196,6 +216,36 @@ def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_power_on(lab: Lab, args: argparse.Namespace) -> int:
+    from simulator.backends import get_backend
+    from simulator.firmware.console import Console, Timing
+    from simulator.firmware.machine import Machine
+    from simulator.firmware.session import Session, powered
+
+    machine = Machine(lab, args.name)
+    backend = get_backend(args.backend)
+    timing = Timing.from_env()
+    if args.prompt_seconds is not None:
+        timing = Timing(args.prompt_seconds, min(timing.step_seconds, args.prompt_seconds / 4))
+    with powered(machine):
+        if not args.quiet:
+            print(f"g7sim: console of {args.name}; Ctrl-] powers the server off", file=sys.stderr)
+        console = Console(
+            sys.stdin.fileno(),
+            None if args.quiet else sys.stdout,
+            transcript=args.transcript,
+            screens_dir=args.screens,
+            timing=timing,
+        )
+        console.start()
+        try:
+            Session(machine, console, backend).run()
+            console.line(f"Server {args.name} powered off.")
+        finally:
+            console.close()
+    return 0
+
+
 def cmd_run(lab: Lab, args: argparse.Namespace) -> int:
     with lab.open(args.name) as server:
         faults.run_for(server, args.seconds)
@@ -211,6 +261,7 @@ COMMANDS: dict[str, Callable[[Lab, argparse.Namespace], int]] = {
     "ssacli": cmd_ssacli,
     "fault": cmd_fault,
     "run": cmd_run,
+    "power-on": cmd_power_on,
 }
 
 

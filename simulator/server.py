@@ -50,6 +50,11 @@ class Server:
     def volume_path(self, volume: str) -> Path:
         return self.dir / "volumes" / f"{volume}.img"
 
+    @property
+    def drivekey_path(self) -> Path:
+        """The internal USB DriveKey: a disk image (MBR + FAT) holding the Recovery Environment."""
+        return self.dir / "drivekey.img"
+
     def add_drive(self, serial: str, size_gb: int) -> None:
         create_drive_image(self.drive_path(serial), size_gb)
 

@@ -26,8 +26,15 @@ from simulator.firmware.screen import ROWS, Attr, Screen
 ESC_PAUSE = 0.05  # after a lone ESC byte, how long to wait for the rest of a sequence
 
 
+POWER_BUTTON = "CTRL-]"  # the virtual power button, as virsh console's escape
+
+
 class ConsoleClosed(Exception):
     """The terminal went away (end of input): the visit ends, the server powers off."""
+
+
+class PowerButtonPressed(ConsoleClosed):
+    """The technician pressed the virtual power button (Ctrl-]): the server powers off."""
 
 
 @dataclass
@@ -175,17 +182,22 @@ class Console:
         if key is None:
             self.keys.put(None)  # stay closed for every later read
             raise ConsoleClosed()
+        if key == POWER_BUTTON:
+            raise PowerButtonPressed()
         return key
 
-    def window(self, seconds: float, accept: Collection[str] | None = None) -> str | None:
-        """Open a prompt window: wait up to ``seconds`` for one of ``accept`` (any key if None)."""
+    def window(self, seconds: float | None, accept: Collection[str] | None = None) -> str | None:
+        """Open a prompt window: wait up to ``seconds`` (None: for ever) for one of ``accept``
+        (any key if None). Keys pressed before the window opened are forgotten."""
         self.flush_keys()
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
             key = self.get_key(left)
             if key is not None and (accept is None or key in accept):
                 return key
-        return None
 
     def pause(self, seconds: float | None = None) -> None:
         time.sleep(self.timing.step_seconds if seconds is None else seconds)

@@ -87,10 +87,7 @@ class KeyDecoder:
         buf, self._buf = self._buf, b""
         if not buf:
             return []
-        keys = ["ESC"]
-        for b in buf[1:]:
-            keys.append(self._plain(bytes([b])))
-        return keys
+        return ["ESC", *(self._plain(bytes([b])) for b in buf[1:])]
 
     @staticmethod
     def _plain(b: bytes) -> str:

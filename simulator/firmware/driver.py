@@ -1,0 +1,147 @@
+"""Drive a server's console the way a technician does: real keys in, screen text out.
+
+Used by the tests, the Gherkin steps and anyone replaying a documented procedure::
+
+    with ConsoleDriver(lab_root, "cic1") as console:
+        console.expect("Press any key to view Option ROM messages")
+        console.press("SPACE")
+        console.expect("Press <F8> to run the Option ROM Configuration for Arrays Utility")
+        console.press("F8")
+
+Keys go through a real pty (pexpect) as xterm escape sequences. Screen text is read from the
+session's transcript, which holds every line and every full screen as plain text, so a match never
+depends on where the colour codes fall.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pexpect
+
+from simulator.firmware.keys import encode
+
+
+class ScreenNotFound(AssertionError):
+    """The expected text never appeared on the console."""
+
+
+class ConsoleDriver:
+    def __init__(
+        self,
+        lab_root: Path | str,
+        name: str,
+        *,
+        prompt_seconds: float = 1.0,
+        backend: str | None = None,
+        timeout: float = 30.0,
+        transcript: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.timeout = timeout
+        self._tmp = None
+        if transcript is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="g7sim-console-")
+            transcript = Path(self._tmp.name) / "transcript.txt"
+        self.transcript = Path(transcript)
+        self.transcript.write_text("")
+        self._pos = 0  # matches continue after the previous one, like pexpect
+        args = ["-m", "simulator.cli", "--lab", str(lab_root), "power-on", name,
+                "--transcript", str(self.transcript), "--prompt-seconds", str(prompt_seconds)]  # fmt: skip
+        if backend:
+            args += ["--backend", backend]
+        env = {**os.environ, **(extra_env or {})}
+        self.child = pexpect.spawn(sys.executable, args, env=env, dimensions=(25, 80), timeout=timeout)
+
+    # ---- reading --------------------------------------------------------------------------------
+    def _drain(self) -> None:
+        """Read what the console wrote to the pty, so the session never blocks on a full pty."""
+        try:
+            while True:
+                self.child.read_nonblocking(65536, timeout=0)
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            pass
+
+    def text(self) -> str:
+        return self.transcript.read_text(encoding="utf-8", errors="replace")
+
+    def last_screen(self) -> str:
+        """The last full screen, or the last 25 lines of the text console, as the technician sees it."""
+        text = self.text()
+        marker = text.rfind("===== screen: ")
+        lines_after = text[marker:].split("=====\n", 2)[-1] if marker >= 0 else text
+        if marker >= 0 and not lines_after.strip():
+            return text[marker:]
+        return "\n".join(text.splitlines()[-25:])
+
+    def expect(self, needle: str, timeout: float | None = None) -> str:
+        """Wait until ``needle`` appears (after the previous match); return the text up to it."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            self._drain()
+            text = self.text()
+            at = text.find(needle, self._pos)
+            if at >= 0:
+                seen, self._pos = text[self._pos : at], at + len(needle)
+                return seen
+            if time.monotonic() > deadline or not self.child.isalive():
+                state = "the session ended" if not self.child.isalive() else "timed out"
+                raise ScreenNotFound(
+                    f"expected screen text {needle!r} did not appear ({state}); last screen:\n{self.last_screen()}"
+                )
+            time.sleep(0.02)
+
+    def expect_any(self, needles: list[str], timeout: float | None = None) -> str:
+        """Wait for the first of several texts; return which one appeared."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            self._drain()
+            text = self.text()
+            found = [(text.find(n, self._pos), n) for n in needles if text.find(n, self._pos) >= 0]
+            if found:
+                at, needle = min(found)
+                self._pos = at + len(needle)
+                return needle
+            if time.monotonic() > deadline or not self.child.isalive():
+                raise ScreenNotFound(f"none of {needles!r} appeared; last screen:\n{self.last_screen()}")
+            time.sleep(0.02)
+
+    # ---- typing ---------------------------------------------------------------------------------
+    def press(self, *keys: str) -> None:
+        """Press keys by name ("F8", "DOWN", "ENTER", "ESC", "3") one after another."""
+        for key in keys:
+            self.child.send(encode(key))
+            time.sleep(0.08 if key.upper() == "ESC" else 0.02)  # a lone ESC needs its pause
+
+    def type(self, text: str) -> None:
+        self.child.send(text.encode())
+
+    def power_button(self) -> None:
+        self.child.send(b"\x1d")
+
+    def wait_power_off(self, timeout: float | None = None) -> int:
+        self.child.expect(pexpect.EOF, timeout=self.timeout if timeout is None else timeout)
+        self.child.close()
+        return self.child.exitstatus or 0
+
+    def close(self) -> None:
+        if self.child.isalive():
+            self.power_button()
+            try:
+                self.child.expect(pexpect.EOF, timeout=10)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                self.child.terminate(force=True)
+        self.child.close()
+        if self._tmp:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> ConsoleDriver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

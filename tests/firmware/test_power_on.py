@@ -1,0 +1,151 @@
+"""`g7sim power-on` through a real pty: POST, prompt windows, serial escapes, the boot decision."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.firmware.driver import ConsoleDriver, ScreenNotFound
+from simulator.lab import Lab
+
+FKEYS_END = 'Press "ESC+@" for Network Boot'
+
+
+def console(lab: Lab, name: str, **kw) -> ConsoleDriver:
+    return ConsoleDriver(lab.root, name, **kw)
+
+
+def test_post_order_and_identity_on_a_dl360(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with console(lab, "cic") as c:
+        for text in ("12 GB Installed", "ProLiant System BIOS - P68 (05/05/2011)",
+                     "2 Processor(s) detected, 8 total cores enabled, Hyperthreading is enabled",
+                     "Proc 2: Intel(R) Xeon(R) CPU E5620 @ 2.40GHz", "Redundant ROM Detected",
+                     "Press any key to view Option ROM messages"):  # fmt: skip
+            c.expect(text)
+        c.press("SPACE")
+        for text in ("Integrated Lights-Out 3", "HP Smart Array P410i Controller", "1 Logical Drive",
+                     "Press <F8> to run the Option ROM Configuration for Arrays Utility",
+                     "Press <ESC> to skip configuration and continue"):  # fmt: skip
+            c.expect(text)
+        c.press("ESC")
+        for text in ('Press "F9" key for ROM-Based Setup Utility', 'Press "F11" key for Default Boot Override Options',
+                     'Press "ESC+9" for ROM-Based Setup Utility', 'Press "ESC+!" for Default Boot Override Options',
+                     FKEYS_END):  # fmt: skip
+            c.expect(text)
+        # Factory logical drive is blank until an image is restored: nothing boots yet.
+        for text in ("Attempting Boot From Hard Drive (C:)", "Attempting Boot From CD-ROM",
+                     "Attempting Boot From Floppy Drive (A:)", "Attempting Boot From NIC", "PXE-E51",
+                     "Attempting Boot From USB DriveKey (C:)", "No bootable device found"):  # fmt: skip
+            c.expect(text)
+        c.press("ENTER")  # any key restarts the boot process: POST again
+        c.expect("ProLiant System BIOS - P68")
+
+
+def test_dl120_has_no_smart_array_block(lab: Lab) -> None:
+    lab.create("ims", "ims-small")
+    with console(lab, "ims") as c:
+        c.expect("ProLiant System BIOS - J01 (04/21/2011)")
+        c.expect("1 Processor(s) detected, 4 total cores enabled\n")
+        c.expect("Press any key to view Option ROM messages")
+        c.press("SPACE")
+        c.expect("Intel(R) Boot Agent GE")
+        seen = c.expect(FKEYS_END)
+        assert "Smart Array" not in seen and "F8" not in seen
+        assert "QPI Speed" not in c.text() and "Hyperthreading" not in c.text()
+
+
+def test_option_rom_messages_only_after_a_key(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with console(lab, "cic", prompt_seconds=0.5) as c:
+        seen = c.expect(FKEYS_END)
+        assert "Press any key to view Option ROM messages" in seen
+        assert "Press <F8>" not in seen and "Integrated Lights-Out" not in seen
+
+
+def test_1785_when_no_logical_drive_exists(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with lab.open("cic") as s:
+        s.smart_array.delete_logical_drive(1)
+    with console(lab, "cic") as c:
+        c.expect("Press any key to view Option ROM messages")
+        c.press("SPACE")
+        c.expect("0 Logical Drives")
+        c.expect("1785-Slot 0 Drive Array Not Configured")
+        c.expect("Run Smart Array Configuration Utility")
+
+
+def test_degraded_array_post_messages(lab: Lab) -> None:
+    from simulator import faults
+
+    lab.create("cic", "cic-360g7")
+    with lab.open("cic") as s:
+        faults.drive_fail(s, 2)
+    with console(lab, "cic", prompt_seconds=0.5) as c:
+        c.expect("1789-Slot 0 Drive Array Disk Drive(s) Not Responding")
+        c.expect("Port 1I, Box 1, Bay 2")
+        c.expect("1787-Slot 0 Drive Array Operating in Interim Recovery Mode")
+
+
+def test_a_key_outside_its_window_does_nothing(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with console(lab, "cic") as c:
+        c.expect("Press any key to view Option ROM messages")
+        c.press("SPACE")
+        c.expect("Press <ESC> to skip configuration and continue")
+        c.press("F9", "F11")  # the F9/F11 window is not open yet: ignored
+        c.expect(FKEYS_END)
+        c.press("F8")  # the F8 window has closed: ignored
+        c.expect("Attempting Boot From Hard Drive (C:)")
+        text = c.text()
+        assert "ROM-Based Setup Utility, Version" not in text and "Default Boot Override Options:" not in text
+        assert "Option ROM Configuration for Arrays, Version" not in text
+
+
+def test_bootable_logical_drive_is_handed_to_the_backend(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with lab.open("cic") as s:
+        with open(s.smart_array.volume_path(1), "r+b") as f:
+            f.seek(510)
+            f.write(b"\x55\xaa")
+    with console(lab, "cic", prompt_seconds=0.5) as c:
+        c.expect("Attempting Boot From Hard Drive (C:)")
+        c.expect("booted hdd: logicaldrive 1")
+        c.expect("Server cic powered off.")
+        assert c.wait_power_off() == 0
+        assert "Attempting Boot From CD-ROM" not in c.text()
+
+
+def test_power_button_ends_the_visit(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with console(lab, "cic") as c:
+        c.expect("Press any key to view Option ROM messages")
+        c.power_button()
+        c.expect("Server cic powered off.")
+        assert c.wait_power_off() == 0
+
+
+def test_one_console_session_per_server(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with console(lab, "cic") as c:
+        c.expect("ProLiant System BIOS")
+        proc = subprocess.run([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "cic"],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        assert proc.returncode == 1
+        assert proc.stderr == "g7sim: error: server 'cic' is already powered on (another console session holds it)\n"
+
+
+def test_expect_failure_names_the_text_and_shows_the_screen(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with console(lab, "cic") as c:
+        with pytest.raises(ScreenNotFound, match=r"(?s)'Welcome to Narnia' did not appear.*last screen:.*BIOS"):
+            c.expect("Welcome to Narnia", timeout=1.5)
+
+
+def test_power_on_unknown_server_fails_cleanly(lab: Lab, tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "ghost"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert proc.returncode == 1 and proc.stderr.startswith("g7sim: error: no server 'ghost'")
