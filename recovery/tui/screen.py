@@ -1,0 +1,97 @@
+"""An 80x25 text screen with colours: what a console UI draws, dumps as text, and renders as ANSI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COLS, ROWS = 80, 25
+_SGR_FG = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36, "white": 37}
+
+
+@dataclass(frozen=True)
+class Attr:
+    fg: str = "white"
+    bg: str = "black"
+    bold: bool = False
+
+    def sgr(self) -> str:
+        return f"\x1b[0;{'1;' if self.bold else ''}{_SGR_FG[self.fg]};{_SGR_FG[self.bg] + 10}m"
+
+    def reverse(self) -> Attr:
+        return Attr(self.bg, self.fg, self.bold)
+
+
+PLAIN = Attr()
+
+
+class Screen:
+    """A grid of characters and attributes. Text beyond the edge is clipped, never wrapped."""
+
+    def __init__(self, name: str, attr: Attr = PLAIN) -> None:
+        self.name = name
+        self.base = attr
+        self.chars = [[" "] * COLS for _ in range(ROWS)]
+        self.attrs = [[attr] * COLS for _ in range(ROWS)]
+
+    def put(self, row: int, col: int, text: str, attr: Attr | None = None) -> None:
+        if not 0 <= row < ROWS:
+            return
+        for i, ch in enumerate(text):
+            c = col + i
+            if 0 <= c < COLS:
+                self.chars[row][c] = ch
+                self.attrs[row][c] = attr or self.base
+
+    def center(self, row: int, text: str, attr: Attr | None = None) -> None:
+        self.put(row, max(0, (COLS - len(text)) // 2), text, attr)
+
+    def fill(self, row: int, attr: Attr, col: int = 0, width: int = COLS) -> None:
+        for c in range(col, min(COLS, col + width)):
+            self.attrs[row][c] = attr
+
+    def box(self, top: int, left: int, height: int, width: int, attr: Attr | None = None, title: str = "") -> None:
+        """A single-line frame; the interior is cleared to the frame's attribute."""
+        a = attr or self.base
+        self.put(top, left, "+" + "-" * (width - 2) + "+", a)
+        for r in range(top + 1, top + height - 1):
+            self.put(r, left, "|" + " " * (width - 2) + "|", a)
+        self.put(top + height - 1, left, "+" + "-" * (width - 2) + "+", a)
+        if title:
+            self.put(top, left + 2, f" {title} ", a)
+
+    def row_text(self, row: int) -> str:
+        return "".join(self.chars[row]).rstrip()
+
+    def text(self) -> str:
+        """The screen as 25 lines of text, trailing blanks removed (golden files, transcripts)."""
+        return "\n".join(self.row_text(r) for r in range(ROWS)).rstrip("\n") + "\n"
+
+    def contains(self, needle: str) -> bool:
+        return any(needle in self.row_text(r) for r in range(ROWS))
+
+    def find(self, needle: str) -> tuple[int, int] | None:
+        for r in range(ROWS):
+            c = self.row_text(r).find(needle)
+            if c >= 0:
+                return r, c
+        return None
+
+    def attr_at(self, row: int, col: int) -> Attr:
+        return self.attrs[row][col]
+
+    def ansi(self) -> str:
+        """Full repaint. Each row is written left to right, so a row's text stays contiguous in the
+        byte stream (pexpect can match it) except where the colour changes."""
+        out = ["\x1b[0m\x1b[2J"]
+        for r in range(ROWS):
+            out.append(f"\x1b[{r + 1};1H")
+            current = None
+            last = COLS - 1 if r == ROWS - 1 else COLS  # never write the last cell: no scroll
+            for c in range(last):
+                a = self.attrs[r][c]
+                if a != current:
+                    out.append(a.sgr())
+                    current = a
+                out.append(self.chars[r][c])
+        out.append("\x1b[0m")
+        return "".join(out)

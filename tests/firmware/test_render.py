@@ -1,0 +1,83 @@
+"""PNG screens: VGA text-mode geometry and palette, text where text is, and no failure without a font."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageFont
+
+from simulator.firmware.console import Console
+from simulator.firmware.render import CELL_H, CELL_W, VGA, VGA_BRIGHT, draw_screen, load_font, render_png
+from simulator.firmware.screen import Attr, Screen
+
+BLUE = Attr("white", "blue")
+
+
+def orca_like() -> Screen:
+    """A blue full-screen utility with a title, a framed list and a highlighted line."""
+    screen = Screen("orca", BLUE)
+    screen.center(0, "Option ROM Configuration for Arrays, Version 8.60.13.0")
+    screen.box(4, 20, 8, 40, Attr("cyan", "blue", bold=True), title="Main Menu")
+    screen.put(6, 23, "Create Logical Drive", BLUE.reverse())
+    screen.put(7, 23, "View Logical Drive")
+    screen.put(24, 1, "<Enter> to continue; <ESC> to exit", Attr("white", "blue", bold=True))
+    return screen
+
+
+def cell(image: Image.Image, row: int, col: int) -> set[tuple[int, int, int]]:
+    """The colours used in one character cell."""
+    x, y = col * CELL_W, row * CELL_H
+    return {image.getpixel((x + dx, y + dy)) for dx in range(CELL_W) for dy in range(CELL_H)}
+
+
+def test_png_is_vga_text_mode(tmp_path: Path) -> None:
+    path = tmp_path / "orca.png"
+    render_png(orca_like(), path)
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size == (720, 400)
+        image = image.convert("RGB")
+        for corner in ((0, 0), (719, 0), (0, 399), (719, 399)):
+            assert image.getpixel(corner) == VGA["blue"]
+        # Text pixels where text is, none where there is none.
+        row, col = 7, 23  # "V" of "View Logical Drive"
+        assert VGA["white"] in cell(image, row, col)
+        assert cell(image, 15, 5) == {VGA["blue"]}
+        # The highlighted line is reversed: a light-grey bar with blue text.
+        colours = cell(image, 6, 23)
+        assert VGA["white"] in colours and VGA["blue"] in colours
+        # Bold is the VGA's bright foreground.
+        assert VGA_BRIGHT["white"] in cell(image, 24, 1)
+
+
+def test_default_font_when_dejavu_is_missing(tmp_path: Path) -> None:
+    font = load_font(("/nonexistent/DejaVuSansMono.ttf",))
+    image = draw_screen(orca_like(), font)
+    assert image.size == (720, 400)
+    assert VGA["white"] in cell(image, 7, 23)
+
+
+def test_bitmap_font_draws_what_it_cannot_show(tmp_path: Path) -> None:
+    if not hasattr(ImageFont, "load_default_imagefont"):
+        pytest.skip("Pillow < 10.1 has no separate bitmap default font")
+    screen = Screen("arrows", BLUE)
+    screen.put(0, 0, "<↑↓> for Different IPL Device")
+    image = draw_screen(screen, ImageFont.load_default_imagefont())
+    assert image.size == (720, 400)
+    assert len(cell(image, 0, 1)) > 1
+
+
+def test_console_saves_a_png_beside_each_screen(tmp_path: Path) -> None:
+    rfd, wfd = os.pipe()
+    console = Console(rfd, None, screens_dir=tmp_path / "screens")
+    try:
+        console.show(orca_like())
+    finally:
+        os.close(wfd)
+        os.close(rfd)
+        console.close()
+    with Image.open(tmp_path / "screens" / "001-orca.png") as image:
+        assert image.size == (720, 400)
+    assert (tmp_path / "screens" / "001-orca.txt").read_text().lstrip().startswith("Option ROM")
