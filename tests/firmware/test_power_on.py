@@ -149,3 +149,69 @@ def test_power_on_unknown_server_fails_cleanly(lab: Lab, tmp_path: Path) -> None
     proc = subprocess.run([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "ghost"],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
     assert proc.returncode == 1 and proc.stderr.startswith("g7sim: error: no server 'ghost'")
+
+
+def _boot_attempts(c: ConsoleDriver) -> str:
+    """The first device the next boot tries."""
+    return c.expect_any(["Attempting Boot From USB DriveKey (C:)", "Attempting Boot From Hard Drive (C:)"])
+
+
+def test_rbsu_boot_order_change_persists_across_power_cycles(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with console(lab, "cic") as c:
+        c.expect(FKEYS_END)
+        c.press("F9")
+        c.expect("ROM-Based Setup Utility, Version 3.00")
+        c.press("DOWN", "DOWN", "DOWN", "DOWN", "ENTER")  # Standard Boot Order (IPL)
+        c.expect("IPL:5  USB DriveKey (C:)")
+        c.press("DOWN", "DOWN", "DOWN", "DOWN", "ENTER")  # USB DriveKey, then its new position
+        c.press("UP", "UP", "UP", "UP", "ENTER")  # IPL:1
+        c.expect("IPL:1  USB DriveKey (C:)")
+        c.press("ESC", "ESC")
+        c.expect("Press <F10> to confirm exit utility.")
+        c.press("F10")
+        c.expect("ProLiant System BIOS")  # RBSU exit restarts the server
+        assert _boot_attempts(c) == "Attempting Boot From USB DriveKey (C:)"
+    with lab.open("cic") as s:
+        assert s.state.nvram.ipl == ["usb", "hdd", "cdrom", "floppy", "nic"]
+    with console(lab, "cic", prompt_seconds=0.5) as c:  # a new power cycle keeps the order
+        assert _boot_attempts(c) == "Attempting Boot From USB DriveKey (C:)"
+
+
+def test_f11_one_time_boot_does_not_change_nvram(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    before = (lab.root / "cic" / "server.json").read_text()
+    with console(lab, "cic") as c:
+        c.expect(FKEYS_END)
+        c.press("F11")
+        c.expect("Please Choose one of the Following Default Boot Override Options:")
+        c.expect("3) One Time Boot to USB DriveKey")
+        c.press("3")
+        assert _boot_attempts(c) == "Attempting Boot From USB DriveKey (C:)"
+        c.expect("No bootable device found")
+        c.press("ENTER")
+        c.expect("ProLiant System BIOS")
+        assert _boot_attempts(c) == "Attempting Boot From Hard Drive (C:)"  # the override was for one boot
+    state = (lab.root / "cic" / "server.json").read_text()
+    assert _ipl(state) == _ipl(before) == ["hdd", "cdrom", "floppy", "nic", "usb"]
+
+
+def test_serial_console_escapes_open_the_utilities(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with console(lab, "cic") as c:
+        c.expect(FKEYS_END)
+        c.type("\x1b!")  # ESC+! = F11
+        c.expect("Default Boot Override Options")
+        c.press("9")  # 9) Enter the ROM Based Setup Utility (RBSU)
+        c.expect("ROM-Based Setup Utility, Version 3.00")
+        c.press("F10")
+        c.expect("ProLiant System BIOS")
+        c.expect(FKEYS_END)
+        c.type("\x1b9")  # ESC+9 = F9
+        c.expect("ROM-Based Setup Utility, Version 3.00")
+
+
+def _ipl(state_text: str) -> list[str]:
+    import json
+
+    return json.loads(state_text)["nvram"]["ipl"]
