@@ -10,7 +10,7 @@ from typing import Any
 from simulator.catalog import CatalogEntry, lookup
 from simulator.drives import create_drive_image
 from simulator.errors import NoController
-from simulator.smartarray.model import SmartArray
+from simulator.smartarray.model import SmartArray, unique_identifier
 from simulator.state import ServerState
 from simulator.units import drive_bytes
 
@@ -99,7 +99,7 @@ class Server:
                 ld.size_bytes,
                 "HP",
                 "LOGICAL VOLUME",
-                f"{self.state.controller.serial}-{ld.number}",
+                unique_identifier(ld.volume),
             )
             for ld in array.logical_drives()
             if ld.readable

@@ -43,6 +43,7 @@ class RebuildJob:
 class ControllerSettings:
     serial: str
     cache_mb: int = 512
+    cache_ratio_read: int = 25  # ORCA "Cache Settings": percent of the cache used for reads, the rest writes
     licenses: list[str] = field(default_factory=list)
     rebuild_mib_s: int = 100  # "Rebuild Priority: Medium" on a 10K SAS drive
     rebuilds: list[RebuildJob] = field(default_factory=list)
@@ -67,6 +68,7 @@ class ServerState:
     nvram: Nvram = field(default_factory=Nvram)
     shelf: dict[str, int] = field(default_factory=dict)  # pulled drives: serial -> nominal GB
     powered_seconds: float = 0.0  # time the controller has run (rebuilds progress with it)
+    io_error_offset: int | None = None  # fault: writes to the disks beyond this byte offset fail
     format: int = STATE_FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -95,6 +97,7 @@ class ServerState:
             nvram=nvram,
             shelf={str(k): int(v) for k, v in data.get("shelf", {}).items()},
             powered_seconds=float(data.get("powered_seconds", 0.0)),
+            io_error_offset=data.get("io_error_offset"),
         )
 
 

@@ -33,6 +33,22 @@ def port_of(bay: int) -> str:
     return "1I" if bay <= 4 else "2I"
 
 
+def unique_identifier(volume: str) -> str:
+    """The logical drive's SCSI identity (NAA WWN as hpacucli prints it: "600508B1001C..."), which the
+    operating system sees as the disk's serial/WWID: the recovery matches disks to logical drives by it."""
+    return ("600508B1001C" + volume.upper())[:32]
+
+
+def geometry(size_bytes: int, max_boot_8gb: bool) -> tuple[int, int, int]:
+    """(heads, sectors per track, cylinders) the controller reports to the BIOS for a logical drive.
+
+    The Maximum Boot partition setting is this geometry: 255 heads x 32 sectors x 1024 cylinders is the
+    4 GB INT 13h limit; with 63 sectors it is 8 GB.
+    """
+    sectors = 63 if max_boot_8gb else 32
+    return 255, sectors, min(65535, size_bytes // (255 * sectors * 512))
+
+
 @dataclass(frozen=True)
 class PhysicalDriveView:
     bay: int
@@ -277,6 +293,26 @@ class SmartArray:
         from simulator.smartarray.licenses import grants_raid6
 
         return any(grants_raid6(key) for key in self.settings.licenses)
+
+    def add_license_key(self, key: str) -> str:
+        """Install a license key (ORCA "Manage License Keys"); return it as stored."""
+        from simulator.smartarray.licenses import is_valid, normalise
+
+        key = normalise(key)
+        if not is_valid(key):
+            raise ArrayError(reason="Invalid license key")
+        if key in self.settings.licenses:
+            raise ArrayError(reason="This license key is already installed")
+        self.settings.licenses.append(key)
+        return key
+
+    def set_cache_ratio(self, read_percent: int) -> None:
+        """Set the read share of the cache (ORCA "Cache Settings"), in steps of 25%."""
+        if self.settings.cache_mb == 0:
+            raise ArrayError(reason="No cache module installed (Zero Memory)")
+        if read_percent not in (0, 25, 50, 75, 100):
+            raise ArrayError(reason=f"Cache ratio {read_percent}% read is not a 25% step")
+        self.settings.cache_ratio_read = read_percent
 
     def available_bays(self) -> list[int]:
         """Bays whose drive is working and in no array (ORCA's "Available Physical Drives")."""

@@ -11,22 +11,24 @@ from collections.abc import Sequence
 from simulator.errors import ArrayError
 from simulator.units import usable_bytes
 
-# Printed the way ORCA lists them in "RAID Configurations" (seed Figure 3 order).
-LEVEL_NAMES = {"5": "RAID 5", "1+0": "RAID 1+0", "0": "RAID 0", "6": "RAID 6 (ADG)"}
-MIN_DRIVES = {"0": 1, "1+0": 2, "5": 3, "6": 4}
+# Printed the way ORCA names them in "RAID Configurations" (seed Figure 3).
+LEVEL_NAMES = {"50": "RAID 50", "5": "RAID 5", "1+0": "RAID 1+0", "0": "RAID 0", "6": "RAID 6 (ADG)"}
+MIN_DRIVES = {"0": 1, "1+0": 2, "5": 3, "6": 4, "50": 6}
+# RAID 50 stripes over two RAID 5 parity groups: the first and the second half of the members.
+PARITY_GROUPS = {"50": 2}
 
 
 def normalise_level(text: str) -> str:
     """Accept "1+0", "10", "RAID 1+0", "1", "adg", "RAID 6 (ADG)" ... and return a LEVEL_NAMES key."""
     t = text.strip().upper().removeprefix("RAID").strip()
-    t = {"10": "1+0", "1": "1+0", "ADG": "6", "6 (ADG)": "6"}.get(t, t)
+    t = {"10": "1+0", "1": "1+0", "5+0": "50", "ADG": "6", "6 (ADG)": "6"}.get(t, t)
     if t not in LEVEL_NAMES:
-        raise ArrayError(reason=f"unknown RAID level {text!r} (valid: 0, 1, 1+0, 5, 6)")
+        raise ArrayError(reason=f"unknown RAID level {text!r} (valid: 0, 1, 1+0, 5, 50, 6)")
     return t
 
 
 def data_drives(level: str, members: int) -> int:
-    return {"0": members, "1+0": members // 2, "5": members - 1, "6": members - 2}[level]
+    return {"0": members, "1+0": members // 2, "5": members - 1, "6": members - 2, "50": members - 2}[level]
 
 
 def logical_drive_bytes(level: str, member_sizes_gb: Sequence[int]) -> int:
@@ -44,8 +46,10 @@ def check_create(level: str, members: int, *, spare: bool, cache_mb: int, licens
         )
     if level == "1+0" and members % 2:
         raise ArrayError(reason="RAID 1+0 requires an even number of physical drives.")
-    if level == "5" and cache_mb == 0:
-        raise ArrayError(reason="RAID 5 requires a cache module on the controller.")
+    if level == "50" and members % PARITY_GROUPS[level]:
+        raise ArrayError(reason="RAID 50 requires an even number of physical drives (two parity groups).")
+    if level in ("5", "50") and cache_mb == 0:
+        raise ArrayError(reason=f"{LEVEL_NAMES[level]} requires a cache module on the controller.")
     if level == "6" and not licensed_raid6:
         raise ArrayError(reason="RAID 6 (ADG) requires a license key (Feature requires license key).")
     if spare and level == "0":
@@ -63,6 +67,11 @@ def mirror_partner(level: str, index: int, members: int) -> int | None:
     return index + half if index < half else index - half
 
 
+def parity_group(index: int, members: int) -> int:
+    """Parity group (0 or 1) of member ``index`` of a RAID 50 array: the first or the second half."""
+    return 0 if index < members // 2 else 1
+
+
 def survives(level: str, lost: Sequence[int], members: int) -> bool:
     """Whether data is still readable with the members at indexes ``lost`` failed or missing."""
     lost_set = set(lost)
@@ -74,4 +83,6 @@ def survives(level: str, lost: Sequence[int], members: int) -> bool:
         return len(lost_set) <= 1
     if level == "6":
         return len(lost_set) <= 2
+    if level == "50":
+        return all(len({i for i in lost_set if parity_group(i, members) == g}) <= 1 for g in (0, 1))
     return all(mirror_partner(level, i, members) not in lost_set for i in lost_set)

@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 
 from recovery.controller_report import format_ld_size
-from simulator.smartarray.model import LogicalDriveView, PhysicalDriveView, SmartArray
+from simulator.smartarray import raid
+from simulator.smartarray.model import (
+    LogicalDriveView,
+    PhysicalDriveView,
+    SmartArray,
+    drive_id,
+    geometry,
+    unique_identifier,
+)
 from simulator.units import MIB, usable_bytes
 
 CLI_BANNER = "HP Array Configuration Utility CLI 9.40.12.0"
@@ -83,8 +91,7 @@ def _raw_used(lds: list[LogicalDriveView], array_name: str) -> int:
     raw = 0
     for ld in (ld for ld in lds if ld.array == array_name):
         n = len(ld.member_bays)
-        data = {"0": n, "1+0": n // 2, "5": n - 1, "6": n - 2}[ld.raid]
-        raw += ld.size_bytes * n // data
+        raw += ld.size_bytes * n // raid.data_drives(ld.raid, n)
     return raw
 
 
@@ -129,6 +136,39 @@ def pd_show(array: SmartArray) -> str:
     return "\n".join(lines)
 
 
+def ld_detail(array: SmartArray, number: int | None = None) -> str:
+    """`ld all show detail`: size, fault tolerance, the BIOS geometry (the Maximum Boot partition
+    setting), status, the SCSI identity the OS sees, and the mirror groups."""
+    lds = [ld for ld in array.logical_drives() if number is None or ld.number == number]
+    if not lds:
+        if number is not None:
+            raise CliError(f'Error: The specified device does not have a logical drive numbered "{number}".')
+        raise CliError("Error: The specified controller does not have any logical drive.")
+    pds = {pd.bay: pd for pd in array.physical_drives()}
+    lines = ["", _header(array, serial=False), ""]
+    for index, ld in enumerate(lds):
+        heads, sectors, cylinders = geometry(ld.size_bytes, ld.max_boot_8gb)
+        lines += [f"   array {ld.array}", "", f"      Logical Drive: {ld.number}",
+                  f"         Size: {format_ld_size(ld.size_bytes)}",
+                  f"         Fault Tolerance: {raid_label(ld).removeprefix('RAID ')}",
+                  f"         Heads: {heads}", f"         Sectors Per Track: {sectors}",
+                  f"         Cylinders: {cylinders}", "         Strip Size: 256 KB",
+                  f"         Status: {status_text(ld)}", "         Caching:  Enabled",
+                  f"         Unique Identifier: {unique_identifier(ld.volume)}",
+                  f"         Disk Name: /dev/sd{chr(ord('a') + index)}", "         Mount Points: None"]  # fmt: skip
+        members = [pds[b] for b in ld.member_bays if b in pds]
+        if ld.raid == "1+0":
+            half = len(ld.member_bays) // 2
+            for group, bays in enumerate((ld.member_bays[:half], ld.member_bays[half:])):
+                lines.append(f"         Mirror Group {group}:")
+                lines += [f"            {_pd_line(pds[b])}" if b in pds else f"            physicaldrive {drive_id(b)} "
+                          f"(port {drive_id(b).split(':')[0]}:box 1:bay {b}, missing)" for b in bays]  # fmt: skip
+        else:
+            lines += [f"            {_pd_line(pd)}" for pd in members]
+        lines += ["         Drive Type: Data", ""]
+    return "\n".join(lines)
+
+
 def ctrl_show(array: SmartArray) -> str:
     return "\n".join(["", _header(array, serial=True), ""])
 
@@ -139,6 +179,7 @@ _COMMANDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^{_CTRL}\s+show\s+status$"), "status"),
     (re.compile(rf"^{_CTRL}\s+show$"), "ctrl"),
     (re.compile(rf"^{_CTRL}\s+(?:ld|logicaldrive)\s+(?P<ld>all|\d+)\s+show\s+status$"), "ld"),
+    (re.compile(rf"^{_CTRL}\s+(?:ld|logicaldrive)\s+(?P<ld>all|\d+)\s+show\s+detail$"), "ld_detail"),
     (re.compile(rf"^{_CTRL}\s+(?:pd|physicaldrive)\s+all\s+show\s+status$"), "pd_status"),
     (re.compile(rf"^{_CTRL}\s+(?:pd|physicaldrive)\s+all\s+show$"), "pd"),
 ]
@@ -156,8 +197,9 @@ def run_command(array: SmartArray | None, command: str) -> str:
             continue
         if array is None:
             raise CliError("Error: No controllers detected.")
-        if kind == "ld":
-            return ld_status(array, None if m.group("ld") == "all" else int(m.group("ld")))
+        if kind in ("ld", "ld_detail"):
+            number = None if m.group("ld") == "all" else int(m.group("ld"))
+            return (ld_status if kind == "ld" else ld_detail)(array, number)
         return {
             "config": show_config,
             "status": show_status,

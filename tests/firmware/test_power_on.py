@@ -105,17 +105,17 @@ def test_a_key_outside_its_window_does_nothing(lab: Lab) -> None:
         assert "Option ROM Configuration for Arrays, Version" not in text
 
 
-def test_bootable_logical_drive_is_handed_to_the_backend(lab: Lab) -> None:
+def test_a_signature_without_boot_code_is_not_a_system_disk(lab: Lab) -> None:
     lab.create("cic", "cic-360g7")
     with lab.open("cic") as s:
         with open(s.smart_array.volume_path(1), "r+b") as f:
             f.seek(510)
-            f.write(b"\x55\xaa")
+            f.write(b"\x55\xaa")  # bootable to the BIOS, but no boot code and no partitions
     with console(lab, "cic", prompt_seconds=0.5) as c:
         c.expect("Attempting Boot From Hard Drive (C:)")
-        c.expect("booted hdd: logicaldrive 1")
-        c.expect("Server cic powered off.")
-        assert c.wait_power_off() == 0
+        c.expect("Non-System disk or disk error")
+        c.press("ENTER")
+        c.expect("ProLiant System BIOS")  # a key restarts the boot
         assert "Attempting Boot From CD-ROM" not in c.text()
 
 
@@ -135,13 +135,18 @@ def test_one_console_session_per_server(lab: Lab) -> None:
         proc = subprocess.run([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "cic"],
                               capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
         assert proc.returncode == 1
-        assert proc.stderr == "g7sim: error: server 'cic' is already powered on (another console session holds it)\n"
+        assert (
+            proc.stderr
+            == "g7sim: error: server 'cic' is already powered on (another console session holds it)\n"
+        )
 
 
 def test_expect_failure_names_the_text_and_shows_the_screen(lab: Lab) -> None:
     lab.create("cic", "cic-360g7")
     with console(lab, "cic") as c:
-        with pytest.raises(ScreenNotFound, match=r"(?s)'Welcome to Narnia' did not appear.*last screen:.*BIOS"):
+        with pytest.raises(
+            ScreenNotFound, match=r"(?s)'Welcome to Narnia' did not appear.*last screen:.*BIOS"
+        ):
             c.expect("Welcome to Narnia", timeout=1.5)
 
 
