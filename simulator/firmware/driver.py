@@ -115,6 +115,7 @@ class ConsoleDriver:
     def press(self, *keys: str) -> None:
         """Press keys by name ("F8", "DOWN", "ENTER", "ESC", "3") one after another."""
         for key in keys:
+            self._drain()  # a console blocked on a full pty would stop reading our keys
             self.child.send(encode(key))
             time.sleep(0.08 if key.upper() == "ESC" else 0.02)  # a lone ESC needs its pause
 
