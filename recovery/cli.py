@@ -1,10 +1,123 @@
-"""`irecovery`: the non-interactive front end of the Interaction Recovery utility."""
+"""`irecovery`: the Interaction Recovery utility without its screen, for automation.
+
+    irecovery detect [--json]                   what the server is and which disks would be written
+    irecovery verify [factory|user] [--json]    prove an image restorable without restoring it
+    irecovery restore factory|user --yes [--json]
+    irecovery capture --yes [--json]
+    irecovery ui                                the Recovery Environment screen on this terminal
+
+Inputs come from the environment (see recovery.detect) or the options below. Exit status: 0 on
+success, 2 for a usage error, else the error code minus 200 (208 IRERR -> 8 ... 216 DPARTERR -> 16).
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from pathlib import Path
+
+from recovery.detect import Inputs
+from recovery.errors import RecoveryError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="irecovery", description=__doc__.splitlines()[0])
+    p.add_argument("--dmi-root", type=Path, help="SMBIOS folder (default /sys/class/dmi/id)")
+    p.add_argument("--controller-cli", help='array CLI command (default "hpacucli")')
+    p.add_argument("--disk-map", type=Path, help="JSON list of disks instead of /sys/block")
+    p.add_argument("--drivekey", type=Path, help="DriveKey disk or image (default: found by its content)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    c = sub.add_parser("detect", help="show the model, logical drives and target disks")
+    c.add_argument("--json", action="store_true")
+    c = sub.add_parser("verify", help="verify an image without restoring it")
+    c.add_argument("image", nargs="?", choices=["factory", "user"], default="factory")
+    c.add_argument("--json", action="store_true")
+    c = sub.add_parser("restore", help="restore the factory image or the captured system state")
+    c.add_argument("image", choices=["factory", "user"])
+    c.add_argument("--yes", action="store_true", help="confirm: every disk target is erased first")
+    c.add_argument("--json", action="store_true")
+    c = sub.add_parser("capture", help="capture the current system state into the user slot")
+    c.add_argument("--yes", action="store_true", help="confirm: the previous capture is replaced")
+    c.add_argument("--json", action="store_true")
+    sub.add_parser("ui", help="run the Recovery Environment screen on this terminal")
+    return p
+
+
+def _inputs(args: argparse.Namespace) -> Inputs:
+    import shlex
+    from dataclasses import replace
+
+    inputs = Inputs.from_env()
+    if args.dmi_root:
+        inputs = replace(inputs, dmi_root=args.dmi_root)
+    if args.controller_cli:
+        inputs = replace(inputs, controller_cli=tuple(shlex.split(args.controller_cli)))
+    if args.disk_map:
+        inputs = replace(inputs, disk_map=args.disk_map)
+    if args.drivekey:
+        inputs = replace(inputs, drivekey=args.drivekey)
+    return inputs
+
+
+def _emit(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
+    print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("irecovery: not implemented yet", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    from recovery.operations import Recovery
+
+    recovery = Recovery(_inputs(args))
+    if args.command == "ui":
+        from recovery.tui.terminal import Terminal, TerminalClosed
+        from recovery.ui import Outcome, RecoveryScreen
+
+        try:
+            with Terminal(sys.stdin.fileno(), sys.stdout) as term:
+                outcome = RecoveryScreen(recovery, term).run()
+        except TerminalClosed:
+            return 0
+        return 0 if outcome is Outcome.RESTART else 3
+    if args.command in ("restore", "capture") and not args.yes:
+        what = (
+            "erases every target disk first" if args.command == "restore" else "replaces the previous capture"
+        )
+        print(f"irecovery: {args.command} {what}; add --yes to confirm", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "detect":
+            data = recovery.describe()
+            _emit(args, {"ok": True, **data}, "\n".join(f"{k}: {v}" for k, v in data.items()))
+        elif args.command == "verify":
+            report = recovery.verify(args.image)
+            _emit(args, {"ok": True, **report}, f"{args.image} image is restorable: {report}")
+        elif args.command == "restore":
+            message = recovery.restore(args.image, _cli_progress(args))
+            _emit(args, {"ok": True, "message": message}, message)
+        else:
+            message = recovery.capture(_cli_progress(args))
+            _emit(args, {"ok": True, "message": message}, message)
+    except RecoveryError as exc:
+        from recovery.messages import FAILED
+
+        if getattr(args, "json", False):
+            print(json.dumps({"ok": False, "error": exc.to_json()}, indent=2))
+        else:
+            print(f"{FAILED}\n{exc.code_line}\n{exc.detail}", file=sys.stderr)
+        return exc.code - 200
+    return 0
+
+
+def _cli_progress(args: argparse.Namespace):  # noqa: ANN202 - a small closure
+    if getattr(args, "json", False) or not sys.stderr.isatty():
+        return lambda fraction, phase: None
+
+    def show(fraction: float, phase: str) -> None:
+        print(f"\r{int(fraction * 100):3d}% {phase[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+if __name__ == "__main__":
+    sys.exit(main())

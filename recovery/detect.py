@@ -113,7 +113,9 @@ def list_disks(inputs: Inputs) -> list[BlockDevice]:
                                 int(r["size_bytes"]), r.get("bus", "scsi")) for r in rows]  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ArrayMismatchError(f"cannot read the disk map {inputs.disk_map}: {exc}") from None
-    return [d for name in sorted(os.listdir(inputs.sysfs_block)) if (d := _sysfs_disk(inputs.sysfs_block / name))]
+    return [
+        d for name in sorted(os.listdir(inputs.sysfs_block)) if (d := _sysfs_disk(inputs.sysfs_block / name))
+    ]
 
 
 def _sysfs_disk(node: Path) -> BlockDevice | None:
@@ -174,7 +176,9 @@ def detect(config: ModuleConfig, inputs: Inputs) -> Detection:
             raise ArrayMismatchError(f"{what} status is {found.status}, not OK")
         disk = next((d for d in disks if d.serial == found.unique_identifier), None)
         if disk is None:
-            raise ArrayMismatchError(f"{what} ({found.unique_identifier}) is not visible to the operating system")
+            raise ArrayMismatchError(
+                f"{what} ({found.unique_identifier}) is not visible to the operating system"
+            )
         targets.append(Target(what, disk, found.boot_limit))
     used = {t.device.path for t in targets}
     return Detection(dmi, details, tuple(targets), tuple(d for d in disks if d.path not in used))

@@ -41,14 +41,18 @@ class ArrayMismatchError(RecoveryError):
     """209: the detected logical drives differ from the required ones (count, level, members, status)."""
 
     code, name = 209, "PARTERR"
-    explanation = "This error usually indicates a variation between the detected and required array configurations."
+    explanation = (
+        "This error usually indicates a variation between the detected and required array configurations."
+    )
 
 
 class GeometryError(RecoveryError):
     """210: a logical drive's geometry does not suit the image (Maximum Boot partition, capacity range)."""
 
     code, name = 210, "BSGERR"
-    explanation = "This error usually indicates a variation between the detected and required array configurations."
+    explanation = (
+        "This error usually indicates a variation between the detected and required array configurations."
+    )
 
 
 class ImageError(RecoveryError):

@@ -16,7 +16,17 @@ _LD_START = re.compile(r"Logical Drive: (\d+)")
 _KV = re.compile(r"([A-Za-z][\w /()-]*?):\s+(.*)")
 _PD = re.compile(r"physicaldrive (\S+) \(")
 _PROGRESS = re.compile(r"(?P<word>[A-Za-z][A-Za-z ]*?)(?:, (?P<pct>\d{1,3})% complete)?")
-_RAID = {"1": "1+0", "10": "1+0", "1+0": "1+0", "0": "0", "5": "5", "6": "6", "ADG": "6", "50": "50", "60": "60"}
+_RAID = {
+    "1": "1+0",
+    "10": "1+0",
+    "1+0": "1+0",
+    "0": "0",
+    "5": "5",
+    "6": "6",
+    "ADG": "6",
+    "50": "50",
+    "60": "60",
+}
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ class CatalogEntry:
     drives: int
     drive_size_gb: int
     raid_configuration: str  # the seed's wording of the requirement
+    image: str  # factory image recipe (fixtures/images/<image>.toml), one per device type
     logical_drives: tuple[LogicalDriveSpec, ...]
     packaged_server: str = ""
     part_number: str = ""

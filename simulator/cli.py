@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,10 @@ from simulator.nvram import ipl_names
 from simulator.server import Server
 from simulator.smartarray.report import CliError, raid_label, run_command, status_text
 from simulator.units import parse_drive_size
+
+
+class BadArgument(SimError):
+    message = "%(reason)s"
 
 
 def _cache(text: str) -> int:
@@ -50,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--config", required=True, metavar="KEY", help="catalog key, see `g7sim catalog`")
     c.add_argument("--drive-size", metavar="SIZE", help="nominal size of every drive, e.g. 146GB, 450GB")
     c.add_argument("--cache", type=_cache, default=512, metavar="MB", help="512, 1024 or none")
+    c.add_argument("--blank", action="store_true", help="leave the drives empty (as after replacing them)")
 
     c = sub.add_parser("list", help="list the servers of the lab")
     c.add_argument("--json", action="store_true")
@@ -67,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("fault", help="change the hardware: fail, pull, insert or replace a drive")
     c.add_argument("name")
-    c.add_argument("kind", choices=["drive-fail", "drive-remove", "drive-insert", "drive-replace"])
-    c.add_argument("bay", type=int)
+    c.add_argument("kind", choices=[*DRIVE_FAULTS, *DRIVEKEY_FAULTS, "io-error", "io-error-clear"])
+    c.add_argument("bay", nargs="?", help="drive faults: the bay; io-error: the byte offset (e.g. 300MiB); "
+                   "image-other-type: the image key")  # fmt: skip
     c.add_argument("--size", metavar="SIZE", help="nominal size of the inserted drive (default: catalog)")
     c.add_argument("--drive", metavar="SERIAL", help="drive-insert: put back this pulled drive")
 
@@ -115,7 +122,7 @@ def cmd_catalog(lab: Lab, args: argparse.Namespace) -> int:
 
 def cmd_create(lab: Lab, args: argparse.Namespace) -> int:
     size = parse_drive_size(args.drive_size) if args.drive_size else None
-    lab.create(args.name, args.config, drive_size_gb=size, cache_mb=args.cache)
+    lab.create(args.name, args.config, drive_size_gb=size, cache_mb=args.cache, blank=args.blank)
     print(f"created {args.name} ({args.config}) in {lab.root}")
     return 0
 
@@ -199,20 +206,48 @@ def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
     return 0
 
 
+DRIVE_FAULTS = ("drive-fail", "drive-remove", "drive-insert", "drive-replace")
+DRIVEKEY_FAULTS = (
+    "module-config-corrupt", "module-config-missing", "module-config-other-model", "image-corrupt",
+    "image-truncate", "image-missing", "image-other-type", "capture-corrupt", "drivekey-readonly",
+    "drivekey-writable", "drivekey-full",
+)  # fmt: skip
+
+
 def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
+    from simulator import drivekey_faults
+
     size = parse_drive_size(args.size) if args.size else None
+    warnings: list[str] = []
     with lab.open(args.name) as server:
-        if args.kind == "drive-fail":
-            warnings = faults.drive_fail(server, args.bay)
-        elif args.kind == "drive-remove":
-            warnings = faults.drive_remove(server, args.bay)
-        elif args.kind == "drive-insert":
-            warnings = faults.drive_insert(server, args.bay, size, args.drive)
+        if args.kind in DRIVE_FAULTS:
+            if args.bay is None or not args.bay.isdigit():
+                raise BadArgument(reason=f"{args.kind} needs a bay number")
+            bay = int(args.bay)
+            if args.kind == "drive-fail":
+                warnings = faults.drive_fail(server, bay)
+            elif args.kind == "drive-remove":
+                warnings = faults.drive_remove(server, bay)
+            elif args.kind == "drive-insert":
+                warnings = faults.drive_insert(server, bay, size, args.drive)
+            else:
+                warnings = faults.drive_replace(server, bay, size)
+            done = f"{args.kind} bay {bay}: done"
+        elif args.kind == "io-error":
+            m = re.fullmatch(r"(\d+)(B|KiB|MiB|GiB)?", args.bay or "")
+            if not m:
+                raise BadArgument(reason="io-error needs a byte offset, e.g. 300MiB")
+            offset = int(m[1]) * {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[m[2]]
+            faults.io_error(server, offset)
+            done = f"writes beyond {offset} bytes now fail"
+        elif args.kind == "io-error-clear":
+            faults.io_error(server, None)
+            done = "disk writes work again"
         else:
-            warnings = faults.drive_replace(server, args.bay, size)
+            done = drivekey_faults.apply(server, args.kind, args.bay)
     for warning in warnings:
         print(f"g7sim: warning: {warning}", file=sys.stderr)
-    print(f"{args.kind} bay {args.bay}: done")
+    print(done)
     return 0
 
 

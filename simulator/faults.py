@@ -80,3 +80,8 @@ def run_for(server: Server, seconds: float) -> None:
     server.state.powered_seconds += seconds
     if server.state.controller is not None:
         server.smart_array.advance(seconds)
+
+
+def io_error(server: Server, offset: int | None) -> None:
+    """Writes to the server's disks beyond ``offset`` bytes fail from now on (None clears the fault)."""
+    server.state.io_error_offset = offset

@@ -20,7 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from simulator.catalog import lookup
+from simulator.drivekey_faults import release
 from simulator.errors import BadName, CorruptState, ServerExists, ServerNotFound
+from simulator.install import install_drivekey, install_factory_image
 from simulator.server import STATE_FILE, Server
 from simulator.state import BayDrive, ControllerSettings, ServerState, load_state, save_state
 
@@ -76,8 +78,18 @@ class Lab:
             return []
         return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".") and p.is_dir())
 
-    def create(self, name: str, key: str, *, drive_size_gb: int | None = None, cache_mb: int = 512) -> None:
-        """Create a server in factory state: drives in place, required logical drives OK, factory NVRAM."""
+    def create(
+        self,
+        name: str,
+        key: str,
+        *,
+        drive_size_gb: int | None = None,
+        cache_mb: int = 512,
+        blank: bool = False,
+    ) -> None:
+        """Create a server in factory state: drives in place, required logical drives OK, factory NVRAM,
+        the DriveKey in its case and the factory image restored (``blank``: drives left empty, as after a
+        drive replacement)."""
         final = self._server_dir(name)
         entry = lookup(key)
         size = drive_size_gb or entry.drive_size_gb
@@ -100,6 +112,9 @@ class Lab:
                         members = list(range(next_bay, next_bay + spec.drives))
                         server.smart_array.create_logical_drive(members, spec.raid)
                         next_bay += spec.drives
+                install_drivekey(server)
+                if not blank:
+                    install_factory_image(server)
                 save_state(work / STATE_FILE, state)
                 os.rename(work, final)
             except BaseException:
@@ -129,6 +144,7 @@ class Lab:
             if not directory.is_dir():
                 raise ServerNotFound(name=name, lab=self.root)
             with _flock(directory / ".lock"):
+                release(directory / "drivekey.img")  # a write-protected DriveKey could not be removed
                 trash = Path(tempfile.mkdtemp(dir=self.root, prefix=f".destroying-{name}-"))
                 os.rename(directory, trash / name)
             shutil.rmtree(trash, ignore_errors=True)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 COLS, ROWS = 80, 25
-_SGR_FG = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36, "white": 37}
+_SGR_FG = {
+    "black": 30,
+    "red": 31,
+    "green": 32,
+    "yellow": 33,
+    "blue": 34,
+    "magenta": 35,
+    "cyan": 36,
+    "white": 37,
+}
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,9 @@ class Screen:
         for c in range(col, min(COLS, col + width)):
             self.attrs[row][c] = attr
 
-    def box(self, top: int, left: int, height: int, width: int, attr: Attr | None = None, title: str = "") -> None:
+    def box(
+        self, top: int, left: int, height: int, width: int, attr: Attr | None = None, title: str = ""
+    ) -> None:
         """A single-line frame; the interior is cleared to the frame's attribute."""
         a = attr or self.base
         self.put(top, left, "+" + "-" * (width - 2) + "+", a)

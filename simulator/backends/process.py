@@ -1,19 +1,95 @@
-"""The process backend: booted software runs as local processes over the server's own files."""
+"""The process backend: booted software runs as local processes over the server's own files.
+
+Booting the USB DriveKey starts the Recovery Environment (`irecovery ui`) on a pty of its own, relayed
+into the firmware console; booting the hard drive follows the logical drive's real boot chain.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import termios
 from typing import ClassVar
 
 from simulator.backends.base import BootBackend, BootOutcome, BootRequest
-from simulator.firmware.console import Console
+from simulator.backends.installed import READY, BootFailure, boot_chain
+from simulator.firmware.console import Console, ConsoleClosed
+from simulator.firmware.relay import relay
+from simulator.firmware.screen import Attr
+from simulator.recovery_env import recovery_environment
+
+RED = Attr("red", "black", bold=True)
+SHUTDOWN_STATUS = 3  # `irecovery ui` exit status for Shutdown (0: Restart)
 
 
 class ProcessBackend(BootBackend):
     name: ClassVar[str] = "process"
 
     def boot(self, request: BootRequest, console: Console) -> BootOutcome:
-        # The Recovery Environment (USB DriveKey) and the installed system's boot chain (hard
-        # drive) arrive with the recovery utility; until then the boot is reported and the server
-        # powers off, so a visit always ends.
-        console.line(f"booted {request.device}: {request.description} ({request.disk.name})")
-        return BootOutcome.POWER_OFF
+        if request.device == "usb":
+            return self._recovery_environment(request, console)
+        return self._installed_system(request, console)
+
+    # ---- the DriveKey: Interaction Recovery Environment ------------------------------------------
+    def _recovery_environment(self, request: BootRequest, console: Console) -> BootOutcome:
+        machine = request.machine
+        with machine.read() as server:
+            env = {**os.environ, **recovery_environment(server, machine.lab.root)}
+            log_path = server.dir / "recovery.log"
+            fsize_limit = server.state.io_error_offset
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 25, 80, 0, 0))
+
+        def limits() -> None:
+            # The "I/O error range" fault: writes beyond this offset fail (EFBIG), as a bad region would.
+            if fsize_limit is not None:
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_limit, fsize_limit))
+
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "recovery.cli", "ui"], stdin=slave, stdout=slave,
+                                    stderr=log, env=env, start_new_session=True, preexec_fn=limits)  # fmt: skip
+        os.close(slave)
+        try:
+            relay(console, master, lambda: proc.poll() is None, "recovery")
+            status = proc.wait(timeout=30)
+        except ConsoleClosed:
+            proc.terminate()
+            proc.wait(timeout=30)
+            raise
+        finally:
+            os.close(master)
+        if status == SHUTDOWN_STATUS:
+            return BootOutcome.POWER_OFF
+        if status != 0:
+            console.line(f"Interaction Recovery Environment stopped (status {status}); see {log_path}", RED)
+        return BootOutcome.REBOOT
+
+    # ---- the hard drive: the installed system ----------------------------------------------------
+    def _installed_system(self, request: BootRequest, console: Console) -> BootOutcome:
+        try:
+            lines = boot_chain(request.disk)
+        except BootFailure as exc:
+            console.line(str(exc))
+            console.window(None)  # the real message waits for a key, then the BIOS restarts
+            return BootOutcome.REBOOT
+        for text in lines:
+            console.line(text)
+        console.line(READY)
+        typed = ""
+        while True:
+            key = console.get_key()
+            if key == "ENTER":
+                if typed.strip() == "poweroff":
+                    return BootOutcome.POWER_OFF
+                return BootOutcome.REBOOT
+            if key == "BACKSPACE":
+                typed = typed[:-1]
+            elif len(key) == 1:
+                typed += key

@@ -15,7 +15,8 @@ import termios
 import threading
 import time
 import tty
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -27,6 +28,7 @@ ESC_PAUSE = 0.05  # after a lone ESC byte, how long to wait for the rest of a se
 
 
 POWER_BUTTON = "CTRL-]"  # the virtual power button, as virsh console's escape
+POWER_BUTTON_BYTE = b"\x1d"
 
 
 class ConsoleClosed(Exception):
@@ -51,6 +53,22 @@ class Timing:
         return cls(prompt, step)
 
 
+class RawKeys:
+    """The keyboard while a booted system owns it: the bytes the terminal sends."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read(self) -> bytes:
+        """:raises PowerButtonPressed: Ctrl-] was typed. :raises ConsoleClosed: input ended."""
+        data = os.read(self.fd, 1024)
+        if not data:
+            raise ConsoleClosed()
+        if POWER_BUTTON_BYTE in data:
+            raise PowerButtonPressed()
+        return data
+
+
 class Console:
     def __init__(
         self,
@@ -72,7 +90,8 @@ class Console:
         self._last_screen_text: str | None = None
         self.lines: list[str] = []  # the scrolling text console (POST, boot messages)
         self.last_screen: Screen | None = None
-        self._closed = threading.Event()
+        self._raw_pipe: tuple[int, int] | None = None  # set while a booted system owns the keyboard
+        self._mode = threading.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -102,6 +121,16 @@ class Console:
                 data = os.read(self.infd, 1024)
             except OSError:
                 data = b""
+            with self._mode:
+                raw = self._raw_pipe
+                if raw is not None:
+                    # A booted system owns the keyboard: its keys pass unchanged. EOF is passed on as
+                    # the pipe's end; the key queue learns it too.
+                    if data:
+                        os.write(raw[1], data)
+                        continue
+                    os.close(raw[1])
+                    self._raw_pipe = (raw[0], -1)
             if not data:
                 for key in decoder.flush():
                     self.keys.put(key)
@@ -133,10 +162,27 @@ class Console:
         self._write((attr.sgr() if attr else "") + text + ("\x1b[0m" if attr else "") + "\r\n")
         self._record(text + "\n")
 
+    def write_raw(self, data: bytes) -> None:
+        """Pass a booted system's output to the terminal unchanged."""
+        if self.out is not None:
+            self.out.buffer.write(data) if hasattr(self.out, "buffer") else self.out.write(
+                data.decode("latin-1")
+            )
+            self.out.flush()
+
+    def record_line(self, text: str) -> None:
+        """Record a line that a relayed console printed (it is already on the terminal)."""
+        self.lines.append(text)
+        self._record(text + "\n")
+
     def show(self, screen: Screen) -> None:
         """Draw a full screen; record it when it differs from the previous one."""
-        self.last_screen = screen
         self._write(screen.ansi())
+        self.record_screen(screen)
+
+    def record_screen(self, screen: Screen) -> None:
+        """Remember and record a screen (drawn by us, or settled on a relayed console)."""
+        self.last_screen = screen
         text = screen.text()
         if text == self._last_screen_text:
             return
@@ -162,6 +208,21 @@ class Console:
         return screen
 
     # ---- input -----------------------------------------------------------------------------------
+    @contextmanager
+    def raw_input(self) -> Iterator[RawKeys]:
+        """Hand the keyboard to a booted system: raw bytes instead of decoded keys."""
+        r, w = os.pipe()
+        with self._mode:
+            self._raw_pipe = (r, w)
+        try:
+            yield RawKeys(r)
+        finally:
+            with self._mode:
+                pipe, self._raw_pipe = self._raw_pipe, None
+            os.close(r)
+            if pipe is not None and pipe[1] >= 0:
+                os.close(pipe[1])
+
     def flush_keys(self) -> None:
         """Forget keys pressed so far: a key pressed outside its window does nothing."""
         while True:

@@ -41,6 +41,7 @@ class ConsoleDriver:
         timeout: float = 30.0,
         transcript: Path | None = None,
         extra_env: dict[str, str] | None = None,
+        extra_args: list[str] | None = None,
     ) -> None:
         self.name = name
         self.timeout = timeout
@@ -55,6 +56,7 @@ class ConsoleDriver:
                 "--transcript", str(self.transcript), "--prompt-seconds", str(prompt_seconds)]  # fmt: skip
         if backend:
             args += ["--backend", backend]
+        args += extra_args or []
         env = {**os.environ, **(extra_env or {})}
         self.child = pexpect.spawn(sys.executable, args, env=env, dimensions=(25, 80), timeout=timeout)
 

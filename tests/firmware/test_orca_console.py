@@ -63,34 +63,15 @@ def test_verify_then_delete_and_redefine_on_a_cic(lab: Lab) -> None:
 def test_ascii_screens_and_pngs_are_saved(lab: Lab, tmp_path) -> None:
     lab.create("cic", "cic-360g7")
     screens = tmp_path / "screens"
-    proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "cic",
-                             "--quiet", "--screens", str(screens), "--prompt-seconds", "0.6"],
-                            stdin=subprocess.PIPE)  # fmt: skip
-    # Keys through a pipe (no terminal): any key, F8 into ORCA, View, then the power button.
-    import time
-
-    time.sleep(2.5)
-    for chunk in (b" ", b"\x1b[19~"):
-        proc.stdin.write(chunk)
-        proc.stdin.flush()
-        time.sleep(0.4)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not any(screens.glob("*orca-main*.txt")):
-        proc.stdin.write(b"\x1b[19~")
-        proc.stdin.flush()
-        time.sleep(0.3)
-    proc.stdin.write(b"\x1b[B\r")
-    proc.stdin.flush()
-    time.sleep(1)
-    proc.stdin.write(b"\x1d")
-    proc.stdin.close()
-    assert proc.wait(timeout=30) == 0
+    with ConsoleDriver(lab.root, "cic", extra_args=["--screens", str(screens)]) as c:
+        enter_orca(c)
+        c.press("DOWN", "ENTER")
+        c.expect("Logical Drive # 1, RAID 1+0, 838.3 GB, OK")
     names = sorted(p.name for p in screens.iterdir())
     assert any(n.endswith("orca-main-menu.txt") for n in names), names
     view = next(p for p in screens.glob("*orca-view*.txt"))
     assert "Logical Drive # 1, RAID 1+0, 838.3 GB, OK" in view.read_text()
-    png = view.with_suffix(".png")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert view.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_random_keys_on_the_console_never_break_the_server(lab: Lab) -> None:

@@ -19,7 +19,7 @@ def console(lab: Lab, name: str, **kw) -> ConsoleDriver:
 
 
 def test_post_order_and_identity_on_a_dl360(lab: Lab) -> None:
-    lab.create("cic", "cic-360g7")
+    lab.create("cic", "cic-360g7", blank=True)  # drives replaced: nothing on the logical drive
     with console(lab, "cic") as c:
         for text in ("12 GB Installed", "ProLiant System BIOS - P68 (05/05/2011)",
                      "2 Processor(s) detected, 8 total cores enabled, Hyperthreading is enabled",
@@ -36,13 +36,37 @@ def test_post_order_and_identity_on_a_dl360(lab: Lab) -> None:
                      'Press "ESC+9" for ROM-Based Setup Utility', 'Press "ESC+!" for Default Boot Override Options',
                      FKEYS_END):  # fmt: skip
             c.expect(text)
-        # Factory logical drive is blank until an image is restored: nothing boots yet.
+        # A blank logical drive does not boot; the IPL order goes on down to the USB DriveKey.
         for text in ("Attempting Boot From Hard Drive (C:)", "Attempting Boot From CD-ROM",
                      "Attempting Boot From Floppy Drive (A:)", "Attempting Boot From NIC", "PXE-E51",
-                     "Attempting Boot From USB DriveKey (C:)", "No bootable device found"):  # fmt: skip
+                     "Attempting Boot From USB DriveKey (C:)", "Welcome to the Interaction Recovery Environment"):  # fmt: skip
             c.expect(text)
+
+
+def test_no_bootable_device_waits_for_a_key_and_restarts(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7", blank=True)
+    (lab.root / "cic" / "drivekey.img").unlink()  # the internal DriveKey taken out of the case
+    with console(lab, "cic", prompt_seconds=0.5) as c:
+        c.expect("Attempting Boot From USB DriveKey (C:)")
+        c.expect("No bootable device found")
         c.press("ENTER")  # any key restarts the boot process: POST again
         c.expect("ProLiant System BIOS - P68")
+
+
+def test_factory_server_boots_its_installed_system(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with console(lab, "cic", prompt_seconds=0.5) as c:
+        c.expect("Attempting Boot From Hard Drive (C:)")
+        c.expect("SYSLINUX 6.04")
+        c.expect("PureConnect Customer Interaction Center Packaged Server 4.0")
+        c.expect("Configuration generation: factory-1")
+        c.expect("System ready.")
+        c.press("ENTER")  # restart
+        c.expect("ProLiant System BIOS")
+        c.expect("System ready.")
+        c.type("poweroff\r")
+        c.expect("Server cic powered off.")
+        assert c.wait_power_off() == 0
 
 
 def test_dl120_has_no_smart_array_block(lab: Lab) -> None:
@@ -106,7 +130,7 @@ def test_a_key_outside_its_window_does_nothing(lab: Lab) -> None:
 
 
 def test_a_signature_without_boot_code_is_not_a_system_disk(lab: Lab) -> None:
-    lab.create("cic", "cic-360g7")
+    lab.create("cic", "cic-360g7", blank=True)
     with lab.open("cic") as s:
         with open(s.smart_array.volume_path(1), "r+b") as f:
             f.seek(510)
@@ -193,10 +217,15 @@ def test_f11_one_time_boot_does_not_change_nvram(lab: Lab) -> None:
         c.expect("3) One Time Boot to USB DriveKey")
         c.press("3")
         assert _boot_attempts(c) == "Attempting Boot From USB DriveKey (C:)"
-        c.expect("No bootable device found")
+        c.expect("Welcome to the Interaction Recovery Environment")
+        c.expect("Capture System Image")
+        c.press("s")  # Shutdown
+        c.expect("Shut down the server now?")
         c.press("ENTER")
-        c.expect("ProLiant System BIOS")
-        assert _boot_attempts(c) == "Attempting Boot From Hard Drive (C:)"  # the override was for one boot
+        c.expect("Server cic powered off.")
+    with console(lab, "cic", prompt_seconds=0.5) as c:  # the next power-on boots the normal order
+        assert _boot_attempts(c) == "Attempting Boot From Hard Drive (C:)"
+        c.expect("System ready.")
     state = (lab.root / "cic" / "server.json").read_text()
     assert _ipl(state) == _ipl(before) == ["hdd", "cdrom", "floppy", "nic", "usb"]
 

@@ -1,0 +1,400 @@
+"""Capture the current system state into the single user slot, switched atomically.
+
+The current disks must still have the layout's partition table. vfat/raw partitions are captured as
+blocks; ext4 partitions file by file (``debugfs rdump`` through ``?offset=``, without mounting), minus the
+exclusion globs of their label (the excluded directories themselves are kept, empty), then rebuilt with
+``mkfs.ext4 -d`` (same label, UUID, block/inode sizes and features) and block-encoded.
+
+The image is written to ``SLOT.new``, verified by reading it back, then switched: ``SLOT`` -> ``SLOT.old``,
+``SLOT.new`` -> ``SLOT``, remove ``SLOT.old``. :func:`recover_slot` repairs a switch interrupted at any
+point, so exactly the previous or the new capture is ``SLOT``. Any failure raises ``CaptureError`` (213)
+and leaves the previous capture untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from recovery.blockimage import ImageProblem
+from recovery.errors import CaptureError
+from recovery.image import ImageHeader, ImageWriter, verify_image
+from recovery.imagestore import ImageStore, StoreError, check_path
+from recovery.layout import (
+    BOOTCODE_BYTES,
+    Layout,
+    LayoutError,
+    LayoutMismatch,
+    TargetDisk,
+    check_fit,
+    read_layout_from_disk,
+    validate_layout,
+)
+from recovery.restore import monotonic, tool
+
+__all__ = ["CaptureReport", "capture", "recover_slot"]
+
+Progress = Callable[[float, str], None]
+_LS_LINE = re.compile(r"/(\d+)/([0-7]+)/(\d+)/(\d+)/(.*)/(\d*)/")
+_DROP_FEATURES = {"needs_recovery", "orphan_present", "mmp", "snapshot_bitmap"}
+
+
+class _Failed(Exception):
+    """A capture step failed; becomes CaptureError."""
+
+
+@dataclass
+class CaptureReport:
+    slot: str
+    header: ImageHeader
+    layout: Layout  # the captured image's layout
+    compressed_bytes: int = 0
+    data_bytes: int = 0
+    excluded: dict[str, list[str]] = field(default_factory=dict)  # label -> paths left out
+    recovered: str = "clean"
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------- exclusion globs
+
+
+def _glob_match(pattern: list[str], path: list[str]) -> bool:
+    """Segment globs: ``*``/``?``/``[..]`` inside a segment, ``**`` any segments (a final ``**``: at least one)."""
+    if not pattern:
+        return not path
+    if pattern[0] == "**":
+        if len(pattern) == 1:
+            return bool(path)
+        return any(_glob_match(pattern[1:], path[i:]) for i in range(len(path) + 1))
+    return bool(path) and fnmatchcase(path[0], pattern[0]) and _glob_match(pattern[1:], path[1:])
+
+
+def _may_match_below(pattern: list[str], directory: list[str]) -> bool:
+    """Could ``pattern`` match something strictly inside ``directory``?"""
+    if not pattern:
+        return False
+    if pattern[0] == "**":
+        return True
+    if not directory:
+        return True
+    return fnmatchcase(directory[0], pattern[0]) and _may_match_below(pattern[1:], directory[1:])
+
+
+def _patterns(globs: list[str]) -> list[list[str]]:
+    out = []
+    for glob in globs:
+        segments = glob.strip().split("/")
+        if glob.startswith("/") or any(s in ("", ".", "..") for s in segments):
+            raise _Failed(f"exclusion {glob!r} must be a relative path glob like recordings/**")
+        out.append(segments)
+    return out
+
+
+# ---------------------------------------------------------------- ext4, file level
+
+
+def _run(args: list[str]) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        args, capture_output=True, stdin=subprocess.DEVNULL, check=False, env={**os.environ, "LC_ALL": "C"}
+    )
+    return proc.returncode, os.fsdecode(proc.stdout), os.fsdecode(proc.stderr)
+
+
+def _debugfs(spec: str, *args: str) -> str:
+    rc, out, err = _run([tool("debugfs"), *args, spec])
+    problems = [line for line in err.splitlines() if line.strip() and not line.startswith("debugfs ")]
+    if rc != 0 or problems:
+        raise _Failed(f"debugfs {' '.join(args)}: {'; '.join(problems[:5]) or f'rc={rc}'}")
+    return out
+
+
+def _quote(path: str) -> str:
+    if '"' in path or "\n" in path:
+        raise _Failed(f"cannot capture a file named {path!r}")
+    return f'"{path}"'
+
+
+def _ls(spec: str, path: str) -> list[tuple[int, int, int, str]]:
+    entries = []
+    for line in _debugfs(spec, "-R", f"ls -p {_quote(path)}").splitlines():
+        if not line.strip():
+            continue
+        m = _LS_LINE.fullmatch(line)
+        if not m:
+            raise _Failed(f"unexpected debugfs listing line {line[:80]!r}")
+        entries.append((int(m[2], 8), int(m[3]), int(m[4]), m[5]))
+    return entries
+
+
+def _own(path: Path, mode: int, uid: int, gid: int) -> None:
+    if os.geteuid() == 0:
+        os.chown(path, uid, gid, follow_symlinks=False)
+    os.chmod(path, stat.S_IMODE(mode))
+
+
+def _plan(
+    spec: str, here: list[str], local: Path, patterns: list[list[str]], cmds: list[str], out: list[str]
+) -> None:
+    """rdump commands for what is kept under ``here``; excluded paths go to ``out``."""
+    for mode, uid, gid, name in _ls(spec, "/" + "/".join(here)):
+        if name in (".", "..") or (not here and name == "lost+found"):
+            continue
+        child = [*here, name]
+        if any(_glob_match(p, child) for p in patterns):
+            out.append("/".join(child))
+        elif stat.S_ISDIR(mode) and any(_may_match_below(p, child) for p in patterns):
+            (local / name).mkdir()
+            _own(local / name, mode, uid, gid)
+            _plan(spec, child, local / name, patterns, cmds, out)
+        else:
+            cmds.append(f"rdump {_quote('/' + '/'.join(child))} {_quote(str(local))}")
+
+
+def ext4_info(spec: str) -> dict[str, str]:
+    """``dumpe2fs -h`` fields of an ext4 filesystem (``FILE?offset=N`` accepted)."""
+    rc, out, err = _run([tool("dumpe2fs"), "-h", spec])
+    if rc != 0:
+        raise _Failed(f"no readable ext4 filesystem at {spec}: {err.strip()[-300:]}")
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines()) if v}
+
+
+def _rebuild_ext4(spec: str, size: int, patterns: list[list[str]], tmp: Path, excluded: list[str]) -> Path:
+    """A fresh ext4 image file of ``size`` bytes holding the kept files of the filesystem at ``spec``."""
+    rc, out, _ = _run([tool("e2fsck"), "-fn", spec])
+    if rc != 0:
+        raise _Failed(f"the filesystem at {spec} has errors (e2fsck rc={rc}): {out.strip()[-300:]}")
+    info = ext4_info(spec)
+    tree = Path(tempfile.mkdtemp(prefix="tree-", dir=tmp))
+    root = next(e for e in _ls(spec, "/") if e[3] == ".")
+    cmds: list[str] = []
+    _plan(spec, [], tree, patterns, cmds, excluded)
+    if cmds:
+        script = tmp / "rdump.cmds"
+        script.write_bytes(os.fsencode("\n".join(cmds) + "\n"))
+        _debugfs(spec, "-f", str(script))
+    _own(tree, *root[:3])
+    image = tmp / f"{tree.name}.img"
+    with open(image, "wb") as fh:
+        fh.truncate(size)
+    features = [f for f in info["Filesystem features"].split() if f not in _DROP_FEATURES]
+    blocks, reserved = int(info["Block count"]), int(info["Reserved block count"])
+    label, uuid = info["Filesystem volume name"], info["Filesystem UUID"]
+    args = [
+        tool("mkfs.ext4"), "-q", "-F", "-b", info["Block size"], "-I", info["Inode size"], "-N", info["Inode count"],
+        "-m", f"{100 * reserved / blocks:.4f}", "-O", "none," + ",".join(features), "-U", uuid,
+        "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-d", str(tree), str(image), str(blocks),
+    ]  # fmt: skip
+    if label and label != "<none>":
+        args[2:2] = ["-L", label]
+    rc, out, err = _run(args)
+    if rc != 0:
+        raise _Failed(f"mkfs.ext4 -d failed (rc={rc}): {(err or out).strip()[-300:]}")
+    shutil.rmtree(tree, ignore_errors=True)
+    return image
+
+
+# ---------------------------------------------------------------- capture and the slot switch
+
+
+def _check_sources(layout: Layout, sources: list[TargetDisk]) -> None:
+    check_fit(layout, sources)
+    for disk, source in zip(layout.disks, sources, strict=True):
+        try:
+            table = read_layout_from_disk(source.path)
+        except OSError as exc:
+            raise LayoutMismatch("partition_table", f"disk {disk.number}: {exc}", disk.number) from exc
+        if table != disk.table_entries():
+            raise LayoutMismatch(
+                "partition_table",
+                f"disk {disk.number} ({source.path}) has partitions {table}, the layout {disk.table_entries()}",
+                disk.number,
+            )
+
+
+def _capture_layout(layout: Layout, sources: list[TargetDisk]) -> Layout:
+    """The user image's layout: the same table, every partition captured, ext4 label/UUID as found."""
+    disks = []
+    for disk, source in zip(layout.disks, sources, strict=True):
+        parts = []
+        for p in disk.partitions:
+            label, uuid = p.label, p.uuid
+            if p.fs == "ext4":
+                info = ext4_info(f"{source.path}?offset={p.start}")
+                found = info.get("Filesystem volume name", "<none>")
+                label, uuid = (None if found == "<none>" else found), info.get("Filesystem UUID")
+            parts.append(
+                replace(p, label=label, uuid=uuid, content=f"disk{p.disk}-part{p.number}.{p.fs}.zst")
+            )
+        disks.append(replace(disk, bootcode=f"disk{disk.number}.mbr", partitions=tuple(parts)))
+    new = Layout(tuple(disks))
+    try:
+        validate_layout(new)
+    except LayoutError as exc:
+        raise _Failed(f"the current disks cannot be described: {exc}") from exc
+    return new
+
+
+def capture(
+    store: ImageStore,
+    slot: str,
+    sources: list[TargetDisk],
+    layout: Layout,
+    *,
+    exclude: dict[str, list[str]],
+    generation: str,
+    appliance: str,
+    device_type: str,
+    command: str | None = None,
+    progress: Progress | None = None,
+    tmp_dir: str | os.PathLike[str] | None = None,
+) -> CaptureReport:
+    """Capture ``sources`` (the current disks, laid out as ``layout``) into ``slot`` of ``store``.
+
+    ``exclude`` maps an ext4 partition label to globs relative to its root (``recordings/**``).
+    Raises ``LayoutMismatch`` if the disks no longer have the layout, ``CaptureError`` for anything else.
+    """
+    started = time.monotonic()
+    tick = monotonic(progress) or (lambda _f, _t: None)
+    new = f"{check_path(slot)}.new"
+    try:
+        recovered = recover_slot(store, slot)
+    except (StoreError, ImageProblem) as exc:
+        raise CaptureError(f"cannot repair the capture slot {slot}: {exc}") from exc
+    _check_sources(layout, sources)
+    try:
+        labels = {p.label: p.fs for p in layout.partitions() if p.label}
+        patterns = {label: _patterns(globs) for label, globs in exclude.items() if globs}
+        for label in patterns:
+            if labels.get(label, "ext4") != "ext4":
+                raise _Failed(f"{label} is {labels[label]}: only ext4 partitions can exclude files")
+        header = ImageHeader.new("user", appliance, device_type, generation, command)
+        report = CaptureReport(slot, header, _capture_layout(layout, sources), recovered=recovered)
+        report.warnings = [f"no partition labelled {label}: its exclusions do not apply"
+                           for label in patterns if label not in labels]  # fmt: skip
+        if os.geteuid() != 0 and any(p.fs == "ext4" for p in layout.partitions()):
+            report.warnings.append("not running as root: captured ext4 files belong to the capturing user")
+        with tempfile.TemporaryDirectory(prefix="irecovery-", dir=tmp_dir, ignore_cleanup_errors=True) as tmp:
+            with ImageWriter(store, new, header, report.layout) as writer:
+                _write_capture(writer, report, layout, sources, patterns, Path(tmp), tick)
+                writer.finish()
+        verify_image(store, new, progress=lambda f, t: tick(0.6 + 0.35 * f, t))
+        tick(0.95, "switching the capture slot")
+        report.warnings += _switch(store, slot)
+    except (_Failed, ImageProblem, OSError, ValueError) as exc:
+        _discard(store, new)
+        raise CaptureError(f"capture into {slot} failed: {exc}") from exc
+    report.seconds = time.monotonic() - started
+    tick(1.0, "capture complete")
+    return report
+
+
+def _write_capture(
+    writer: ImageWriter, report: CaptureReport, layout: Layout, sources: list[TargetDisk],
+    patterns: dict[str, list[list[str]]], tmp: Path, tick: Progress,
+) -> None:  # fmt: skip
+    """Boot code and every partition of every source disk into the image (ext4 rebuilt without exclusions)."""
+    total, done = sum(p.size for p in report.layout.partitions()) or 1, 0
+    for disk, source in zip(report.layout.disks, sources, strict=True):
+        with open(source.path, "rb") as fh:
+            writer.add_bootcode(disk.number, fh.read(BOOTCODE_BYTES))
+        for part, orig in zip(disk.partitions, layout.disks[disk.number - 1].partitions, strict=True):
+            tick(0.6 * done / total, f"capturing disk {disk.number} partition {part.number}")
+            src, offset = Path(source.path), part.start
+            if part.fs == "ext4":
+                out = report.excluded.setdefault(orig.label or f"{disk.number}.{part.number}", [])
+                pats = patterns.get(orig.label or "", [])
+                src, offset = (
+                    _rebuild_ext4(f"{source.path}?offset={part.start}", part.size, pats, tmp, out),
+                    0,
+                )
+
+            def step(pos: int, _n: int, at: int = done, text: str = f"writing {part.content}") -> None:
+                tick(0.6 * (at + pos) / total, text)
+
+            stats = writer.add_partition(part, src, offset, progress=step)
+            report.data_bytes += stats.data_bytes
+            report.compressed_bytes += stats.compressed_bytes
+            done += part.size
+            if offset == 0 and src != Path(source.path):
+                src.unlink()  # the rebuilt ext4 image: free the temp space at once
+
+
+def _discard(store: ImageStore, path: str) -> None:
+    try:
+        store.remove_tree(path)
+    except StoreError:
+        pass  # recover_slot removes it at the next start
+
+
+def _switch(store: ImageStore, slot: str) -> list[str]:
+    """``slot`` -> ``.old``, ``.new`` -> ``slot``, remove ``.old``; undo the first step if the second fails."""
+    new, old = f"{slot}.new", f"{slot}.old"
+    had = store.exists(slot)
+    if had:
+        store.rename(slot, old)
+    try:
+        store.rename(new, slot)
+    except StoreError:
+        if had:
+            try:
+                store.rename(old, slot)
+            except StoreError:
+                pass  # recover_slot finishes or undoes it at the next start
+        raise
+    if had:
+        try:
+            store.remove_tree(old)
+        except StoreError as exc:
+            return [f"the previous capture {old} could not be removed ({exc}); it goes at the next start"]
+    return []
+
+
+def _verifies(store: ImageStore, path: str) -> bool:
+    try:
+        verify_image(store, path)
+    except ImageProblem:
+        return False
+    return True
+
+
+def recover_slot(store: ImageStore, slot: str) -> str:
+    """Repair an interrupted capture or switch so ``slot`` is exactly the previous or the new capture.
+
+    Returns what was done. Store failures raise ``StoreError``.
+    """
+    new, old = f"{check_path(slot)}.new", f"{slot}.old"
+    has_slot, has_old, has_new = store.exists(slot), store.exists(old), store.exists(new)
+    done = []
+    if has_slot:
+        if has_new:
+            store.remove_tree(new)
+            done.append(f"removed the unfinished capture {new}")
+        if has_old:
+            store.remove_tree(old)
+            done.append(f"removed the replaced capture {old}")
+    elif has_old and has_new:
+        if _verifies(store, new):
+            store.rename(new, slot)
+            store.remove_tree(old)
+            done.append(f"finished the interrupted switch to {new}")
+        else:
+            store.remove_tree(new)
+            store.rename(old, slot)
+            done.append(f"rolled back to {old}: {new} does not verify")
+    elif has_old:
+        store.rename(old, slot)
+        done.append(f"restored the previous capture from {old}")
+    elif has_new:
+        store.remove_tree(new)
+        done.append(f"removed the unfinished capture {new}")
+    return "; ".join(done) or "clean"

@@ -1,0 +1,380 @@
+"""An image: a directory of small files in a store, verifiable without restoring it.
+
+``image.txt`` (key=value header: format, kind, appliance, device type, generation, creation time, tool and
+the command that wrote it), ``layout.txt`` (:mod:`recovery.layout`), one boot code file per disk, one block
+stream per partition (:mod:`recovery.blockimage`) and ``SHA256SUMS`` (``<hex>  <name>`` for every other
+file), written last: an image without a complete manifest is not an image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import BinaryIO
+
+from recovery.blockimage import BlockEncoder, BlockStats, ImageProblem, check_stream
+from recovery.imagestore import Data, ImageStore, StoreError, iter_chunks
+from recovery.layout import BOOTCODE_BYTES, Layout, LayoutError, PartitionLayout, format_layout, parse_layout
+
+__all__ = [
+    "HEADER_FILE", "LAYOUT_FILE", "SUMS_FILE", "Image", "ImageHeader", "ImageProblem", "ImageWriter",
+    "VerifyReport", "read_image", "verify_image",
+]  # fmt: skip
+
+FORMAT = 1
+HEADER_FILE, LAYOUT_FILE, SUMS_FILE = "image.txt", "layout.txt", "SHA256SUMS"
+KINDS = ("factory", "user")
+HEADER_KEYS = ("format", "kind", "appliance", "device_type", "generation", "created", "tool", "command")
+SMALL_FILE = 1024 * 1024  # image.txt, layout.txt, SHA256SUMS are read whole, up to this size
+# a content stream is stored as NAME, NAME.001, NAME.002 ... of at most PIECE_BYTES each (FAT32: < 4 GiB)
+PIECE_BYTES = 2**31
+_SUM_LINE = re.compile(r"([0-9a-f]{64})  ([A-Za-z0-9_][A-Za-z0-9._+-]{0,99})\Z")
+
+Progress = Callable[[float, str], None]
+
+
+def tool_version() -> str:
+    try:
+        return f"irecovery {metadata.version('g7-recovery-lab')}"
+    except metadata.PackageNotFoundError:
+        return "irecovery unknown"
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    kind: str
+    appliance: str
+    device_type: str
+    generation: str
+    created: str
+    tool: str
+    command: str
+    format: int = FORMAT
+
+    @classmethod
+    def new(
+        cls, kind: str, appliance: str, device_type: str, generation: str, command: str | None = None
+    ) -> ImageHeader:
+        created = datetime.now(UTC).replace(microsecond=0).isoformat()
+        cmd = command if command is not None else " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+        return cls(kind, appliance, device_type, generation, created, tool_version(), cmd)
+
+    def to_text(self) -> str:
+        values = {k: str(getattr(self, k)) for k in HEADER_KEYS}
+        for key, value in values.items():
+            if "\n" in value or "\r" in value:
+                raise ValueError(f"image header {key} must be one line")
+        return "".join(f"{k}={values[k]}\n" for k in HEADER_KEYS)
+
+    @classmethod
+    def parse(cls, text: str) -> ImageHeader:
+        values: dict[str, str] = {}
+        for no, line in enumerate(text.splitlines(), start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            key, sep, value = line.partition("=")
+            if not sep or key not in HEADER_KEYS or key in values:
+                raise ImageProblem(f"{HEADER_FILE} line {no}: unexpected {line[:60]!r}")
+            values[key] = value
+        missing = [k for k in HEADER_KEYS if k not in values]
+        if missing:
+            raise ImageProblem(f"{HEADER_FILE}: missing {', '.join(missing)}")
+        if values["format"] != str(FORMAT):
+            raise ImageProblem(
+                f"{HEADER_FILE}: format {values['format']!r} is not supported (expected {FORMAT})"
+            )
+        if values["kind"] not in KINDS:
+            raise ImageProblem(f"{HEADER_FILE}: kind {values['kind']!r} (expected factory or user)")
+        if not values["appliance"]:
+            raise ImageProblem(f"{HEADER_FILE}: empty appliance")
+        return cls(**{k: v for k, v in values.items() if k != "format"}, format=FORMAT)
+
+
+@dataclass(frozen=True)
+class Image:
+    path: str
+    header: ImageHeader
+    layout: Layout
+    sums: dict[str, str]
+
+    @property
+    def kind(self) -> str:
+        return self.header.kind
+
+    def file(self, name: str) -> str:
+        return f"{self.path}/{name}"
+
+    def pieces(self, content: str) -> list[str]:
+        """The files holding a content stream, in order: ``content``, ``content.001``, ..."""
+        names = [content]
+        while f"{content}.{len(names):03d}" in self.sums:
+            names.append(f"{content}.{len(names):03d}")
+        return names
+
+    def open_content(self, store: ImageStore, content: str) -> BinaryIO:
+        """One stream over all the pieces of a content file (store errors raise StoreError)."""
+        pieces = _Pieces(store, self, self.pieces(content), hashing=False)
+        return io.BufferedReader(pieces, 1024 * 1024)  # type: ignore[arg-type, return-value]
+
+
+@dataclass
+class VerifyReport:
+    path: str
+    header: ImageHeader
+    layout: Layout
+    files: dict[str, int] = field(default_factory=dict)  # name -> bytes
+    content: dict[str, BlockStats] = field(default_factory=dict)  # partition stream -> what it holds
+    seconds: float = 0.0
+
+
+class _Pieces(io.RawIOBase):
+    """Reads files of an image one after the other as one stream, hashing and counting each if asked."""
+
+    def __init__(self, store: ImageStore, image: Image, names: list[str], hashing: bool = True) -> None:
+        self.store, self.image, self.names, self.hashing = store, image, names, hashing
+        self.digests = {n: hashlib.sha256() for n in names}
+        self.counts = dict.fromkeys(names, 0)
+        self._index: int = 0
+        self._current: BinaryIO | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while self._index < len(self.names):
+            name = self.names[self._index]
+            if self._current is None:
+                self._current = self.store.open_read(self.image.file(name))
+            data = self._current.read(len(buffer))
+            if data:
+                buffer[: len(data)] = data
+                self.counts[name] += len(data)
+                if self.hashing:
+                    self.digests[name].update(data)
+                return len(data)
+            self._current.close()
+            self._current, self._index = None, self._index + 1
+        return 0
+
+    def drain(self) -> None:
+        while self.read(1024 * 1024):
+            pass
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+        super().close()
+
+
+class _Splitter:
+    """Cuts a chunk stream into consecutive pieces of at most ``limit`` bytes."""
+
+    def __init__(self, chunks: Iterator[bytes], limit: int) -> None:
+        self.chunks, self.limit, self.carry, self.exhausted = chunks, limit, b"", False
+
+    def _fill(self) -> None:
+        if not self.carry:
+            try:
+                self.carry = next(self.chunks)
+            except StopIteration:
+                self.exhausted = True
+
+    def piece(self) -> Iterator[bytes]:
+        budget = self.limit
+        while budget > 0:
+            self._fill()
+            if self.exhausted:
+                return
+            out, self.carry = self.carry[:budget], self.carry[budget:]
+            budget -= len(out)
+            yield out
+        self._fill()
+
+
+class ImageWriter:
+    """Writes an image into a NEW directory of a store; the manifest goes last (:meth:`finish`).
+
+    Use as a context manager: an exception removes the half-written directory.
+    """
+
+    def __init__(self, store: ImageStore, path: str, header: ImageHeader, layout: Layout) -> None:
+        self.store, self.path, self.header, self.layout = store, path, header, layout
+        self.sums: dict[str, str] = {}
+        self.finished = False
+        self._layout_text = format_layout(layout)
+        self._header_text = header.to_text()
+        if store.exists(path):
+            raise StoreError(17, f"{path}: already exists, an image is only written into a new directory")
+        store.mkdir(path)
+
+    def __enter__(self) -> ImageWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None and not self.finished:
+            self.abort()
+
+    def add_file(self, name: str, data: Data) -> str:
+        if name in self.sums or name == SUMS_FILE or not _SUM_LINE.match("0" * 64 + "  " + name):
+            raise ValueError(f"file name {name!r} is not allowed or already written")
+        digest = hashlib.sha256()
+
+        def teed() -> Iterator[bytes]:
+            for chunk in iter_chunks(data):
+                digest.update(chunk)
+                yield chunk
+
+        self.store.write_file(f"{self.path}/{name}", teed())
+        self.sums[name] = digest.hexdigest()
+        return self.sums[name]
+
+    def add_bootcode(self, disk: int, code: bytes) -> None:
+        name = self.layout.disks[disk - 1].bootcode
+        if name is None or len(code) != BOOTCODE_BYTES:
+            raise ValueError(f"disk {disk}: no bootcode file in the layout, or not {BOOTCODE_BYTES} bytes")
+        self.add_file(name, code)
+
+    def add_partition(
+        self,
+        part: PartitionLayout,
+        source: str | Path,
+        offset: int,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BlockStats:
+        """Block-encode ``source[offset:offset+part.size]`` as the partition's content stream."""
+        if part.content is None:
+            raise ValueError(f"partition {part.disk}.{part.number} has no content file in the layout")
+        encoder = BlockEncoder(source, offset, part.size, progress=progress)
+        splitter, name = _Splitter(iter(encoder), PIECE_BYTES), part.content
+        for index in range(1, 1000):
+            self.add_file(name, splitter.piece())
+            if splitter.exhausted:
+                break
+            name = f"{part.content}.{index:03d}"
+        if not encoder.done:
+            raise StoreError(5, f"{part.content}: the store stopped reading the stream early")
+        return encoder.stats
+
+    def finish(self) -> Image:
+        self.add_file(HEADER_FILE, self._header_text.encode())
+        self.add_file(LAYOUT_FILE, self._layout_text.encode())
+        missing = [n for n in self.layout.files() if n not in self.sums]
+        if missing:
+            raise ValueError(f"image {self.path} lacks {', '.join(missing)}")
+        text = "".join(f"{self.sums[n]}  {n}\n" for n in sorted(self.sums))
+        self.store.write_file(f"{self.path}/{SUMS_FILE}", text.encode())
+        self.finished = True
+        return Image(self.path, self.header, self.layout, dict(self.sums))
+
+    def abort(self) -> None:
+        try:
+            self.store.remove_tree(self.path)
+        except StoreError:
+            pass
+
+
+def _small(store: ImageStore, path: str) -> bytes:
+    try:
+        return store.read_bytes(path, SMALL_FILE)
+    except StoreError as exc:
+        raise ImageProblem(f"cannot read {path}: {exc}") from exc
+
+
+def read_image(store: ImageStore, path: str) -> Image:
+    """Header, layout and manifest of an image, checked for consistency (not the content: see verify_image)."""
+    try:
+        if not store.is_dir(path):
+            raise ImageProblem(f"no image at {path!r} in {store!r}")
+        listed = store.listdir(path)
+    except StoreError as exc:
+        raise ImageProblem(f"cannot list image {path!r}: {exc}") from exc
+    names = {n.casefold(): n for n in listed}
+    if SUMS_FILE.casefold() not in names:
+        raise ImageProblem(f"image {path}: {SUMS_FILE} is missing (incomplete image)")
+    sums: dict[str, str] = {}
+    for no, line in enumerate(_small(store, f"{path}/{SUMS_FILE}").decode(errors="replace").splitlines(), 1):
+        m = _SUM_LINE.match(line)
+        if not m or m.group(2) in sums or m.group(2).casefold() == SUMS_FILE.casefold():
+            raise ImageProblem(f"image {path}: {SUMS_FILE} line {no} is malformed: {line[:80]!r}")
+        sums[m.group(2)] = m.group(1)
+    listed_files = {k for k in names if k != SUMS_FILE.casefold()}
+    if listed_files != {n.casefold() for n in sums}:
+        extra = sorted(listed_files - {n.casefold() for n in sums})
+        missing = sorted(n for n in sums if n.casefold() not in listed_files)
+        raise ImageProblem(f"image {path}: files missing {missing} / not in {SUMS_FILE} {extra}")
+    texts: dict[str, str] = {}
+    for name in (HEADER_FILE, LAYOUT_FILE):
+        if name not in sums:
+            raise ImageProblem(f"image {path}: {name} is missing")
+        data = _small(store, f"{path}/{name}")
+        if hashlib.sha256(data).hexdigest() != sums[name]:
+            raise ImageProblem(f"image {path}: {name} does not match its checksum")
+        texts[name] = data.decode(errors="replace")
+    header = ImageHeader.parse(texts[HEADER_FILE])
+    try:
+        layout = parse_layout(texts[LAYOUT_FILE])
+    except LayoutError as exc:
+        raise ImageProblem(f"image {path}: {exc}") from exc
+    absent = [n for n in layout.files() if n not in sums]
+    if absent:
+        raise ImageProblem(f"image {path}: layout refers to missing file(s) {', '.join(absent)}")
+    return Image(path, header, layout, sums)
+
+
+def verify_image(store: ImageStore, path: str, *, progress: Progress | None = None) -> VerifyReport:
+    """Prove an image restorable without restoring it, streaming every file once.
+
+    Checks: manifest complete and matching, layout valid, boot code sizes, and every partition stream's
+    framing, bounds (inside its partition) and final SHA-256. All problems are collected, then raised
+    together as one :class:`ImageProblem` (its ``problems`` lists them).
+    """
+    started = time.monotonic()
+    image = read_image(store, path)
+    report = VerifyReport(path, image.header, image.layout)
+    parts = {p.content: p for p in image.layout.partitions() if p.content}
+    groups = [image.pieces(name) for name in parts]  # content streams first, then the other files
+    grouped = {n for group in groups for n in group}
+    groups += [[name] for name in sorted(image.sums) if name not in grouped]
+    bootcodes = {d.bootcode for d in image.layout.disks if d.bootcode}
+    total = sum(p.size for p in parts.values()) or 1
+    done, problems = 0, []
+    for group in groups:
+        name, part = group[0], parts.get(group[0])
+        stream = _Pieces(store, image, group)
+        try:
+            if part is not None:
+
+                def step(pos: int, _length: int, base: int = done, label: str = name) -> None:
+                    if progress:
+                        progress(min(1.0, (base + pos) / total), f"verifying {label}")
+
+                report.content[name] = check_stream(stream, part.size, progress=step)  # type: ignore[arg-type]
+            stream.drain()
+        except (ImageProblem, StoreError) as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        finally:
+            stream.close()
+            done += part.size if part is not None else 0
+        for piece in group:
+            report.files[piece] = stream.counts[piece]
+            if stream.digests[piece].hexdigest() != image.sums[piece]:
+                problems.append(f"{piece}: does not match its checksum in {SUMS_FILE}")
+        if name in bootcodes and stream.counts[name] != BOOTCODE_BYTES:
+            problems.append(f"{name}: boot code is {stream.counts[name]} bytes, not {BOOTCODE_BYTES}")
+    if problems:
+        raise ImageProblem(f"image {path} is corrupt: " + "; ".join(problems), problems)
+    report.seconds = time.monotonic() - started
+    if progress:
+        progress(1.0, "image verified")
+    return report

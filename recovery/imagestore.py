@@ -1,0 +1,405 @@
+"""Where images live: a plain folder, or a FAT partition inside a disk image or block device (the DriveKey).
+
+Paths are store-relative POSIX strings (``"user/layout.txt"``). Everything streams: files are read and
+written in bounded chunks, and the FAT store pipes them through mtools (``mcopy -i IMG@@OFFSET``) without
+mounting and without buffering whole files. Every failure of the medium (read-only, full, missing file,
+I/O error) raises :class:`StoreError` with the tool's own message — never a silent short file: mtools
+answers 0 on a full disk, so every written file's size is checked afterwards.
+
+The FAT store is case-insensitive (FAT is); a directory renamed by mtools may be listed with different
+case (``factory.OLD``), so compare listed names case-insensitively.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+Data = bytes | BinaryIO | Iterable[bytes]
+
+
+class StoreError(OSError):
+    """The image store could not do what was asked; the message carries the tool's or the OS's reason."""
+
+
+def check_path(path: str) -> str:
+    """A normalised store-relative path; refuses absolute paths, ``..``, empty parts and odd characters."""
+    parts = path.strip("/").split("/") if path.strip("/") else []
+    for part in parts:
+        if part in ("", ".", "..") or any(c in part for c in '\\\0\n\r"'):
+            raise StoreError(errno.EINVAL, f"invalid store path {path!r}")
+    return "/".join(parts)
+
+
+def iter_chunks(data: Data) -> Iterator[bytes]:
+    """Bytes, a readable binary stream or an iterable of bytes, as chunks of at most CHUNK bytes."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        view = memoryview(data)
+        for i in range(0, len(view), CHUNK):
+            yield bytes(view[i : i + CHUNK])
+    elif hasattr(data, "read"):
+        while chunk := data.read(CHUNK):  # type: ignore[union-attr]
+            yield chunk
+    else:
+        yield from data  # type: ignore[misc]
+
+
+class ImageStore(ABC):
+    """A tree of image directories and files."""
+
+    @abstractmethod
+    def exists(self, path: str) -> bool: ...
+
+    @abstractmethod
+    def is_dir(self, path: str) -> bool: ...
+
+    @abstractmethod
+    def listdir(self, path: str = "") -> list[str]:
+        """Names in a directory (sorted); a missing directory raises StoreError."""
+
+    @abstractmethod
+    def open_read(self, path: str) -> BinaryIO:
+        """A binary stream of the file; read errors (including a failed tool) raise StoreError."""
+
+    @abstractmethod
+    def write_file(self, path: str, data: Data) -> int:
+        """Create or replace a file from bytes, a stream or chunks; returns the bytes written."""
+
+    @abstractmethod
+    def mkdir(self, path: str) -> None:
+        """Create one directory (its parent must exist; an existing one raises StoreError)."""
+
+    @abstractmethod
+    def rename(self, old: str, new: str) -> None:
+        """Rename a file or directory; ``new`` must not exist."""
+
+    @abstractmethod
+    def remove_tree(self, path: str) -> None:
+        """Remove a file or a directory tree; a missing path is not an error."""
+
+    @abstractmethod
+    def free_bytes(self) -> int: ...
+
+    def read_bytes(self, path: str, limit: int = 1024 * 1024) -> bytes:
+        """A small file's content; more than ``limit`` bytes raises StoreError (a bounded read)."""
+        with self.open_read(path) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise StoreError(errno.EFBIG, f"{path}: larger than {limit} bytes")
+        return data
+
+
+@contextlib.contextmanager
+def _store_errors(what: str) -> Iterator[None]:
+    """OSErrors of the store's own operations become StoreError naming ``what``."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except OSError as exc:
+        raise StoreError(exc.errno, f"{what}: {exc.strerror or exc}") from exc
+
+
+class DirectoryStore(ImageStore):
+    """A plain folder (tests, hosts, a mounted DriveKey); files and directory changes are fsynced."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"DirectoryStore({str(self.root)!r})"
+
+    def _p(self, path: str) -> Path:
+        return self.root / check_path(path)
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(self._p(path))
+
+    def is_dir(self, path: str) -> bool:
+        return self._p(path).is_dir()
+
+    def listdir(self, path: str = "") -> list[str]:
+        with _store_errors(path or "/"):
+            return sorted(os.listdir(self._p(path)))
+
+    def open_read(self, path: str) -> BinaryIO:
+        with _store_errors(path):
+            return open(self._p(path), "rb")  # noqa: SIM115 - the caller closes it
+
+    def write_file(self, path: str, data: Data) -> int:
+        target, total = self._p(path), 0
+        with _store_errors(path):
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            for chunk in iter_chunks(data):  # errors of the data source pass through unchanged
+                with _store_errors(path):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                total += len(chunk)
+            with _store_errors(path):
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            target.unlink(missing_ok=True)  # never leave a partial file behind
+            raise
+        os.close(fd)
+        self._sync_dir(target.parent)
+        return total
+
+    def mkdir(self, path: str) -> None:
+        with _store_errors(path):
+            os.mkdir(self._p(path))
+        self._sync_dir(self._p(path).parent)
+
+    def rename(self, old: str, new: str) -> None:
+        if self.exists(new):
+            raise StoreError(errno.EEXIST, f"{new}: already exists")
+        with _store_errors(f"{old} -> {new}"):
+            os.rename(self._p(old), self._p(new))
+        self._sync_dir(self._p(new).parent)
+
+    def remove_tree(self, path: str) -> None:
+        target = self._p(path)
+        with _store_errors(path):
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif os.path.lexists(target):
+                target.unlink()
+        self._sync_dir(target.parent)
+
+    def free_bytes(self) -> int:
+        st = os.statvfs(self.root)
+        return st.f_bavail * st.f_frsize
+
+    @staticmethod
+    def _sync_dir(path: Path) -> None:
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+# mdir entry lines: "NAME     EXT   SIZE|<DIR> DATE  TIME  [long name]"
+_MDIR_LINE = re.compile(
+    r"^(?P<base>.{8}) (?P<ext>.{3}) +(?P<size><DIR>|\d+) +(?P<date>\d[\d./-]*\d) +(?P<time>\d{1,2}:\d\d\S*)"
+    r" ?(?: (?P<long>.+))?$"
+)
+_FREE = re.compile(r"^\s*([\d ]+) bytes free\s*$", re.M)
+
+
+class _ProcReader(io.RawIOBase):
+    """The stdout of an mtools reader process; EOF checks the exit code and the expected size."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], errfile: BinaryIO, what: str, size: int) -> None:
+        self.proc, self.errfile, self.what, self.size, self.got = proc, errfile, what, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        assert self.proc.stdout is not None
+        n = self.proc.stdout.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self.got += n
+            return n
+        rc = self.proc.wait()
+        if rc != 0 or self.got != self.size:
+            self.errfile.seek(0)
+            message = self.errfile.read().decode(errors="replace").strip()
+            raise StoreError(
+                errno.EIO, f"{self.what}: read {self.got} of {self.size} bytes, rc={rc}: {message}"
+            )
+        return 0
+
+    def close(self) -> None:
+        if not self.closed:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            if self.proc.stdout:
+                self.proc.stdout.close()
+            self.errfile.close()
+        super().close()
+
+
+class FatImageStore(ImageStore):
+    """A FAT filesystem at ``partition_offset`` bytes inside a disk image file or a block device (mtools)."""
+
+    def __init__(self, image_path: str | os.PathLike[str], partition_offset: int = 0) -> None:
+        self.image_path = Path(image_path)
+        self.partition_offset = partition_offset
+        self._spec = f"{os.fspath(image_path)}@@{partition_offset}"
+        self._env = {**os.environ, "MTOOLS_SKIP_CHECK": "1", "LC_ALL": "C"}
+
+    def __repr__(self) -> str:
+        return f"FatImageStore({str(self.image_path)!r}, {self.partition_offset})"
+
+    def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        with _store_errors(tool):
+            return subprocess.run(
+                [tool, "-i", self._spec, *args], capture_output=True, text=True, env=self._env,
+                stdin=subprocess.DEVNULL, check=False, errors="replace",
+            )  # fmt: skip
+
+    def _check(self, proc: subprocess.CompletedProcess[str], what: str, code: int = errno.EIO) -> None:
+        if proc.returncode != 0:
+            raise StoreError(code, f"{what}: {(proc.stderr or proc.stdout).strip() or 'mtools failed'}")
+
+    def _entries(self, path: str) -> dict[str, tuple[bool, int]] | None:
+        """name -> (is_dir, size) for a directory; None if it does not exist (or is a file)."""
+        proc = self._run("mdir", "-a", "::/" + check_path(path))
+        if proc.returncode != 0:
+            if "not found" in proc.stderr or "No such" in proc.stderr:
+                return None
+            self._check(proc, f"listing {path or '/'}")
+        heading = f"Directory for ::/{check_path(path)}".casefold()
+        if not any(line.strip().casefold() == heading for line in proc.stdout.splitlines()):
+            return None  # a file: mdir listed its parent directory
+        found: dict[str, tuple[bool, int]] = {}
+        for line in proc.stdout.splitlines():
+            m = _MDIR_LINE.match(line)
+            if not m:
+                continue
+            base, ext = m["base"].rstrip(), m["ext"].rstrip()
+            name = m["long"] or (f"{base}.{ext}" if ext else base)
+            if name not in (".", ".."):
+                found[name] = (m["size"] == "<DIR>", 0 if m["size"] == "<DIR>" else int(m["size"]))
+        return found
+
+    def _stat(self, path: str) -> tuple[bool, int] | None:
+        path = check_path(path)
+        if not path:
+            return (True, 0)
+        parent, _, name = path.rpartition("/")
+        entries = self._entries(parent) or {}
+        for key, value in entries.items():
+            if key.casefold() == name.casefold():
+                return value
+        return None
+
+    def exists(self, path: str) -> bool:
+        return self._stat(path) is not None
+
+    def is_dir(self, path: str) -> bool:
+        st = self._stat(path)
+        return st is not None and st[0]
+
+    def listdir(self, path: str = "") -> list[str]:
+        entries = self._entries(path)
+        if entries is None:
+            raise StoreError(errno.ENOENT, f"{path or '/'}: no such directory on {self}")
+        return sorted(entries)
+
+    def open_read(self, path: str) -> BinaryIO:
+        st = self._stat(path)
+        if st is None or st[0]:
+            raise StoreError(errno.ENOENT, f"{path}: no such file on {self}")
+        errfile = tempfile.TemporaryFile()
+        with _store_errors("mcopy"):
+            proc = subprocess.Popen(
+                ["mcopy", "-i", self._spec, "::/" + check_path(path), "-"], stdout=subprocess.PIPE,
+                stderr=errfile, stdin=subprocess.DEVNULL, env=self._env,
+            )  # fmt: skip
+        return io.BufferedReader(_ProcReader(proc, errfile, path, st[1]), CHUNK)  # type: ignore[return-value]
+
+    def write_file(self, path: str, data: Data) -> int:
+        path, total, broken = check_path(path), 0, False
+        with tempfile.TemporaryFile() as errfile:
+            with _store_errors("mcopy"):
+                proc = subprocess.Popen(
+                    ["mcopy", "-i", self._spec, "-D", "o", "-", "::/" + path], stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL, stderr=errfile, env=self._env,
+                )  # fmt: skip
+            assert proc.stdin is not None
+            try:
+                for chunk in iter_chunks(data):
+                    total += len(chunk)
+                    if not broken:
+                        try:
+                            proc.stdin.write(chunk)
+                        except BrokenPipeError:
+                            broken = True
+                            break
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                self._discard(path)
+                raise
+            finally:
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    broken = True
+            rc = proc.wait()
+            errfile.seek(0)
+            message = errfile.read().decode(errors="replace").strip()
+        st = self._stat(path) if rc == 0 and not broken else None
+        if st is None or st[0] or st[1] != total:
+            self._discard(path)
+            got = "missing" if st is None else f"{st[1]} bytes"
+            raise StoreError(errno.EIO, f"writing {path}: rc={rc}, {got} of {total} written: {message}")
+        self._sync()
+        return total
+
+    def _discard(self, path: str) -> None:
+        try:
+            if self._stat(path) is not None:
+                self._run("mdeltree", "::/" + path)
+        except StoreError:
+            pass
+
+    def mkdir(self, path: str) -> None:
+        if self.exists(path):
+            raise StoreError(errno.EEXIST, f"{path}: already exists on {self}")
+        self._check(self._run("mmd", "::/" + check_path(path)), f"mkdir {path}")
+        self._sync()
+
+    def rename(self, old: str, new: str) -> None:
+        old, new = check_path(old), check_path(new)
+        if self.exists(new):
+            raise StoreError(errno.EEXIST, f"{new}: already exists on {self}")
+        if not self.exists(old):
+            raise StoreError(errno.ENOENT, f"{old}: no such file or directory on {self}")
+        self._check(self._run("mmove", "-D", "s", "::/" + old, "::/" + new), f"rename {old} -> {new}")
+        if self.exists(old) or not self.exists(new):
+            raise StoreError(errno.EIO, f"rename {old} -> {new} did not happen on {self}")
+        self._sync()
+
+    def remove_tree(self, path: str) -> None:
+        path = check_path(path)
+        if not path:
+            raise StoreError(errno.EINVAL, "refusing to remove the store's root")
+        if self.exists(path):
+            self._check(self._run("mdeltree", "::/" + path), f"remove {path}")
+            self._sync()
+
+    def free_bytes(self) -> int:
+        proc = self._run("mdir", "::/")
+        self._check(proc, "free space")
+        m = _FREE.search(proc.stdout)
+        if not m:
+            raise StoreError(errno.EIO, f"cannot read the free space of {self}")
+        return int(m.group(1).replace(" ", ""))
+
+    def _sync(self) -> None:
+        """mtools writes without fsync: flush the image (or device) so a power cut keeps what was done."""
+        with _store_errors(f"sync {self.image_path}"):
+            fd = os.open(self.image_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)

@@ -1,0 +1,201 @@
+"""The Interaction Recovery operations behind the screen and the CLI: restore and capture, checked in
+the order of the seed's error codes, each failure raised as the one code it stands for.
+
+Restore factory: 208 module configuration / model -> 209 logical drives -> 210 Maximum Boot partition
+-> 211 image -> 212 image vs configuration -> 210 capacity -> 216 writing.
+Restore captured: 208 -> 209 -> 214 saved state missing/corrupt/incompatible -> 215 other disk layout -> 216.
+Capture: 208 -> 209 -> 213 anything that stops the capture (the previous capture is kept).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from datetime import UTC, datetime
+from pathlib import Path
+
+from recovery import messages as msg
+from recovery.blockimage import ImageProblem
+from recovery.capture import capture, recover_slot
+from recovery.detect import Detection, Inputs, detect, list_disks
+from recovery.errors import (
+    CaptureError,
+    ConfigImageMismatchError,
+    GeometryError,
+    ImageError,
+    ModuleConfigError,
+    SavedLayoutError,
+    SavedStateError,
+)
+from recovery.image import Image, read_image, verify_image
+from recovery.imagestore import FatImageStore, ImageStore, StoreError
+from recovery.layout import LayoutMismatch, TargetDisk
+from recovery.module import MODULE_PATH, ModuleConfig, parse_module
+from recovery.restore import restore
+from recovery.ui import ImageChoice, Progress
+
+
+def fat_partition_offset(device: Path) -> int:
+    """Byte offset of the first partition of an MBR disk (the DriveKey's FAT); 0 for a bare FAT."""
+    with open(device, "rb") as f:
+        sector = f.read(512)
+    if len(sector) < 512 or sector[510:512] != b"\x55\xaa" or sector[0x36:0x39] == b"FAT":
+        return 0
+    (lba,) = struct.unpack_from("<I", sector, 446 + 8)
+    return lba * 512
+
+
+class Recovery:
+    """One visit's recovery service: finds the DriveKey, reads its module configuration, runs operations."""
+
+    def __init__(self, inputs: Inputs) -> None:
+        self.inputs = inputs
+        self._store: ImageStore | None = None
+
+    # ---- the DriveKey and its module configuration ----------------------------------------------
+    def store(self) -> ImageStore:
+        if self._store is None:
+            candidates = [self.inputs.drivekey] if self.inputs.drivekey else [
+                d.path for d in list_disks(self.inputs) if d.bus == "usb"]  # fmt: skip
+            for path in candidates:
+                try:
+                    store = FatImageStore(path, fat_partition_offset(path))
+                    if store.exists(MODULE_PATH):
+                        self._store = store
+                        break
+                except (OSError, StoreError):
+                    continue
+            else:
+                raise ModuleConfigError(f"no DriveKey holding {MODULE_PATH} was found")
+        return self._store
+
+    def config(self) -> ModuleConfig:
+        try:
+            data = self.store().read_bytes(MODULE_PATH)
+        except StoreError as exc:
+            raise ModuleConfigError(f"cannot read {MODULE_PATH}: {exc}") from None
+        return parse_module(data)
+
+    def images(self) -> list[ImageChoice]:
+        config = self.config()
+        choices = [ImageChoice("factory", msg.FACTORY_IMAGE)]
+        store = self.store()
+        try:
+            recover_slot(store, config.user_slot)  # finish or undo an interrupted capture first
+        except (StoreError, ImageProblem):
+            pass  # a read-only DriveKey: show what is there
+        if store.exists(f"{config.user_slot}/SHA256SUMS"):
+            choices.append(ImageChoice("user", msg.USER_IMAGE))
+        return choices
+
+    # ---- checks ----------------------------------------------------------------------------------
+    def _detect(self, config: ModuleConfig) -> Detection:
+        detection = detect(config, self.inputs)  # 208 other model, 209 logical drives
+        for required, target in zip(config.logical_drives, detection.targets, strict=False):
+            if target.boot_limit is not None and target.boot_limit != required.boot_limit:
+                raise GeometryError(
+                    f"{target.name} has Maximum Boot partition {target.boot_limit}; required: {required.boot_limit}"
+                )
+        return detection
+
+    def _image(self, config: ModuleConfig, kind: str) -> Image:
+        store = self.store()
+        path = config.factory_image if kind == "factory" else config.user_slot
+        if kind == "user" and not store.exists(path):
+            raise SavedStateError("there is no captured system state (User Configured Image) on the DriveKey")
+        try:
+            image = read_image(store, path)
+            if kind == "factory":
+                digest = hashlib.sha256(store.read_bytes(f"{path}/SHA256SUMS")).hexdigest()
+                if digest != config.factory_sha256:
+                    raise ImageProblem(
+                        f"{path} is not the image the module configuration names (SHA256SUMS differs)"
+                    )
+        except (ImageProblem, StoreError) as exc:
+            raise (ImageError if kind == "factory" else SavedStateError)(str(exc)) from None
+        ok = image.header.device_type == config.device_type and (
+            kind == "factory" or image.header.appliance == config.appliance)  # fmt: skip
+        if not ok or image.header.kind != kind:
+            text = f"the {kind} image is a {image.header.kind} image for {image.header.device_type} ({image.header.appliance})"
+            raise (ConfigImageMismatchError if kind == "factory" else SavedStateError)(text)
+        if len(image.layout.disks) != config.target_count:
+            text = f"the image lays out {len(image.layout.disks)} disk(s), the appliance has {config.target_count}"
+            raise (ConfigImageMismatchError if kind == "factory" else SavedLayoutError)(text)
+        for required, disk in zip(config.logical_drives, image.layout.disks, strict=False):
+            if kind == "factory" and required.boot_limit != disk.boot_limit:
+                raise ConfigImageMismatchError(
+                    f"disk {disk.number}: the image needs Maximum Boot partition {disk.boot_limit}, "
+                    f"the module configuration requires {required.boot_limit}"
+                )
+        return image
+
+    @staticmethod
+    def _targets(detection: Detection, image: Image) -> list[TargetDisk]:
+        return [TargetDisk(t.device.path, t.device.size_bytes, t.boot_limit or disk.boot_limit)
+                for t, disk in zip(detection.targets, image.layout.disks, strict=True)]  # fmt: skip
+
+    # ---- operations ------------------------------------------------------------------------------
+    def describe(self) -> dict[str, object]:
+        config = self.config()
+        detection = self._detect(config)
+        return {
+            "appliance": config.appliance, "device_type": config.device_type, "model": config.model,
+            "part_number": config.part_number, "server": detection.dmi.product_name,
+            "bios": f"{detection.dmi.bios_version} {detection.dmi.bios_date}",
+            "logical_drives": [f"{ld.number}: RAID {ld.raid}, {ld.size_text}, {ld.status}, "
+                               f"Maximum Boot partition {ld.boot_limit}" for ld in detection.logical_drives],
+            "targets": [f"{t.name}: {t.device.path} ({t.device.vendor} {t.device.product} {t.device.serial})"
+                        for t in detection.targets],
+            "never_written": [str(d.path) for d in detection.others],
+            "images": [c.label for c in self.images()],
+        }  # fmt: skip
+
+    def verify(self, kind: str) -> dict[str, object]:
+        config = self.config()
+        image = self._image(config, kind)
+        try:
+            report = verify_image(self.store(), image.path)
+        except ImageProblem as exc:
+            raise (ImageError if kind == "factory" else SavedStateError)(str(exc)) from None
+        return {"image": image.path, "generation": image.header.generation, "report": str(report)}
+
+    def restore(self, kind: str, progress: Progress) -> str:
+        config = self.config()
+        detection = self._detect(config)
+        image = self._image(config, kind)
+        targets = self._targets(detection, image)
+        try:
+            restore(self.store(), image.path, targets, progress=progress)
+        except LayoutMismatch as exc:
+            if kind == "user":
+                raise SavedLayoutError(exc.message) from None
+            raise (ConfigImageMismatchError if exc.kind in ("disk_count", "appliance") else GeometryError)(
+                exc.message) from None  # fmt: skip
+        except ImageProblem as exc:
+            raise (ImageError if kind == "factory" else SavedStateError)(str(exc)) from None
+        except StoreError as exc:
+            raise (ImageError if kind == "factory" else SavedStateError)(
+                f"cannot read the image: {exc}"
+            ) from None
+        return msg.FACTORY_DONE if kind == "factory" else msg.RESTORE_DONE
+
+    def capture(self, progress: Progress) -> str:
+        config = self.config()
+        detection = self._detect(config)
+        try:
+            factory = read_image(self.store(), config.factory_image)
+        except (ImageProblem, StoreError) as exc:
+            raise CaptureError(f"the factory image's layout is needed to capture: {exc}") from None
+        sources = self._targets(detection, factory)
+        generation = f"user capture {datetime.now(UTC).replace(microsecond=0).isoformat()}"
+        try:
+            capture(self.store(), config.user_slot, sources, factory.layout,
+                    exclude={k: list(v) for k, v in config.capture_exclude.items()}, generation=generation,
+                    appliance=config.appliance, device_type=config.device_type, progress=progress)  # fmt: skip
+        except LayoutMismatch as exc:
+            raise CaptureError(
+                f"the disks are not laid out as the appliance's image: {exc.message}"
+            ) from None
+        except StoreError as exc:
+            raise CaptureError(f"the DriveKey cannot take the capture: {exc}") from None
+        return msg.CAPTURE_DONE

@@ -1,0 +1,345 @@
+"""Restore an image onto the logical drives: check, erase, partition, write, install boot code, verify.
+
+Only the given target disks are ever opened for writing (regular image files or block devices, never
+created, never written past ``size_bytes``). A restore is idempotent: rerun it once a fault is gone.
+
+Failures: an unreadable or corrupt image raises :class:`ImageProblem` (the caller maps it: 211 factory,
+214 user), a disk that does not suit the image :class:`LayoutMismatch` (212 / 210 / 215), and any failure
+to erase, partition, write or verify the disks :class:`DiskWriteError` (216).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import os
+import shutil
+import stat
+import struct
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from recovery.blockimage import BlockMismatch, ImageProblem, compare_stream, pwrite_all, write_stream
+from recovery.errors import DiskWriteError
+from recovery.image import Image, read_image, verify_image
+from recovery.imagestore import ImageStore, StoreError
+from recovery.layout import (
+    BOOTCODE_BYTES,
+    DiskLayout,
+    LayoutMismatch,
+    TargetDisk,
+    check_fit,
+    read_layout_from_disk,
+    write_partition_table,
+)
+
+__all__ = ["LayoutMismatch", "RestoreReport", "TargetDisk", "restore"]
+
+EDGE_BYTES = 16 * 2**20  # zeroed at both ends of a block device whatever discard did
+BLKDISCARD = 0x1277  # _IO(0x12, 119)
+BLKZEROOUT = 0x127F  # _IO(0x12, 127)
+BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t)
+FALLOC_PUNCH = 0x01 | 0x02  # FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class RestoreReport:
+    image: str
+    kind: str
+    appliance: str
+    generation: str
+    targets: list[str]
+    data_bytes: int = 0
+    seconds: float = 0.0
+    checks: list[str] = field(default_factory=list)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+
+
+def punch_hole(fd: int, offset: int, length: int) -> None:
+    """Deallocate [offset, offset+length) of a regular file (it then reads as zeros); size unchanged."""
+    if length > 0 and _libc.fallocate(fd, FALLOC_PUNCH, offset, length) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"fallocate(PUNCH_HOLE) failed: {os.strerror(err)}")
+
+
+def blkdev_ioctl_range(fd: int, request: int, offset: int, length: int) -> None:
+    """BLKDISCARD / BLKZEROOUT over [offset, offset+length) of a block device."""
+    fcntl.ioctl(fd, request, struct.pack("QQ", offset, length))
+
+
+def fd_size(fd: int) -> int:
+    """Size in bytes of a regular file or a block device."""
+    st = os.fstat(fd)
+    if stat.S_ISBLK(st.st_mode):
+        return int(struct.unpack("Q", fcntl.ioctl(fd, BLKGETSIZE64, b"\0" * 8))[0])
+    return st.st_size
+
+
+def zero_range(fd: int, offset: int, length: int) -> None:
+    """Make [offset, offset+length) read as zeros: punch (file), BLKZEROOUT (device), else write zeros."""
+    if length <= 0:
+        return
+    is_blk = stat.S_ISBLK(os.fstat(fd).st_mode)
+    try:
+        if is_blk:
+            blkdev_ioctl_range(fd, BLKZEROOUT, offset, length)
+        else:
+            punch_hole(fd, offset, length)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.ENOSYS):
+            raise
+    end = offset + length
+    while offset < end:
+        n = min(2**20, end - offset)
+        pwrite_all(fd, bytes(n), offset)
+        offset += n
+
+
+def tool(name: str) -> str:
+    """Path of an e2fsprogs/dosfstools/mtools program, also when /sbin is not on PATH."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
+    if not found:
+        raise FileNotFoundError(f"{name} is not installed")
+    return found
+
+
+def monotonic(progress: Progress | None) -> Progress | None:
+    """A progress callback whose fraction never goes back (phases hand over without rounding jitter)."""
+    if progress is None:
+        return None
+    last = [0.0]
+
+    def report(fraction: float, text: str) -> None:
+        last[0] = max(last[0], round(min(max(fraction, 0.0), 1.0), 6))
+        progress(last[0], text)
+
+    return report
+
+
+def _phase(progress: Progress | None, lo: float, hi: float) -> Callable[[float, str], None]:
+    def report(fraction: float, text: str) -> None:
+        if progress:
+            progress(lo + (hi - lo) * min(max(fraction, 0.0), 1.0), text)
+
+    return report
+
+
+def restore(
+    store: ImageStore,
+    image_path: str,
+    targets: list[TargetDisk],
+    *,
+    progress: Progress | None = None,
+    appliance: str | None = None,
+    verify_first: bool = True,
+    compare: bool = False,
+) -> RestoreReport:
+    """Restore ``image_path`` of ``store`` onto ``targets`` (disk 1 of the layout -> ``targets[0]``).
+
+    ``appliance``: refuse an image for another appliance (``LayoutMismatch`` kind ``appliance``).
+    ``verify_first``: prove the whole image before erasing anything (reads it twice, like Clonezilla's
+    pre-restore check). ``compare``: after writing, re-read the image and compare every written extent.
+    """
+    started, progress = time.monotonic(), monotonic(progress)
+    image = read_image(store, image_path)
+    if appliance is not None and image.header.appliance != appliance:
+        raise LayoutMismatch(
+            "appliance", f"image is for {image.header.appliance}, this server is {appliance}"
+        )
+    check_fit(image.layout, targets)
+    if verify_first:
+        verify_image(store, image_path, progress=_phase(progress, 0.0, 0.3))
+    write_lo = 0.3 if verify_first else 0.0
+    report = RestoreReport(
+        image_path,
+        image.kind,
+        image.header.appliance,
+        image.header.generation,
+        [str(t.path) for t in targets],
+    )
+    total = sum(p.size for p in image.layout.partitions() if p.content) or 1
+    opened: list[tuple[int, bool]] = []
+    erased: list[int] = []
+    try:
+        # every disk is checked before any is erased (extend keeps the ones opened before a failure)
+        opened.extend(_open_target(target) for target in targets)
+        done = 0
+        for disk, target, (fd, is_blk) in zip(image.layout.disks, targets, opened, strict=True):
+            erased.append(fd)
+            writing = _phase(progress, write_lo, 0.9)
+            report.data_bytes += _restore_disk(store, image, disk, target, fd, is_blk, writing, done, total)
+            done += sum(p.size for p in disk.partitions if p.content)
+        for disk, target in zip(image.layout.disks, targets, strict=True):
+            report.checks += _verify_disk(store, image, disk, target, compare, _phase(progress, 0.9, 1.0))
+    except BaseException:
+        # a failed restore leaves no partition table: never a half-written disk that looks good
+        for fd in erased:
+            _unbootable(fd)
+        raise
+    finally:
+        for fd, _ in opened:
+            os.close(fd)
+    report.seconds = time.monotonic() - started
+    if progress:
+        progress(1.0, "restore complete")
+    return report
+
+
+def _open_target(target: TargetDisk) -> tuple[int, bool]:
+    """Open a target for writing (never creating it); refuse other file types and short targets."""
+    path = os.fspath(target.path)
+    fd = -1
+    try:
+        st = os.stat(path)
+        is_blk = stat.S_ISBLK(st.st_mode)
+        if not (is_blk or stat.S_ISREG(st.st_mode)):
+            raise DiskWriteError(f"{path}: not a block device or an image file")
+        # O_EXCL on a block device fails (EBUSY) while it is mounted or otherwise claimed
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | (os.O_EXCL if is_blk else 0))
+        size = fd_size(fd)
+        if size < target.size_bytes:
+            raise DiskWriteError(f"{path}: holds {size} bytes, expected {target.size_bytes}")
+    except (OSError, DiskWriteError) as exc:
+        if fd >= 0:
+            os.close(fd)
+        if isinstance(exc, DiskWriteError):
+            raise
+        raise DiskWriteError(f"{path}: cannot open for writing: {exc.strerror or exc}") from exc
+    return fd, is_blk
+
+
+def _erase(fd: int, is_blk: bool, size: int) -> None:
+    """Forget everything on [0, size): punch the file, or discard the device and zero its edges."""
+    if not is_blk:
+        punch_hole(fd, 0, size)
+    else:
+        try:
+            blkdev_ioctl_range(fd, BLKDISCARD, 0, size)
+        except OSError:
+            pass  # not every device discards; the edges below are what must read as zeros
+        edge = min(EDGE_BYTES, size)
+        zero_range(fd, 0, edge)
+        zero_range(fd, size - edge, edge)
+    os.fsync(fd)
+
+
+def _restore_disk(
+    store: ImageStore, image: Image, disk: DiskLayout, target: TargetDisk, fd: int, is_blk: bool,
+    progress: Progress, base: int, total: int,
+) -> int:  # fmt: skip
+    """Erase, partition, install the boot code and write every partition of one disk; data bytes written."""
+    path = os.fspath(target.path)
+    written, done = 0, base
+    try:
+        progress(base / total, f"erasing disk {disk.number}")
+        _erase(fd, is_blk, target.size_bytes)
+        progress(base / total, f"partitioning disk {disk.number}")
+        write_partition_table(path, disk)
+        if disk.bootcode:
+            code = store.read_bytes(image.file(disk.bootcode), BOOTCODE_BYTES)
+            if len(code) != BOOTCODE_BYTES:
+                raise ImageProblem(f"{disk.bootcode}: boot code is {len(code)} bytes")
+            pwrite_all(fd, code, 0)
+        for part in disk.partitions:
+            text = f"writing disk {disk.number} partition {part.number} ({part.label or part.fs})"
+
+            def step(pos: int, _length: int, at: int = done, text: str = text) -> None:
+                progress((at + pos) / total, text)
+
+            if part.content is None:
+                if is_blk:
+                    zero_range(fd, part.start, part.size)
+                continue
+            with image.open_content(store, part.content) as stream:
+                gap = (lambda off, n: zero_range(fd, off, n)) if is_blk else None
+                stats = write_stream(stream, fd, part.start, part.size, zero_gap=gap, progress=step)
+            written += stats.data_bytes
+            done += part.size
+        os.fsync(fd)
+    except StoreError as exc:
+        raise ImageProblem(f"cannot read image {image.path}: {exc}") from exc
+    except OSError as exc:
+        raise DiskWriteError(f"{path}: {exc.strerror or exc}") from exc
+    return written
+
+
+def _unbootable(fd: int) -> None:
+    """Clear sector 0 (boot code and partition table), best effort."""
+    try:
+        pwrite_all(fd, bytes(512), 0)
+        os.fsync(fd)
+    except OSError:
+        pass
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL, check=False,
+        env={**os.environ, "LC_ALL": "C", **(env or {})},
+    )  # fmt: skip
+
+
+def check_filesystem(path: str, start: int, fs: str) -> str | None:
+    """None if the filesystem at byte ``start`` of ``path`` checks clean (read-only), else the reason."""
+    if fs == "ext4":
+        proc = _run([tool("e2fsck"), "-fn", f"{path}?offset={start}"])
+        if proc.returncode != 0:
+            return f"e2fsck rc={proc.returncode}: {(proc.stdout + proc.stderr).strip()[-400:]}"
+    elif fs == "vfat":
+        spec = f"{path}@@{start}"
+        for args in (["minfo", "-i", spec, "::"], ["mdir", "-/", "-a", "-i", spec, "::/"]):
+            proc = _run([tool(args[0]), *args[1:]], env={"MTOOLS_SKIP_CHECK": "1"})
+            if proc.returncode != 0:
+                return f"{args[0]} rc={proc.returncode}: {proc.stderr.strip()[-400:]}"
+    return None
+
+
+def _verify_disk(
+    store: ImageStore, image: Image, disk: DiskLayout, target: TargetDisk, compare: bool, progress: Progress
+) -> list[str]:
+    path = os.fspath(target.path)
+    checks: list[str] = []
+    progress(0.0, f"verifying disk {disk.number}")
+    try:
+        table = read_layout_from_disk(path)
+        if table != disk.table_entries():
+            raise DiskWriteError(
+                f"{path}: partition table read back {table}, expected {disk.table_entries()}"
+            )
+        checks.append(f"disk {disk.number}: partition table matches the layout")
+        if disk.bootcode:
+            with open(path, "rb") as fh:
+                code = fh.read(BOOTCODE_BYTES)
+            if code != store.read_bytes(image.file(disk.bootcode), BOOTCODE_BYTES):
+                raise DiskWriteError(f"{path}: boot code read back differs from {disk.bootcode}")
+            checks.append(f"disk {disk.number}: boot code in place")
+        for part in disk.partitions:
+            if part.content and compare:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    with image.open_content(store, part.content) as stream:
+                        compare_stream(stream, fd, part.start, part.size)
+                finally:
+                    os.close(fd)
+                checks.append(f"disk {disk.number} partition {part.number}: content compared")
+            if part.content and part.fs in ("ext4", "vfat"):
+                problem = check_filesystem(path, part.start, part.fs)
+                if problem:
+                    raise DiskWriteError(f"{path} partition {part.number} ({part.fs}): {problem}")
+                checks.append(f"disk {disk.number} partition {part.number}: {part.fs} checks clean")
+    except StoreError as exc:
+        raise ImageProblem(f"cannot read image {image.path}: {exc}") from exc
+    except BlockMismatch as exc:
+        raise DiskWriteError(f"{path} partition {part.number}: {exc}") from exc
+    except OSError as exc:
+        raise DiskWriteError(f"{path}: verification failed: {exc}") from exc
+    return checks

@@ -1,0 +1,73 @@
+"""The Recovery Environment's terminal: raw keys in, ANSI screens out (a pty, a serial line, a VT)."""
+
+from __future__ import annotations
+
+import os
+import select
+import termios
+import time
+import tty
+from typing import IO
+
+from recovery.tui.keys import KeyDecoder
+from recovery.tui.screen import Screen
+
+ESC_PAUSE = 0.05
+
+
+class TerminalClosed(Exception):
+    """End of input: nobody is at the console any more."""
+
+
+class Terminal:
+    def __init__(self, infd: int, out: IO[str]) -> None:
+        self.infd = infd
+        self.out = out
+        self._decoder = KeyDecoder()
+        self._pending: list[str] = []
+        self._saved: list | None = None
+
+    def __enter__(self) -> Terminal:
+        if os.isatty(self.infd):
+            self._saved = termios.tcgetattr(self.infd)
+            tty.setraw(self.infd)
+        self.out.write("\x1b[?7l\x1b[?25l")  # no auto-wrap, no cursor
+        self.out.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.out.write("\x1b[0m\x1b[?7h\x1b[?25h\r\n")
+        self.out.flush()
+        if self._saved is not None:
+            termios.tcsetattr(self.infd, termios.TCSADRAIN, self._saved)
+
+    def show(self, screen: Screen) -> None:
+        self.out.write(screen.ansi())
+        self.out.flush()
+
+    def read_key(self, timeout: float | None = None) -> str | None:
+        """Next key, or None after ``timeout`` seconds. :raises TerminalClosed: at end of input."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._pending:
+            wait = ESC_PAUSE if self._decoder.pending else None
+            if deadline is not None:
+                left = max(0.0, deadline - time.monotonic())
+                wait = left if wait is None else min(wait, left)
+            ready, _, _ = select.select([self.infd], [], [], wait)
+            if not ready:
+                if self._decoder.pending:
+                    self._pending += self._decoder.flush()
+                    continue
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+                continue
+            data = os.read(self.infd, 1024)
+            if not data:
+                raise TerminalClosed()
+            self._pending += self._decoder.feed(data)
+        return self._pending.pop(0)
+
+    def drain(self) -> None:
+        """Forget keys typed while the utility was busy."""
+        while self.read_key(0) is not None:
+            pass

@@ -1,0 +1,213 @@
+"""Build Standard Factory Images from the recipes in fixtures/images, cached by content hash.
+
+A build lays out a real disk image per the recipe (msdos table, FAT boot partition with SYSLINUX and
+its configuration, ext4 system partition made with `mkfs.ext4 -d` from the generated file tree, SYSLINUX
+MBR boot code) and captures it with the recovery's own image writer. Results live in the cache folder
+(``$G7LAB_CACHE`` or ``~/.cache/g7lab``) under ``images/<key>-<hash>``; nothing binary enters the repo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import tomllib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recovery.blockimage import VERSION as BLOCK_FORMAT
+from recovery.image import ImageHeader, ImageWriter
+from recovery.imagestore import DirectoryStore
+from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout, write_partition_table
+
+BUILDER_VERSION = "1"
+MIB = 1 << 20
+SYSLINUX_MBR = Path("/usr/lib/syslinux/mbr/mbr.bin")
+FAT32_MIN = 512 * MIB  # below this FAT32 has too few clusters (SYSLINUX then misreads it): use FAT16
+
+
+def fs_id(fs: str, size: int) -> int:
+    """MBR partition type: FAT16 LBA (0x0E), FAT32 LBA (0x0C) or Linux (0x83)."""
+    if fs == "ext4":
+        return 0x83
+    return 0x0C if size >= FAT32_MIN else 0x0E
+
+
+SYSLINUX_CFG = """DEFAULT appliance
+PROMPT 0
+TIMEOUT 0
+LABEL appliance
+  KERNEL /vmlinuz
+  INITRD /initrd.img
+  APPEND root=LABEL=SYSTEM console=ttyS0,115200 quiet
+"""
+_TOOLS_ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def fixtures_dir() -> Path:
+    return Path(os.environ.get("G7LAB_FIXTURES") or repo_root() / "fixtures")
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("G7LAB_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "g7lab")
+    return Path(base)
+
+
+@dataclass(frozen=True)
+class FactoryImage:
+    key: str  # recipe key: "cic", "ims", "ias", "sql"
+    store: DirectoryStore  # the cache folder holding the image
+    path: str  # image directory inside the store
+    recipe: dict[str, Any]
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.store.root) / self.path
+
+    def sums_digest(self) -> str:
+        return hashlib.sha256((self.directory / "SHA256SUMS").read_bytes()).hexdigest()
+
+
+def recipe_path(key: str) -> Path:
+    return fixtures_dir() / "images" / f"{key}.toml"
+
+
+def _fingerprint(key: str) -> str:
+    h = hashlib.sha256(BUILDER_VERSION.encode())
+    h.update(recipe_path(key).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    h.update(f"block format {BLOCK_FORMAT}".encode())
+    return h.hexdigest()[:16]
+
+
+def factory_image(key: str) -> FactoryImage:
+    """The cached Standard Factory Image for ``key``, built first if needed (concurrency-safe)."""
+    recipe = tomllib.loads(recipe_path(key).read_text())
+    root = cache_dir() / "images"
+    name = f"{key}-{_fingerprint(key)}"
+    final = root / name
+    if not (final / "SHA256SUMS").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=root, prefix=f".build-{name}-") as tmp:
+            _build(key, recipe, Path(tmp))
+            try:
+                os.rename(Path(tmp) / "image", final)
+            except OSError:
+                if not (final / "SHA256SUMS").exists():  # another builder won the race: fine
+                    raise
+    return FactoryImage(key, DirectoryStore(root), name, recipe)
+
+
+def layout_of(recipe: dict[str, Any]) -> Layout:
+    disks = []
+    for d, disk in enumerate(recipe["disk"], 1):
+        start, parts = MIB, []
+        for n, part in enumerate(disk["partition"], 1):
+            size = int(part["size_mib"]) * MIB
+            label = part["label"]
+            parts.append(PartitionLayout(
+                disk=d, number=n, start=start, size=size, type_id=fs_id(part["fs"], size), boot=bool(part.get("boot")),
+                fs=part["fs"], label=label, uuid=_uuid(recipe, label, part["fs"]),
+                content=f"disk{d}-part{n}.{part['fs']}.zst",
+            ))  # fmt: skip
+            start += size
+        disks.append(DiskLayout(number=d, min_bytes=start, max_bytes=MBR_MAX_BYTES, boot_limit=disk["boot_limit"],
+                                bootcode=f"disk{d}.mbr", partitions=tuple(parts)))  # fmt: skip
+    return Layout(tuple(disks))
+
+
+def _uuid(recipe: dict[str, Any], label: str, fs: str) -> str:
+    u = uuid.uuid5(uuid.NAMESPACE_URL, f"g7lab:{recipe['device_type']}:{label}")
+    return f"{u.hex[:4]}-{u.hex[4:8]}".upper() if fs == "vfat" else str(u)
+
+
+def _fill(text: str, recipe: dict[str, Any]) -> str:
+    return text.format(product=recipe["product"], generation=recipe["generation"],
+                       hostname=recipe["hostname"], device_type=recipe["device_type"])  # fmt: skip
+
+
+def _content(spec: dict[str, Any], recipe: dict[str, Any]) -> bytes:
+    if "text" in spec:
+        return _fill(spec["text"], recipe).encode()
+    seed = spec["seed"].encode()
+    if "lines" in spec:
+        lines = []
+        for i in range(int(spec["lines"])):
+            h = hashlib.sha256(seed + i.to_bytes(4, "big")).hexdigest()
+            lines.append(f"2012-07-27 {8 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{int(h[:3], 16) % 1000:03d} "
+                         f"[{spec['seed']}] INFO event {i} id={h[:16]}")  # fmt: skip
+        return ("\n".join(lines) + "\n").encode()
+    return hashlib.shake_256(seed).digest(int(spec["size_kib"]) * 1024)
+
+
+def write_tree(recipe: dict[str, Any], root: Path) -> dict[str, Path]:
+    """The file trees of the recipe's filesystems, one folder per partition label."""
+    labels = [p["label"] for d in recipe["disk"] for p in d["partition"]]
+    trees = {label: root / label for label in labels}
+    for tree in trees.values():
+        tree.mkdir(parents=True)
+    trees["SYSTEM"].joinpath("logs").mkdir(exist_ok=True)
+    trees["SYSTEM"].joinpath("recordings").mkdir(exist_ok=True)
+    for spec in recipe["file"]:
+        path = trees[spec.get("partition", "SYSTEM")] / spec["path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_content(spec, recipe))
+    return trees
+
+
+def _run(args: list[str]) -> None:
+    proc = subprocess.run(args, capture_output=True, text=True, env=_TOOLS_ENV)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+
+
+def make_filesystem(disk_path: Path, part: PartitionLayout, tree: Path | None) -> None:
+    """Create ``part``'s filesystem inside the disk image, populated from ``tree``."""
+    if part.fs == "vfat":
+        bits = "32" if part.size >= FAT32_MIN else "16"
+        _run(["mkfs.vfat", "-F", bits, "-n", part.label or "BOOT", "-i", (part.uuid or "1234-5678").replace("-", ""),
+              "--offset", str(part.start // 512), str(disk_path), str(part.size // 1024)])  # fmt: skip
+        spec = f"{disk_path}@@{part.start}"
+        if part.boot:
+            _run(["syslinux", "--offset", str(part.start), "--install", str(disk_path)])
+        for item in sorted(tree.iterdir()) if tree else []:
+            _run(["mcopy", "-s", "-o", "-i", spec, str(item), "::/"])
+    else:
+        args = ["mkfs.ext4", "-q", "-F", "-L", part.label or "", "-U", part.uuid or "random",
+                "-E", f"offset={part.start},nodiscard,lazy_itable_init=1,lazy_journal_init=1"]  # fmt: skip
+        if tree:
+            args += ["-d", str(tree)]
+        _run([*args, str(disk_path), f"{part.size // 1024}k"])
+
+
+def _build(key: str, recipe: dict[str, Any], work: Path) -> None:
+    layout = layout_of(recipe)
+    trees = write_tree(recipe, work / "trees")
+    boot_tree = trees.get("BOOT")
+    if boot_tree is not None:
+        (boot_tree / "syslinux.cfg").write_text(SYSLINUX_CFG)
+    store = DirectoryStore(work)
+    header = ImageHeader.new("factory", key, recipe["device_type"], recipe["generation"],
+                             command=f"g7lab factory-build {key} (recipe {recipe_path(key).name})")  # fmt: skip
+    with ImageWriter(store, "image", header, layout) as writer:
+        for disk in layout.disks:
+            disk_path = work / f"disk{disk.number}.img"
+            with open(disk_path, "wb") as f:
+                f.truncate(disk.min_bytes)
+            write_partition_table(disk_path, disk)
+            for part in disk.partitions:
+                make_filesystem(disk_path, part, trees.get(part.label or ""))
+            writer.add_bootcode(disk.number, SYSLINUX_MBR.read_bytes()[:440])
+            for part in disk.partitions:
+                writer.add_partition(part, disk_path, part.start)
+            disk_path.unlink()
+        writer.finish()
+    shutil.rmtree(work / "trees")

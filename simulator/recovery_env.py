@@ -1,0 +1,53 @@
+"""What the Recovery Environment gets from a simulated server in the process tier.
+
+The same four inputs a real server gives the utility (see recovery.detect), as local files: the SMBIOS
+identity as a /sys/class/dmi/id-style folder, the disks as a JSON map with their SCSI identity, the
+array CLI as a command (``g7sim ssacli``, answering from the live controller), and the DriveKey image.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from simulator.server import Server
+from simulator.state import write_atomically
+
+
+def write_dmi(server: Server) -> Path:
+    hw = server.entry.hardware
+    root = server.dir / "dmi"
+    root.mkdir(exist_ok=True)
+    fields = {"sys_vendor": hw.manufacturer, "product_name": hw.product_name, "bios_vendor": "HP",
+              "bios_version": hw.bios_family, "bios_date": hw.bios_date, "chassis_vendor": hw.manufacturer}  # fmt: skip
+    for name, value in fields.items():
+        (root / name).write_text(value + "\n")
+    return root
+
+
+def disk_map(server: Server) -> list[dict[str, object]]:
+    disks: list[dict[str, object]] = [
+        {"path": str(d.path), "vendor": d.vendor, "product": d.product, "serial": d.serial,
+         "size_bytes": d.size_bytes, "bus": "ata" if d.vendor == "ATA" else "scsi"}
+        for d in server.presented_disks()
+    ]  # fmt: skip
+    key = server.drivekey_path
+    if key.exists():
+        disks.append({"path": str(key), "vendor": "HP", "product": "USB DriveKey", "serial": "DRIVEKEY",
+                      "size_bytes": key.stat().st_size, "bus": "usb"})  # fmt: skip
+    return disks
+
+
+def recovery_environment(server: Server, lab_root: Path) -> dict[str, str]:
+    """Environment variables that point `irecovery` at this server's hardware."""
+    dmi = write_dmi(server)
+    map_path = server.dir / "disks.json"
+    write_atomically(map_path, json.dumps(disk_map(server), indent=2) + "\n")
+    cli = [sys.executable, "-m", "simulator.cli", "--lab", str(lab_root), "ssacli", server.name]
+    return {
+        "IRECOVERY_DMI_ROOT": str(dmi),
+        "IRECOVERY_DISK_MAP": str(map_path),
+        "IRECOVERY_CONTROLLER_CLI": shlex.join(cli),
+    }

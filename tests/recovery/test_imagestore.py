@@ -1,0 +1,317 @@
+"""Image stores (a folder; a FAT partition inside a disk image, through mtools) and the image directory format."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from recovery import image as image_module
+from recovery.blockimage import ImageProblem
+from recovery.image import ImageHeader, ImageWriter, read_image, verify_image
+from recovery.imagestore import DirectoryStore, FatImageStore, ImageStore, StoreError
+from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout, TargetDisk
+from recovery.restore import restore
+
+MIB = 2**20
+ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+
+
+def run(*args: str, stdin: bytes | None = None) -> None:
+    subprocess.run(args, input=stdin, capture_output=True, env=ENV, check=True)
+
+
+def fat_disk(path: Path, size: int, fat_bits: str = "32") -> FatImageStore:
+    """An MBR disk image with one FAT partition at 1 MiB (pyparted would do too; sfdisk is the oracle)."""
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+    run("sfdisk", "-q", str(path), stdin=b"label: dos\nstart=2048,type=c\n")
+    run(
+        "mkfs.vfat",
+        "-F",
+        fat_bits,
+        "-n",
+        "DRIVEKEY",
+        "--offset",
+        "2048",
+        str(path),
+        str((size - MIB) // 1024),
+    )
+    return FatImageStore(path, MIB)
+
+
+@pytest.fixture(params=["directory", "fat"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> ImageStore:
+    if request.param == "directory":
+        (tmp_path / "root").mkdir()
+        return DirectoryStore(tmp_path / "root")
+    return fat_disk(tmp_path / "key.img", 96 * MIB)
+
+
+def chunks(total: int, size: int = 300_000) -> Iterator[bytes]:
+    sent = 0
+    while sent < total:
+        n = min(size, total - sent)
+        yield bytes([sent // size % 251]) * n
+        sent += n
+
+
+def test_files_and_directories(any_store: ImageStore) -> None:
+    store = any_store
+    free = store.free_bytes()
+    store.mkdir("user.new")
+    assert store.write_file("user.new/layout.txt", b"hello\n") == 6
+    assert store.write_file("user.new/stream.bin", io.BytesIO(b"x" * 100_000)) == 100_000
+    assert store.write_file("user.new/Long Name With Spaces.zst", chunks(5 * MIB)) == 5 * MIB
+    assert store.listdir("user.new") == sorted(["layout.txt", "stream.bin", "Long Name With Spaces.zst"])
+    assert store.exists("user.new/layout.txt") and not store.is_dir("user.new/layout.txt")
+    assert store.is_dir("user.new") and not store.exists("user.new/nothing")
+    with store.open_read("user.new/Long Name With Spaces.zst") as fh:
+        digest = hashlib.sha256()
+        while chunk := fh.read(123_457):
+            digest.update(chunk)
+    assert digest.digest() == hashlib.sha256(b"".join(chunks(5 * MIB))).digest()
+    assert store.read_bytes("user.new/layout.txt") == b"hello\n"
+    assert store.free_bytes() < free - 5 * MIB
+    store.rename("user.new", "user")
+    assert store.listdir("") == ["user"] and store.read_bytes("user/layout.txt") == b"hello\n"
+    store.write_file("user/layout.txt", b"replaced")
+    assert store.read_bytes("user/layout.txt") == b"replaced"
+    store.remove_tree("user/stream.bin")
+    assert store.listdir("user") == sorted(["layout.txt", "Long Name With Spaces.zst"])
+    store.remove_tree("user")
+    store.remove_tree("user")  # already gone: fine
+    assert store.listdir("") == []
+
+
+def test_errors_are_store_errors(any_store: ImageStore) -> None:
+    store = any_store
+    store.mkdir("a")
+    store.mkdir("b")
+    for action in (
+        lambda: store.open_read("a/missing.txt"),
+        lambda: store.listdir("missing"),
+        lambda: store.mkdir("a"),
+        lambda: store.rename("a", "b"),
+        lambda: store.rename("missing", "c"),
+        lambda: store.write_file("missing/x.txt", b"x"),
+        lambda: store.exists("../etc/passwd"),
+        lambda: store.read_bytes("a"),
+    ):
+        with pytest.raises(StoreError):
+            action()
+    store.write_file("a/big.bin", bytes(3000))
+    with pytest.raises(StoreError, match="larger than"):
+        store.read_bytes("a/big.bin", limit=1000)
+    assert isinstance(StoreError(5, "x"), OSError)
+
+
+def test_a_failing_source_removes_the_partial_file(any_store: ImageStore) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b"x" * MIB
+        raise RuntimeError("source disk went away")
+
+    any_store.mkdir("d")
+    with pytest.raises(RuntimeError):
+        any_store.write_file("d/partial.bin", broken())
+    assert any_store.listdir("d") == []
+
+
+def test_fat_store_full_is_reported_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    store = fat_disk(tmp_path / "small.img", 4 * MIB, "12")
+    free = store.free_bytes()
+    with pytest.raises(StoreError, match="No space left|written"):
+        store.write_file("too-big.bin", chunks(free + MIB))
+    assert store.listdir("") == []
+    assert store.free_bytes() == free
+
+
+def test_fat_store_read_only_image_is_reported(tmp_path: Path) -> None:
+    store = fat_disk(tmp_path / "ro.img", 40 * MIB)
+    store.write_file("kept.txt", b"kept")
+    if subprocess.run(["chattr", "+i", str(store.image_path)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        with pytest.raises(StoreError, match="not permitted|Cannot initialize|Read-only"):
+            store.write_file("new.txt", b"x")
+        with pytest.raises(StoreError):
+            store.mkdir("dir")
+        with pytest.raises(StoreError):
+            store.rename("kept.txt", "moved.txt")
+    finally:
+        subprocess.run(["chattr", "-i", str(store.image_path)], check=True)
+    assert store.read_bytes("kept.txt") == b"kept"
+
+
+def test_fat_store_without_a_filesystem_is_reported(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.img"
+    with open(blank, "wb") as fh:
+        fh.truncate(8 * MIB)
+    store = FatImageStore(blank, MIB)
+    with pytest.raises(StoreError):
+        store.listdir("")
+    with pytest.raises(StoreError):
+        store.free_bytes()
+
+
+def test_fat_store_is_case_insensitive_and_lists_renamed_directories(tmp_path: Path) -> None:
+    store = fat_disk(tmp_path / "key.img", 40 * MIB)
+    store.mkdir("factory")
+    store.rename("factory", "factory.old")
+    assert store.exists("factory.old") and store.exists("FACTORY.OLD")
+    assert [n.casefold() for n in store.listdir("")] == ["factory.old"]
+
+
+def test_fat_store_reads_fail_loudly_when_the_tool_delivers_less(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = fat_disk(tmp_path / "key.img", 40 * MIB)
+    store.write_file("f.bin", b"abc" * 1000)
+    monkeypatch.setattr(store, "_stat", lambda path: (False, 4000))  # the directory said 4000 bytes
+    with store.open_read("f.bin") as stream, pytest.raises(StoreError, match="read 3000 of 4000"):
+        stream.read()
+
+
+# ---------------------------------------------------------------- the image directory
+
+
+LAYOUT = Layout(
+    (
+        DiskLayout(1, 8 * MIB, MBR_MAX_BYTES, "4GB", "msdos", "disk1.mbr",
+                   (PartitionLayout(1, 1, MIB, 4 * MIB, 0xDA, False, "raw", None, None, "disk1-part1.raw.zst"),)),
+    )
+)  # fmt: skip
+
+
+def small_image(store: ImageStore, tmp_path: Path, path: str = "img") -> None:
+    source = tmp_path / "source.img"
+    with open(source, "wb") as fh:
+        fh.truncate(8 * MIB)
+        fh.seek(2 * MIB)
+        fh.write(os.urandom(100_000))
+    header = ImageHeader.new("factory", "cic-360g7", "DL360G7", "gen 1", command="irecovery make --x=1")
+    with ImageWriter(store, path, header, LAYOUT) as writer:
+        writer.add_bootcode(1, b"\xeb" * 440)
+        writer.add_partition(LAYOUT.disks[0].partitions[0], source, 0)
+        writer.finish()
+
+
+def test_image_round_trip(any_store: ImageStore, tmp_path: Path) -> None:
+    small_image(any_store, tmp_path)
+    names = sorted(n.casefold() for n in any_store.listdir("img"))
+    assert names == ["disk1-part1.raw.zst", "disk1.mbr", "image.txt", "layout.txt", "sha256sums"]
+    image = read_image(any_store, "img")
+    assert image.header.appliance == "cic-360g7" and image.header.command == "irecovery make --x=1"
+    assert image.layout == LAYOUT and set(image.sums) == {
+        "disk1-part1.raw.zst",
+        "disk1.mbr",
+        "image.txt",
+        "layout.txt",
+    }
+    report = verify_image(any_store, "img")
+    assert report.content["disk1-part1.raw.zst"].length == 4 * MIB
+    assert report.files["disk1.mbr"] == 440
+    text = any_store.read_bytes("img/image.txt").decode()
+    assert text.startswith("format=1\nkind=factory\nappliance=cic-360g7\n") and "tool=irecovery " in text
+
+
+def test_image_writer_refuses_an_existing_directory_and_cleans_up_on_error(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path)
+    small_image(store, tmp_path)
+    with pytest.raises(StoreError):
+        ImageWriter(store, "img", ImageHeader.new("user", "a", "b", "c", "d"), LAYOUT)
+    with pytest.raises(ValueError):
+        with ImageWriter(store, "half", ImageHeader.new("user", "a", "b", "c", "d"), LAYOUT) as writer:
+            writer.add_bootcode(1, b"short")
+    assert not store.exists("half")
+    with pytest.raises(ValueError, match="lacks"):
+        with ImageWriter(store, "half", ImageHeader.new("user", "a", "b", "c", "d"), LAYOUT) as writer:
+            writer.finish()
+    assert not store.exists("half")
+
+
+def rewrite_sums(root: Path) -> None:
+    names = sorted(n for n in os.listdir(root) if n != "SHA256SUMS")
+    text = "".join(f"{hashlib.sha256((root / n).read_bytes()).hexdigest()}  {n}\n" for n in names)
+    (root / "SHA256SUMS").write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda r: (r / "image.txt").write_text("format=2\n"), "checksum"),
+        (lambda r: ((r / "image.txt").write_text("format=2\nkind=factory\n"), rewrite_sums(r)), "missing"),
+        (lambda r: ((r / "image.txt").write_text((r / "image.txt").read_text().replace("format=1", "format=2")),
+                    rewrite_sums(r)), "format '2'"),
+        (lambda r: ((r / "image.txt").write_text((r / "image.txt").read_text().replace("kind=factory", "kind=other")),
+                    rewrite_sums(r)), "kind"),
+        (lambda r: ((r / "image.txt").write_text((r / "image.txt").read_text() + "colour=red\n"), rewrite_sums(r)),
+         "unexpected"),
+        (lambda r: ((r / "layout.txt").write_text("# G7 recovery layout 1\n"), rewrite_sums(r)), "no disk line"),
+        (lambda r: (r / "SHA256SUMS").write_text("nonsense\n"), "malformed"),
+        (lambda r: ((r / "disk1.mbr").unlink(), rewrite_sums(r)), "missing file"),
+        (lambda r: (r / "sub").mkdir(), "not in SHA256SUMS"),
+        (lambda r: (r / "disk1.mbr").write_bytes(b"\x00" * 440), "does not match its checksum"),
+        (lambda r: ((r / "disk1.mbr").write_bytes(b"\x00" * 441), rewrite_sums(r)), "not 440"),
+        (lambda r: ((r / "disk1-part1.raw.zst").write_bytes(b"zz"), rewrite_sums(r)), "content stream"),
+    ],
+)  # fmt: skip
+def test_damaged_images_are_refused(tmp_path: Path, damage, message: str) -> None:
+    store = DirectoryStore(tmp_path / "store")
+    store.root.mkdir()
+    small_image(store, tmp_path)
+    damage(store.root / "img")
+    with pytest.raises(ImageProblem, match=message):
+        verify_image(store, "img")
+
+
+def test_verify_streams_from_the_fat_store_and_reports_all_problems(tmp_path: Path) -> None:
+    directory = DirectoryStore(tmp_path / "d")
+    directory.root.mkdir()
+    small_image(directory, tmp_path)
+    (directory.root / "img/disk1.mbr").write_bytes(b"\x01" * 440)
+    data = bytearray((directory.root / "img/disk1-part1.raw.zst").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (directory.root / "img/disk1-part1.raw.zst").write_bytes(bytes(data))
+    fat = fat_disk(tmp_path / "key.img", 40 * MIB)
+    fat.mkdir("img")
+    for name in directory.listdir("img"):
+        with directory.open_read(f"img/{name}") as fh:
+            fat.write_file(f"img/{name}", fh)
+    with pytest.raises(ImageProblem) as info:
+        verify_image(fat, "img")
+    assert len(info.value.problems) == 2
+    shutil.rmtree(directory.root / "img")
+    with pytest.raises(ImageProblem, match="no image"):
+        read_image(directory, "img")
+
+
+def test_content_streams_are_split_into_pieces_a_fat_drivekey_can_hold(
+    any_store: ImageStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(image_module, "PIECE_BYTES", 40_000)  # stands for FAT32's 4 GiB file size limit
+    small_image(any_store, tmp_path)
+    names = sorted(n.casefold() for n in any_store.listdir("img"))
+    pieces = [n for n in names if n.startswith("disk1-part1.raw.zst")]
+    assert pieces[:3] == ["disk1-part1.raw.zst", "disk1-part1.raw.zst.001", "disk1-part1.raw.zst.002"]
+    image = read_image(any_store, "img")
+    assert image.pieces("disk1-part1.raw.zst") == pieces
+    report = verify_image(any_store, "img")
+    assert all(report.files[p] <= 40_000 for p in pieces)
+    target = tmp_path / "target.img"
+    with open(target, "wb") as fh:
+        fh.truncate(8 * MIB)
+    restore(any_store, "img", [TargetDisk(target, 8 * MIB, "4GB")], compare=True)
+    with open(tmp_path / "source.img", "rb") as a, open(target, "rb") as b:
+        a.seek(0)
+        b.seek(MIB)
+        assert a.read(4 * MIB) == b.read(4 * MIB)
+    any_store.remove_tree(f"img/{pieces[-1]}")
+    with pytest.raises(ImageProblem):
+        verify_image(any_store, "img")
