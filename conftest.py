@@ -35,3 +35,10 @@ def lab(lab_root: Path):
     from simulator.lab import Lab
 
     return Lab(lab_root)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Integration helpers live beside their tests (tests/integration/recovery_lab.py).
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests" / "integration"))

@@ -235,7 +235,10 @@ def _capture_layout(layout: Layout, sources: list[TargetDisk]) -> Layout:
             parts.append(
                 replace(p, label=label, uuid=uuid, content=f"disk{p.disk}-part{p.number}.{p.fs}.zst")
             )
-        disks.append(replace(disk, bootcode=f"disk{disk.number}.mbr", partitions=tuple(parts)))
+        # A captured state belongs to the disks it was taken from: it restores onto logical drives of
+        # exactly that capacity (anything else is 215, "captured on a different disk configuration").
+        disks.append(replace(disk, min_bytes=source.size_bytes, max_bytes=source.size_bytes,
+                             bootcode=f"disk{disk.number}.mbr", partitions=tuple(parts)))  # fmt: skip
     new = Layout(tuple(disks))
     try:
         validate_layout(new)

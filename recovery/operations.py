@@ -89,11 +89,11 @@ class Recovery:
         return choices
 
     # ---- checks ----------------------------------------------------------------------------------
-    def _detect(self, config: ModuleConfig) -> Detection:
+    def _detect(self, config: ModuleConfig, kind: str = "factory") -> Detection:
         detection = detect(config, self.inputs)  # 208 other model, 209 logical drives
         for required, target in zip(config.logical_drives, detection.targets, strict=False):
             if target.boot_limit is not None and target.boot_limit != required.boot_limit:
-                raise GeometryError(
+                raise (GeometryError if kind == "factory" else SavedLayoutError)(
                     f"{target.name} has Maximum Boot partition {target.boot_limit}; required: {required.boot_limit}"
                 )
         return detection
@@ -161,7 +161,7 @@ class Recovery:
 
     def restore(self, kind: str, progress: Progress) -> str:
         config = self.config()
-        detection = self._detect(config)
+        detection = self._detect(config, kind)
         image = self._image(config, kind)
         targets = self._targets(detection, image)
         try:

@@ -98,6 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--backend", help="boot backend: process (default, or $G7SIM_BACKEND)")
 
+    c = sub.add_parser("recover", help="run irecovery against the server's hardware: g7sim recover NAME -- ARGS")
+    c.add_argument("name")
+    c.add_argument("recovery_args", nargs=argparse.REMAINDER, metavar="-- ARGS")
+
+    c = sub.add_parser("files", help="read or change the installed system's files (as its administrator)")
+    c.add_argument("name")
+    c.add_argument("action", choices=["cat", "ls", "write", "rm"])
+    c.add_argument("path")
+    c.add_argument("--text", help="write: the new content")
+    c.add_argument("--label", default="SYSTEM", help="filesystem label (default SYSTEM)")
+
     c = sub.add_parser("run", help="let the server run headless (rebuilds progress)")
     c.add_argument("name")
     c.add_argument("--seconds", type=_seconds, required=True)
@@ -281,6 +292,38 @@ def cmd_power_on(lab: Lab, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recover(lab: Lab, args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    from simulator.recovery_env import recovery_environment, write_limits
+
+    argv = args.recovery_args[1:] if args.recovery_args[:1] == ["--"] else args.recovery_args
+    with lab.open(args.name, save=False) as server:
+        env = {**os.environ, **recovery_environment(server, lab.root)}
+        limit = server.state.io_error_offset
+    proc = subprocess.run([sys.executable, "-m", "recovery.cli", *argv], env=env,
+                          preexec_fn=lambda: write_limits(limit))  # fmt: skip
+    return proc.returncode
+
+
+def cmd_files(lab: Lab, args: argparse.Namespace) -> int:
+    from simulator import systemfiles
+
+    with lab.open(args.name, save=False) as server:
+        if args.action == "cat":
+            sys.stdout.buffer.write(systemfiles.read_file(server, args.path, args.label))
+        elif args.action == "ls":
+            print("\n".join(systemfiles.listdir(server, args.path, args.label)))
+        elif args.action == "write":
+            if args.text is None:
+                raise BadArgument(reason="write needs --text")
+            systemfiles.write_file(server, args.path, args.text.encode(), args.label)
+        else:
+            systemfiles.remove(server, args.path, args.label)
+    return 0
+
+
 def cmd_run(lab: Lab, args: argparse.Namespace) -> int:
     with lab.open(args.name) as server:
         faults.run_for(server, args.seconds)
@@ -297,6 +340,8 @@ COMMANDS: dict[str, Callable[[Lab, argparse.Namespace], int]] = {
     "fault": cmd_fault,
     "run": cmd_run,
     "power-on": cmd_power_on,
+    "recover": cmd_recover,
+    "files": cmd_files,
 }
 
 

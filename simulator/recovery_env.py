@@ -51,3 +51,15 @@ def recovery_environment(server: Server, lab_root: Path) -> dict[str, str]:
         "IRECOVERY_DISK_MAP": str(map_path),
         "IRECOVERY_CONTROLLER_CLI": shlex.join(cli),
     }
+
+
+def write_limits(offset: int | None) -> None:
+    """In the recovery's process: the "I/O error range" fault. Writes past ``offset`` fail (EFBIG), as a
+    bad region of the logical drive would fail them (the libvirt tier injects real EIO instead)."""
+    if offset is None:
+        return
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (offset, offset))

@@ -9,8 +9,6 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
-import resource
-import signal
 import struct
 import subprocess
 import sys
@@ -22,7 +20,7 @@ from simulator.backends.installed import READY, BootFailure, boot_chain
 from simulator.firmware.console import Console, ConsoleClosed
 from simulator.firmware.relay import relay
 from simulator.firmware.screen import Attr
-from simulator.recovery_env import recovery_environment
+from simulator.recovery_env import recovery_environment, write_limits
 
 RED = Attr("red", "black", bold=True)
 SHUTDOWN_STATUS = 3  # `irecovery ui` exit status for Shutdown (0: Restart)
@@ -47,10 +45,7 @@ class ProcessBackend(BootBackend):
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 25, 80, 0, 0))
 
         def limits() -> None:
-            # The "I/O error range" fault: writes beyond this offset fail (EFBIG), as a bad region would.
-            if fsize_limit is not None:
-                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-                resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_limit, fsize_limit))
+            write_limits(fsize_limit)
 
         with open(log_path, "ab") as log:
             proc = subprocess.Popen([sys.executable, "-m", "recovery.cli", "ui"], stdin=slave, stdout=slave,

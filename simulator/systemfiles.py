@@ -1,0 +1,89 @@
+"""The installed system's files, reached on the server's disks the way the running appliance sees them.
+
+Tests and demos use it to do what an administrator does on a running system (change a configuration
+file, add a recording, write a log) and to check what a restore brought back. It works on the ext4
+filesystems inside the logical drive with e2fsprogs' debugfs, unmounted and unprivileged.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from simulator.backends.installed import MbrPartition, _ext4_label, read_mbr
+from simulator.errors import SimError
+from simulator.server import Server
+
+
+class SystemFilesError(SimError):
+    message = "%(reason)s"
+
+
+def partition(server: Server, label: str = "SYSTEM") -> tuple[Path, MbrPartition]:
+    """The disk and partition holding the ext4 filesystem labelled ``label``."""
+    for disk in server.presented_disks():
+        try:
+            _, parts = read_mbr(disk.path)
+        except Exception:  # noqa: BLE001 - an unpartitioned or failed disk simply has no such filesystem
+            continue
+        for part in parts:
+            if part.type_id == 0x83 and _ext4_label(disk.path, part) == label:
+                return disk.path, part
+    raise SystemFilesError(reason=f"no filesystem labelled {label} on {server.name}'s disks (not installed?)")
+
+
+def _debugfs(spec: str, command: str, *, write: bool = False) -> str:
+    args = ["debugfs", *(["-w"] if write else []), "-R", command, spec]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    errors = [line for line in proc.stderr.splitlines() if line and not line.startswith("debugfs ")]
+    if proc.returncode or errors:
+        raise SystemFilesError(reason=f"debugfs {command!r}: {'; '.join(errors) or proc.returncode}")
+    return proc.stdout
+
+
+def _spec(server: Server, label: str) -> str:
+    disk, part = partition(server, label)
+    return f"{disk}?offset={part.start}"
+
+
+def read_file(server: Server, path: str, label: str = "SYSTEM") -> bytes:
+    spec = _spec(server, label)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "file"
+        _debugfs(spec, f'dump "{path}" {out}')
+        if not out.exists():
+            raise SystemFilesError(reason=f"{path}: no such file on {label}")
+        return out.read_bytes()
+
+
+def listdir(server: Server, path: str, label: str = "SYSTEM") -> list[str]:
+    out = _debugfs(_spec(server, label), f'ls -p "{path}"')
+    names = [line.strip("/").split("/")[4] for line in out.splitlines() if line.count("/") >= 5]
+    return sorted(n for n in names if n not in (".", ".."))
+
+
+def write_file(server: Server, path: str, data: bytes, label: str = "SYSTEM") -> None:
+    """Create or replace a file (parents created), as root with mode 0644."""
+    spec = _spec(server, label)
+    target = PurePosixPath(path)
+    for parent in reversed(target.parents[:-1]):
+        try:
+            _debugfs(spec, f'mkdir "{parent}"', write=True)
+        except SystemFilesError as exc:
+            if "already exists" not in str(exc):
+                raise
+    try:
+        _debugfs(spec, f'rm "{target}"', write=True)
+    except SystemFilesError as exc:
+        if "not found" not in str(exc) and "File not found" not in str(exc):
+            raise
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / "data"
+        local.write_bytes(data)
+        _debugfs(spec, f'write {local} "{target}"', write=True)
+    _debugfs(spec, f'sif "{target}" mode 0100644', write=True)
+
+
+def remove(server: Server, path: str, label: str = "SYSTEM") -> None:
+    _debugfs(_spec(server, label), f'rm "{path}"', write=True)
