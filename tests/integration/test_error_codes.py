@@ -39,7 +39,11 @@ CASES: dict[int, tuple[str, Callable[[Lab, str], None], str]] = {
     215: ("RESTERR", _captured_then(lambda lab, n: replace_drives(lab, n, 600)), "user"),
     216: ("DPARTERR", lambda lab, n: g7sim(lab, "fault", n, "io-error", "300MiB"), "factory"),
 }
-ARGS = {"factory": ("restore", "factory", "--yes"), "user": ("restore", "user", "--yes"), "capture": ("capture", "--yes")}
+ARGS = {
+    "factory": ("restore", "factory", "--yes"),
+    "user": ("restore", "user", "--yes"),
+    "capture": ("capture", "--yes"),
+}
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
@@ -62,7 +66,10 @@ def test_216_retry_works_once_the_fault_is_cleared(lab: Lab) -> None:
     assert recover(lab, "cic", *ARGS["factory"])[0] == 16
     g7sim(lab, "fault", "cic", "io-error-clear")
     status, answer = recover(lab, "cic", *ARGS["factory"])
-    assert (status, answer["message"]) == (0, "Factory reversion complete. Click 'Restart' to restart the machine.")
+    assert (status, answer["message"]) == (
+        0,
+        "Factory reversion complete. Click 'Restart' to restart the machine.",
+    )
 
 
 def test_208_for_another_model_and_a_missing_configuration(lab: Lab) -> None:
