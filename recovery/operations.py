@@ -101,6 +101,11 @@ class Recovery:
     def _image(self, config: ModuleConfig, kind: str) -> Image:
         store = self.store()
         path = config.factory_image if kind == "factory" else config.user_slot
+        if kind == "user":
+            try:
+                recover_slot(store, path)  # an interrupted capture is finished or undone first
+            except (StoreError, ImageProblem):
+                pass  # a read-only DriveKey: take the slot as it is
         if kind == "user" and not store.exists(path):
             raise SavedStateError("there is no captured system state (User Configured Image) on the DriveKey")
         try:

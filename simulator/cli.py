@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("fault", help="change the hardware: fail, pull, insert or replace a drive")
     c.add_argument("name")
-    c.add_argument("kind", choices=[*DRIVE_FAULTS, *DRIVEKEY_FAULTS, "io-error", "io-error-clear"])
+    c.add_argument(
+        "kind", choices=[*DRIVE_FAULTS, *DRIVEKEY_FAULTS, "io-error", "io-error-clear", "usb-stick-insert"]
+    )
     c.add_argument("bay", nargs="?", help="drive faults: the bay; io-error: the byte offset (e.g. 300MiB); "
                    "image-other-type: the image key")  # fmt: skip
     c.add_argument("--size", metavar="SIZE", help="nominal size of the inserted drive (default: catalog)")
@@ -98,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--backend", help="boot backend: process (default, or $G7SIM_BACKEND)")
 
-    c = sub.add_parser("recover", help="run irecovery against the server's hardware: g7sim recover NAME -- ARGS")
+    c = sub.add_parser(
+        "recover", help="run irecovery against the server's hardware: g7sim recover NAME -- ARGS"
+    )
     c.add_argument("name")
     c.add_argument("recovery_args", nargs=argparse.REMAINDER, metavar="-- ARGS")
 
@@ -251,6 +255,8 @@ def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
             offset = int(m[1]) * {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[m[2]]
             faults.io_error(server, offset)
             done = f"writes beyond {offset} bytes now fail"
+        elif args.kind == "usb-stick-insert":
+            done = f"plugged in {faults.usb_stick_insert(server)}"
         elif args.kind == "io-error-clear":
             faults.io_error(server, None)
             done = "disk writes work again"

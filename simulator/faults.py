@@ -85,3 +85,17 @@ def run_for(server: Server, seconds: float) -> None:
 def io_error(server: Server, offset: int | None) -> None:
     """Writes to the server's disks beyond ``offset`` bytes fail from now on (None clears the fault)."""
     server.state.io_error_offset = offset
+
+
+def usb_stick_insert(server: Server, size_mib: int = 256) -> str:
+    """Plug a foreign USB stick (a technician's own, say) into the server: a disk no recovery may write.
+
+    It is filled with a recognisable pattern so that any write to it can be found.
+    """
+    name = f"usb-stick-{len(server.state.usb_sticks) + 1}.img"
+    with open(server.dir / name, "xb") as f:
+        pattern = (b"FOREIGN USB STICK - NEVER WRITE - " * 31)[:1024]
+        for _ in range(size_mib):
+            f.write(pattern * 1024)
+    server.state.usb_sticks.append(name)
+    return name

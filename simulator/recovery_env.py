@@ -37,6 +37,10 @@ def disk_map(server: Server) -> list[dict[str, object]]:
     if key.exists():
         disks.append({"path": str(key), "vendor": "HP", "product": "USB DriveKey", "serial": "DRIVEKEY",
                       "size_bytes": key.stat().st_size, "bus": "usb"})  # fmt: skip
+    for stick in server.state.usb_sticks:
+        path = server.dir / stick
+        disks.append({"path": str(path), "vendor": "SanDisk", "product": "Cruzer Blade", "serial": stick.upper(),
+                      "size_bytes": path.stat().st_size, "bus": "usb"})  # fmt: skip
     return disks
 
 

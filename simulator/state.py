@@ -69,6 +69,7 @@ class ServerState:
     shelf: dict[str, int] = field(default_factory=dict)  # pulled drives: serial -> nominal GB
     powered_seconds: float = 0.0  # time the controller has run (rebuilds progress with it)
     io_error_offset: int | None = None  # fault: writes to the disks beyond this byte offset fail
+    usb_sticks: list[str] = field(default_factory=list)  # foreign USB sticks plugged in (image names)
     format: int = STATE_FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -98,6 +99,7 @@ class ServerState:
             shelf={str(k): int(v) for k, v in data.get("shelf", {}).items()},
             powered_seconds=float(data.get("powered_seconds", 0.0)),
             io_error_offset=data.get("io_error_offset"),
+            usb_sticks=[str(n) for n in data.get("usb_sticks", [])],
         )
 
 
