@@ -42,6 +42,7 @@ class ConsoleDriver:
         transcript: Path | None = None,
         extra_env: dict[str, str] | None = None,
         extra_args: list[str] | None = None,
+        echo: bool = False,
     ) -> None:
         self.name = name
         self.timeout = timeout
@@ -59,6 +60,8 @@ class ConsoleDriver:
         args += extra_args or []
         env = {**os.environ, **(extra_env or {})}
         self.child = pexpect.spawn(sys.executable, args, env=env, dimensions=(25, 80), timeout=timeout)
+        if echo:  # show the console live on this terminal (the demo)
+            self.child.logfile_read = sys.stdout.buffer
 
     # ---- reading --------------------------------------------------------------------------------
     def _drain(self) -> None:

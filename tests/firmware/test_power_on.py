@@ -249,3 +249,16 @@ def _ipl(state_text: str) -> list[str]:
     import json
 
     return json.loads(state_text)["nvram"]["ipl"]
+
+
+def test_quiet_session_writes_only_the_transcript(lab: Lab, tmp_path: Path) -> None:
+    lab.create("cic", "cic-360g7")
+    transcript = tmp_path / "visit.txt"
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "cic", "--quiet",
+         "--transcript", str(transcript), "--prompt-seconds", "0.3"],
+        input=b"", capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout == b""  # input ended at once: the server powers off
+    text = transcript.read_text()
+    assert "ProLiant System BIOS - P68 (05/05/2011)" in text and "Server cic powered off." in text
