@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from keyed_console import press
 
 from simulator.firmware.boot_menu import EXIT_HELP, ONE_TIME_HELP, RBSU_HELP, run_boot_override
-from simulator.firmware.console import Console, ConsoleClosed
-from simulator.firmware.keys import encode
 from simulator.firmware.machine import Machine
 from simulator.lab import Lab
 
@@ -36,33 +32,6 @@ This option allows the user to choose a specific IPL override
 option for this boot only. This will not modify your normal boot
 order settings.
 """
-
-
-@dataclass
-class Run:
-    value: Any
-    closed: bool
-    console: Console
-
-
-def press(entry: Callable[[Console, Machine], Any], machine: Machine, *keys: str) -> Run:
-    """Type ``keys`` into a fresh console, end the input, and run ``entry`` until it returns or input ends."""
-    rfd, wfd = os.pipe()
-    console = Console(rfd, None)
-    console.start()
-    os.write(wfd, encode(*keys))
-    os.close(wfd)
-    try:
-        try:
-            return Run(entry(console, machine), False, console)
-        except ConsoleClosed:
-            return Run(None, True, console)
-    finally:
-        with pytest.raises(ConsoleClosed):  # the reader thread has seen the end: safe to close its fd
-            while True:
-                console.get_key()
-        os.close(rfd)
-        console.close()
 
 
 @pytest.fixture

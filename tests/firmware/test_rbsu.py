@@ -6,14 +6,12 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from keyed_console import press
 
 from simulator.firmware.console import Console, ConsoleClosed
 from simulator.firmware.keys import encode
@@ -24,35 +22,6 @@ from simulator.state import FACTORY_IPL, IPL_DEVICES
 
 SCREENS = Path(__file__).resolve().parents[2] / "fixtures" / "screens"
 TO_IPL = ["DOWN"] * MENU_ITEMS.index("Standard Boot Order (IPL)") + ["ENTER"]
-
-
-@dataclass
-class Run:
-    value: Any
-    closed: bool  # input ended before the utility returned
-    console: Console
-
-
-def press(
-    entry: Callable[[Console, Machine], Any], machine: Machine, *keys: str, transcript: Path | None = None
-) -> Run:
-    """Type ``keys`` into a fresh console, end the input, and run ``entry`` until it returns or input ends."""
-    rfd, wfd = os.pipe()
-    console = Console(rfd, None, transcript=transcript)
-    console.start()
-    os.write(wfd, encode(*keys))
-    os.close(wfd)
-    try:
-        try:
-            return Run(entry(console, machine), False, console)
-        except ConsoleClosed:
-            return Run(None, True, console)
-    finally:
-        with pytest.raises(ConsoleClosed):  # the reader thread has seen the end: safe to close its fd
-            while True:
-                console.get_key()
-        os.close(rfd)
-        console.close()
 
 
 def check_golden(name: str, text: str) -> None:
