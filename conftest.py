@@ -37,6 +37,19 @@ def lab(lab_root: Path):
     return Lab(lab_root)
 
 
+# The feature suite's options live here so that `pytest --backend libvirt` works from the top too.
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("g7 features", "G7 recovery lab conformance suite")
+    group.addoption("--backend", choices=("process", "libvirt"), default="process",
+                    help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)")  # fmt: skip
+    group.addoption("--prompt-seconds", type=float, default=0.5, metavar="S",
+                    help="length of each POST prompt window (default 0.5)")  # fmt: skip
+    group.addoption("--screens", type=Path, default=None, metavar="DIR",
+                    help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*")  # fmt: skip
+    group.addoption("--screen-timeout", type=float, default=None, metavar="S",
+                    help="longest wait for one screen (default 60 s, libvirt 300 s)")  # fmt: skip
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Integration helpers live beside their tests (tests/integration/recovery_lab.py).
     import sys

@@ -26,7 +26,7 @@ from recovery.layout import BOOTCODE_BYTES, Layout, LayoutError, PartitionLayout
 
 __all__ = [
     "HEADER_FILE", "LAYOUT_FILE", "SUMS_FILE", "Image", "ImageHeader", "ImageProblem", "ImageWriter",
-    "VerifyReport", "read_image", "verify_image",
+    "VerifyReport", "read_image", "verify_image", "verify_manifest",
 ]  # fmt: skip
 
 FORMAT = 1
@@ -36,6 +36,7 @@ HEADER_KEYS = ("format", "kind", "appliance", "device_type", "generation", "crea
 SMALL_FILE = 1024 * 1024  # image.txt, layout.txt, SHA256SUMS are read whole, up to this size
 # a content stream is stored as NAME, NAME.001, NAME.002 ... of at most PIECE_BYTES each (FAT32: < 4 GiB)
 PIECE_BYTES = 2**31
+_HASH_CHUNK = 4 * 1024 * 1024
 _SUM_LINE = re.compile(r"([0-9a-f]{64})  ([A-Za-z0-9_][A-Za-z0-9._+-]{0,99})\Z")
 
 Progress = Callable[[float, str], None]
@@ -119,9 +120,13 @@ class Image:
             names.append(f"{content}.{len(names):03d}")
         return names
 
-    def open_content(self, store: ImageStore, content: str) -> BinaryIO:
-        """One stream over all the pieces of a content file (store errors raise StoreError)."""
-        pieces = _Pieces(store, self, self.pieces(content), hashing=False)
+    def open_content(self, store: ImageStore, content: str, *, verify: bool = False) -> BinaryIO:
+        """One stream over all the pieces of a content file (store errors raise StoreError).
+
+        ``verify``: hash every piece as it is read; reading past the end of a piece that does not match
+        its SHA-256 in the manifest raises :class:`ImageProblem`.
+        """
+        pieces = _Pieces(store, self, self.pieces(content), hashing=verify, verify=verify)
         return io.BufferedReader(pieces, 1024 * 1024)  # type: ignore[arg-type, return-value]
 
 
@@ -138,8 +143,10 @@ class VerifyReport:
 class _Pieces(io.RawIOBase):
     """Reads files of an image one after the other as one stream, hashing and counting each if asked."""
 
-    def __init__(self, store: ImageStore, image: Image, names: list[str], hashing: bool = True) -> None:
-        self.store, self.image, self.names, self.hashing = store, image, names, hashing
+    def __init__(
+        self, store: ImageStore, image: Image, names: list[str], hashing: bool = True, verify: bool = False
+    ) -> None:
+        self.store, self.image, self.names, self.hashing, self.verify = store, image, names, hashing, verify
         self.digests = {n: hashlib.sha256() for n in names}
         self.counts = dict.fromkeys(names, 0)
         self._index: int = 0
@@ -153,15 +160,16 @@ class _Pieces(io.RawIOBase):
             name = self.names[self._index]
             if self._current is None:
                 self._current = self.store.open_read(self.image.file(name))
-            data = self._current.read(len(buffer))
-            if data:
-                buffer[: len(data)] = data
-                self.counts[name] += len(data)
+            n = self._current.readinto(buffer)  # type: ignore[attr-defined]
+            if n:
+                self.counts[name] += n
                 if self.hashing:
-                    self.digests[name].update(data)
-                return len(data)
+                    self.digests[name].update(buffer[:n])
+                return n
             self._current.close()
             self._current, self._index = None, self._index + 1
+            if self.verify and self.digests[name].hexdigest() != self.image.sums.get(name):
+                raise ImageProblem(f"{name}: does not match its checksum in {SUMS_FILE}")
         return 0
 
     def drain(self) -> None:
@@ -250,11 +258,19 @@ class ImageWriter:
         offset: int,
         *,
         progress: Callable[[int, int], None] | None = None,
+        extents: list[tuple[int, int]] | None = None,
+        overlay: tuple[str | Path, list[tuple[int, int]]] | None = None,
+        threads: int | None = None,
     ) -> BlockStats:
-        """Block-encode ``source[offset:offset+part.size]`` as the partition's content stream."""
+        """Block-encode ``source[offset:offset+part.size]`` as the partition's content stream.
+
+        ``extents``, ``overlay``, ``threads``: see :class:`recovery.blockimage.BlockEncoder`.
+        """
         if part.content is None:
             raise ValueError(f"partition {part.disk}.{part.number} has no content file in the layout")
-        encoder = BlockEncoder(source, offset, part.size, progress=progress)
+        encoder = BlockEncoder(
+            source, offset, part.size, progress=progress, extents=extents, overlay=overlay, threads=threads
+        )
         splitter, name = _Splitter(iter(encoder), PIECE_BYTES), part.content
         for index in range(1, 1000):
             self.add_file(name, splitter.piece())
@@ -331,12 +347,16 @@ def read_image(store: ImageStore, path: str) -> Image:
     return Image(path, header, layout, sums)
 
 
-def verify_image(store: ImageStore, path: str, *, progress: Progress | None = None) -> VerifyReport:
+def verify_image(
+    store: ImageStore, path: str, *, progress: Progress | None = None, records_sha: bool = True
+) -> VerifyReport:
     """Prove an image restorable without restoring it, streaming every file once.
 
     Checks: manifest complete and matching, layout valid, boot code sizes, and every partition stream's
-    framing, bounds (inside its partition) and final SHA-256. All problems are collected, then raised
-    together as one :class:`ImageProblem` (its ``problems`` lists them).
+    framing, bounds (inside its partition), zstd checksum and final SHA-256 of its records
+    (``records_sha=False``: all but the last, for an image just written whose records were hashed as they
+    were encoded). All problems are collected, then raised together as one :class:`ImageProblem` (its
+    ``problems`` lists them).
     """
     started = time.monotonic()
     image = read_image(store, path)
@@ -358,7 +378,7 @@ def verify_image(store: ImageStore, path: str, *, progress: Progress | None = No
                     if progress:
                         progress(min(1.0, (base + pos) / total), f"verifying {label}")
 
-                report.content[name] = check_stream(stream, part.size, progress=step)  # type: ignore[arg-type]
+                report.content[name] = check_stream(stream, part.size, progress=step, records_sha=records_sha)  # type: ignore[arg-type]
             stream.drain()
         except (ImageProblem, StoreError) as exc:
             problems.append(f"{name}: {exc}")
@@ -377,4 +397,44 @@ def verify_image(store: ImageStore, path: str, *, progress: Progress | None = No
     report.seconds = time.monotonic() - started
     if progress:
         progress(1.0, "image verified")
+    return report
+
+
+def verify_manifest(store: ImageStore, path: str, *, progress: Progress | None = None) -> VerifyReport:
+    """Prove every file of an image is the one its manifest names, streaming each once (no decoding).
+
+    Checks: manifest complete and matching, layout valid, boot code sizes, and the SHA-256 of every file
+    against ``SHA256SUMS`` (which the module configuration pins for the factory image). A content stream
+    that matches its manifest is byte for byte the one its writer produced; its framing, bounds and
+    record SHA-256 are checked when it is decoded (:func:`verify_image`, or the restore as it writes).
+    All problems are raised together as one :class:`ImageProblem`.
+    """
+    started = time.monotonic()
+    image = read_image(store, path)
+    report = VerifyReport(path, image.header, image.layout)
+    bootcodes = {d.bootcode for d in image.layout.disks if d.bootcode}
+    names = sorted(image.sums)
+    problems: list[str] = []
+    for index, name in enumerate(names):
+        if progress:
+            progress(index / len(names), f"checking {name}")
+        digest, count = hashlib.sha256(), 0
+        try:
+            with store.open_read(image.file(name)) as fh:
+                while chunk := fh.read(_HASH_CHUNK):
+                    digest.update(chunk)
+                    count += len(chunk)
+        except StoreError as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        report.files[name] = count
+        if digest.hexdigest() != image.sums[name]:
+            problems.append(f"{name}: does not match its checksum in {SUMS_FILE}")
+        if name in bootcodes and count != BOOTCODE_BYTES:
+            problems.append(f"{name}: boot code is {count} bytes, not {BOOTCODE_BYTES}")
+    if problems:
+        raise ImageProblem(f"image {path} is corrupt: " + "; ".join(problems), problems)
+    report.seconds = time.monotonic() - started
+    if progress:
+        progress(1.0, "image checked")
     return report

@@ -171,6 +171,8 @@ class DirectoryStore(ImageStore):
         self._sync_dir(self._p(new).parent)
 
     def remove_tree(self, path: str) -> None:
+        if not check_path(path):
+            raise StoreError(errno.EINVAL, "refusing to remove the store's root")
         target = self._p(path)
         with _store_errors(path):
             if target.is_dir() and not target.is_symlink():

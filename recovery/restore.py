@@ -1,4 +1,4 @@
-"""Restore an image onto the logical drives: check, erase, partition, write, install boot code, verify.
+"""Restore an image onto the logical drives: check, erase, write, partition and install boot code, verify.
 
 Only the given target disks are ever opened for writing (regular image files or block devices, never
 created, never written past ``size_bytes``). A restore is idempotent: rerun it once a fault is gone.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from recovery.blockimage import BlockMismatch, ImageProblem, compare_stream, pwrite_all, write_stream
 from recovery.errors import DiskWriteError
-from recovery.image import Image, read_image, verify_image
+from recovery.image import Image, read_image, verify_image, verify_manifest
 from recovery.imagestore import ImageStore, StoreError
 from recovery.layout import (
     BOOTCODE_BYTES,
@@ -142,23 +142,37 @@ def restore(
     appliance: str | None = None,
     verify_first: bool = True,
     compare: bool = False,
+    full_verify: bool = False,
 ) -> RestoreReport:
     """Restore ``image_path`` of ``store`` onto ``targets`` (disk 1 of the layout -> ``targets[0]``).
 
     ``appliance``: refuse an image for another appliance (``LayoutMismatch`` kind ``appliance``).
-    ``verify_first``: prove the whole image before erasing anything (reads it twice, like Clonezilla's
-    pre-restore check). ``compare``: after writing, re-read the image and compare every written extent.
+    ``verify_first``: prove the image intact before erasing anything: every file against its SHA-256 in the
+    manifest (which the module configuration pins), the layout, the boot code sizes. Each content stream's
+    framing, bounds and record SHA-256 are then checked as it is written. ``full_verify``: decode every
+    stream before erasing as well (reads the image twice, like Clonezilla's pre-restore check).
+    ``compare``: after writing, re-read the image and compare every written extent.
+
+    Order: erase every disk, write every disk's content and flush it, then write the partition tables and
+    boot code and flush them. Until the last step a disk has no partition table and no boot signature, so
+    a restore that is interrupted (power cut, kill) or finds a corrupt stream half-way never leaves a disk
+    that looks bootable; a failure also clears sector 0 of every erased disk.
     """
-    started, progress = time.monotonic(), monotonic(progress)
+    started, progress = time.monotonic(), monotonic(progress) or _no_progress
     image = read_image(store, image_path)
     if appliance is not None and image.header.appliance != appliance:
         raise LayoutMismatch(
             "appliance", f"image is for {image.header.appliance}, this server is {appliance}"
         )
     check_fit(image.layout, targets)
-    if verify_first:
+    write_lo = 0.0
+    if full_verify:
         verify_image(store, image_path, progress=_phase(progress, 0.0, 0.3))
-    write_lo = 0.3 if verify_first else 0.0
+        write_lo = 0.3
+    elif verify_first:
+        verify_manifest(store, image_path, progress=_phase(progress, 0.0, 0.1))
+        write_lo = 0.1
+    bootcodes = _bootcodes(store, image)
     report = RestoreReport(
         image_path,
         image.kind,
@@ -167,18 +181,26 @@ def restore(
         [str(t.path) for t in targets],
     )
     total = sum(p.size for p in image.layout.partitions() if p.content) or 1
+    disks = image.layout.disks
     opened: list[tuple[int, bool]] = []
     erased: list[int] = []
     try:
         # every disk is checked before any is erased (extend keeps the ones opened before a failure)
         opened.extend(_open_target(target) for target in targets)
-        done = 0
-        for disk, target, (fd, is_blk) in zip(image.layout.disks, targets, opened, strict=True):
+        for disk, target, (fd, is_blk) in zip(disks, targets, opened, strict=True):
             erased.append(fd)
-            writing = _phase(progress, write_lo, 0.9)
-            report.data_bytes += _restore_disk(store, image, disk, target, fd, is_blk, writing, done, total)
+            progress(write_lo, f"erasing disk {disk.number}")
+            _disk_step(target, _erase, fd, is_blk, target.size_bytes)
+        done, writing = 0, _phase(progress, write_lo, 0.88)
+        for disk, target, (fd, is_blk) in zip(disks, targets, opened, strict=True):
+            report.data_bytes += _write_content(
+                store, image, disk, target, fd, is_blk, writing, done, total, verify_first or full_verify
+            )
             done += sum(p.size for p in disk.partitions if p.content)
-        for disk, target in zip(image.layout.disks, targets, strict=True):
+        for disk, target, (fd, _) in zip(disks, targets, opened, strict=True):
+            progress(0.88, f"partitioning disk {disk.number}")
+            _disk_step(target, _install_table, target, disk, fd, bootcodes.get(disk.number))
+        for disk, target in zip(disks, targets, strict=True):
             report.checks += _verify_disk(store, image, disk, target, compare, _phase(progress, 0.9, 1.0))
     except BaseException:
         # a failed restore leaves no partition table: never a half-written disk that looks good
@@ -189,9 +211,42 @@ def restore(
         for fd, _ in opened:
             os.close(fd)
     report.seconds = time.monotonic() - started
-    if progress:
-        progress(1.0, "restore complete")
+    progress(1.0, "restore complete")
     return report
+
+
+def _no_progress(_fraction: float, _text: str) -> None:
+    pass
+
+
+def _bootcodes(store: ImageStore, image: Image) -> dict[int, bytes]:
+    """Every disk's boot code, read before any disk is touched."""
+    codes = {}
+    try:
+        for disk in image.layout.disks:
+            if disk.bootcode:
+                code = store.read_bytes(image.file(disk.bootcode), BOOTCODE_BYTES)
+                if len(code) != BOOTCODE_BYTES:
+                    raise ImageProblem(f"{disk.bootcode}: boot code is {len(code)} bytes")
+                codes[disk.number] = code
+    except StoreError as exc:
+        raise ImageProblem(f"cannot read image {image.path}: {exc}") from exc
+    return codes
+
+
+def _disk_step(target: TargetDisk, step: Callable[..., object], *args: object) -> None:
+    try:
+        step(*args)
+    except OSError as exc:
+        raise DiskWriteError(f"{os.fspath(target.path)}: {exc.strerror or exc}") from exc
+
+
+def _install_table(target: TargetDisk, disk: DiskLayout, fd: int, code: bytes | None) -> None:
+    """The msdos table, then the boot code, flushed: the last writes of a restore."""
+    write_partition_table(os.fspath(target.path), disk)
+    if code is not None:
+        pwrite_all(fd, code, 0)
+    os.fsync(fd)
 
 
 def _open_target(target: TargetDisk) -> tuple[int, bool]:
@@ -232,23 +287,19 @@ def _erase(fd: int, is_blk: bool, size: int) -> None:
     os.fsync(fd)
 
 
-def _restore_disk(
+def _write_content(
     store: ImageStore, image: Image, disk: DiskLayout, target: TargetDisk, fd: int, is_blk: bool,
-    progress: Progress, base: int, total: int,
+    progress: Progress, base: int, total: int, manifest: bool,
 ) -> int:  # fmt: skip
-    """Erase, partition, install the boot code and write every partition of one disk; data bytes written."""
+    """Write every partition's content of one (erased) disk and flush it; data bytes written.
+
+    ``manifest``: the image's manifest was checked; each stream is then proven by its SHA-256 in the
+    manifest again as it is read (a medium that reads differently the second time is caught), instead of
+    by the SHA-256 of its records (the same bytes, a third of the hashing for compressible content).
+    """
     path = os.fspath(target.path)
     written, done = 0, base
     try:
-        progress(base / total, f"erasing disk {disk.number}")
-        _erase(fd, is_blk, target.size_bytes)
-        progress(base / total, f"partitioning disk {disk.number}")
-        write_partition_table(path, disk)
-        if disk.bootcode:
-            code = store.read_bytes(image.file(disk.bootcode), BOOTCODE_BYTES)
-            if len(code) != BOOTCODE_BYTES:
-                raise ImageProblem(f"{disk.bootcode}: boot code is {len(code)} bytes")
-            pwrite_all(fd, code, 0)
         for part in disk.partitions:
             text = f"writing disk {disk.number} partition {part.number} ({part.label or part.fs})"
 
@@ -259,9 +310,11 @@ def _restore_disk(
                 if is_blk:
                     zero_range(fd, part.start, part.size)
                 continue
-            with image.open_content(store, part.content) as stream:
+            progress(done / total, text)
+            with image.open_content(store, part.content, verify=manifest) as stream:
                 gap = (lambda off, n: zero_range(fd, off, n)) if is_blk else None
-                stats = write_stream(stream, fd, part.start, part.size, zero_gap=gap, progress=step)
+                stats = write_stream(stream, fd, part.start, part.size, zero_gap=gap, progress=step,
+                                     records_sha=not manifest)  # fmt: skip
             written += stats.data_bytes
             done += part.size
         os.fsync(fd)

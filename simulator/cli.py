@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -98,7 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="length of each POST prompt window (default 3, or $G7SIM_PROMPT_SECONDS)",
     )
-    c.add_argument("--backend", help="boot backend: process (default, or $G7SIM_BACKEND)")
+    c.add_argument("--backend", help="boot backend: process (default, or $G7SIM_BACKEND) or libvirt")
+    c.add_argument("--libvirt-uri", metavar="URI",
+                   help="libvirt backend: hypervisor URI (default $G7SIM_LIBVIRT_URI or qemu:///session)")  # fmt: skip
+
+    c = sub.add_parser("guest", help="build or inspect the libvirt tier's guest images")
+    guest_sub = c.add_subparsers(dest="guest_command", required=True, metavar="ACTION")
+    g = guest_sub.add_parser("build", help="build what is missing or stale (cached under $G7LAB_CACHE)")
+    g.add_argument("--what", choices=["recovery", "appliance", "all"], default="all")
+    g = guest_sub.add_parser("status", help="what is built, and the accelerator libvirt guests use here")
+    g.add_argument("--json", action="store_true")
 
     c = sub.add_parser(
         "recover", help="run irecovery against the server's hardware: g7sim recover NAME -- ARGS"
@@ -275,6 +285,8 @@ def cmd_power_on(lab: Lab, args: argparse.Namespace) -> int:
     from simulator.firmware.session import Session, powered
 
     machine = Machine(lab, args.name)
+    if getattr(args, "libvirt_uri", None):
+        os.environ["G7SIM_LIBVIRT_URI"] = args.libvirt_uri  # read by the libvirt backend
     backend = get_backend(args.backend)
     timing = Timing.from_env()
     if args.prompt_seconds is not None:
@@ -330,6 +342,12 @@ def cmd_files(lab: Lab, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guest(lab: Lab, args: argparse.Namespace) -> int:
+    from simulator.guest.cli import guest_command
+
+    return guest_command(args)
+
+
 def cmd_run(lab: Lab, args: argparse.Namespace) -> int:
     with lab.open(args.name) as server:
         faults.run_for(server, args.seconds)
@@ -348,6 +366,7 @@ COMMANDS: dict[str, Callable[[Lab, argparse.Namespace], int]] = {
     "power-on": cmd_power_on,
     "recover": cmd_recover,
     "files": cmd_files,
+    "guest": cmd_guest,
 }
 
 

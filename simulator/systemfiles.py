@@ -42,6 +42,11 @@ def _debugfs(spec: str, command: str, *, write: bool = False) -> str:
     return proc.stdout
 
 
+def _exists(spec: str, path: str) -> bool:
+    proc = subprocess.run(["debugfs", "-R", f'stat "{path}"', spec], capture_output=True, text=True)
+    return proc.returncode == 0 and "Inode:" in proc.stdout
+
+
 def _spec(server: Server, label: str) -> str:
     disk, part = partition(server, label)
     return f"{disk}?offset={part.start}"
@@ -68,16 +73,12 @@ def write_file(server: Server, path: str, data: bytes, label: str = "SYSTEM") ->
     spec = _spec(server, label)
     target = PurePosixPath(path)
     for parent in reversed(target.parents[:-1]):
-        try:
+        # Only missing folders: a failing debugfs mkdir still takes an inode and leaves the
+        # filesystem inconsistent.
+        if not _exists(spec, str(parent)):
             _debugfs(spec, f'mkdir "{parent}"', write=True)
-        except SystemFilesError as exc:
-            if "already exists" not in str(exc):
-                raise
-    try:
+    if _exists(spec, str(target)):
         _debugfs(spec, f'rm "{target}"', write=True)
-    except SystemFilesError as exc:
-        if "not found" not in str(exc) and "File not found" not in str(exc):
-            raise
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / "data"
         local.write_bytes(data)

@@ -49,6 +49,10 @@ def get_backend(name: str | None = None) -> BootBackend:
 
     backends: dict[str, type[BootBackend]] = {ProcessBackend.name: ProcessBackend}
     name = name or os.environ.get("G7SIM_BACKEND") or ProcessBackend.name
+    if name == "libvirt":  # imported only when chosen: it needs libvirt and builds the guests
+        from simulator.backends.libvirt_backend import LibvirtBackend
+
+        backends[LibvirtBackend.name] = LibvirtBackend
     if name not in backends:
-        raise UnknownBackend(name=name, known=", ".join(backends))
+        raise UnknownBackend(name=name, known=", ".join([*backends, "libvirt"]))
     return backends[name]()

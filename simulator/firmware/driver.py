@@ -95,7 +95,10 @@ class ConsoleDriver:
                 seen, self._pos = text[self._pos : at], at + len(needle)
                 return seen
             if time.monotonic() > deadline or not self.child.isalive():
-                state = "the session ended" if not self.child.isalive() else "timed out"
+                ended = not self.child.isalive()
+                if ended and needle in self.text()[self._pos :]:
+                    continue  # the session printed it just before it ended: read once more
+                state = "the session ended" if ended else "timed out"
                 raise ScreenNotFound(
                     f"expected screen text {needle!r} did not appear ({state}); last screen:\n{self.last_screen()}"
                 )
@@ -113,6 +116,8 @@ class ConsoleDriver:
                 self._pos = at + len(needle)
                 return needle
             if time.monotonic() > deadline or not self.child.isalive():
+                if not self.child.isalive() and any(n in self.text()[self._pos :] for n in needles):
+                    continue  # printed just before the session ended
                 raise ScreenNotFound(f"none of {needles!r} appeared; last screen:\n{self.last_screen()}")
             time.sleep(0.02)
 

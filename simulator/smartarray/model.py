@@ -356,8 +356,16 @@ class SmartArray:
         warnings = []
         drives = self.server.state.bays
         jobs = self.settings.rebuilds
-        # Jobs whose target drive has left its bay or failed are abandoned.
+        # Jobs whose target drive has left its bay or failed are abandoned, and so are the jobs of an
+        # array that has lost its data (nothing is left to rebuild from).
         jobs[:] = [j for j in jobs if (d := drives.get(j.bay)) and d.serial == j.serial and not d.failed]
+        dead = set()
+        for array in self.config.arrays:
+            lost = [i for i, m in enumerate(array.members) if self._member_state(m) != "ok"]
+            level = array.logical_drives[0].raid if array.logical_drives else "0"
+            if lost and not raid.survives(level, lost, len(array.members)):
+                dead |= {m.bay for m in array.members}
+        jobs[:] = [j for j in jobs if j.replaces["bay"] not in dead]
         for array in self.config.arrays:
             lost = [i for i, m in enumerate(array.members) if self._member_state(m) != "ok"]
             level = array.logical_drives[0].raid if array.logical_drives else "0"

@@ -168,6 +168,7 @@ def test_one_console_session_per_server(lab: Lab) -> None:
 def test_expect_failure_names_the_text_and_shows_the_screen(lab: Lab) -> None:
     lab.create("cic", "cic-360g7")
     with console(lab, "cic") as c:
+        c.expect("ProLiant System BIOS")
         with pytest.raises(
             ScreenNotFound, match=r"(?s)'Welcome to Narnia' did not appear.*last screen:.*BIOS"
         ):

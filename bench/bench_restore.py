@@ -1,0 +1,125 @@
+"""Restore throughput: our factory restore against the physical limit (dd) and the tools people would use.
+
+For each content size (default 64 MiB, 512 MiB, 2 GiB of real file content, see bench/benchlib.py), one
+disk is built (BOOT vfat + SYSTEM ext4 holding the content) and captured three ways: our Standard Factory
+Image (a folder store), a partclone image of the ext4 filesystem piped through zstd (Clonezilla's way),
+and a ``tar --zstd`` of the files. Each run restores onto a fresh sparse file on the same disk:
+
+- ``dd``: the disk image copied with ``bs=1M conv=sparse,fsync``: the same non-zero bytes written and
+  flushed, with no decoding and no checks: the physical limit on this disk;
+- ``ours``: ``recovery.restore.restore`` as the product calls it (manifest pre-verify, decode + SHA-256 of
+  every record while writing, partition table and boot code last, fsync, e2fsck/mtools read-back);
+- ``full-verify``: the same with ``full_verify=True`` (the whole image decoded once before erasing);
+- ``partclone``: ``zstd -dc | partclone.restore -O`` of the ext4 filesystem alone, then ``sync``;
+- ``tar``: ``tar --zstd -xf`` of the files into an empty folder, then ``sync -f`` (files, not a disk).
+
+MiB/s are content MiB per second for every tool; ``ours/dd`` is dd's time over ours (1.0 = the limit).
+
+    .venv/bin/python bench/bench_restore.py [--sizes 64,512,2048] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib  # noqa: E402
+
+from recovery.imagestore import DirectoryStore  # noqa: E402
+from recovery.layout import TargetDisk  # noqa: E402
+from recovery.restore import restore  # noqa: E402
+
+COLUMNS = [("content MiB", 11), ("dd s", 6), ("ours s", 7), ("full-verify s", 13), ("partclone s", 11),
+           ("tar s", 6), ("dd MiB/s", 8), ("ours MiB/s", 10), ("ours/dd", 7), ("ours/partclone", 14),
+           ("ours/tar", 8)]  # fmt: skip
+
+
+def sh(command: str) -> None:
+    proc = subprocess.run(command, shell=True, capture_output=True, env=benchlib.ENV)  # noqa: S602 - our own text
+    if proc.returncode:
+        raise RuntimeError(f"{command}: rc={proc.returncode}: {proc.stderr.decode(errors='replace')[-400:]}")
+
+
+def timed(fn, before=None) -> float:  # noqa: ANN001
+    if before:
+        before()
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.Table) -> None:
+    disk = benchlib.make_disk(work, mib, content)
+    store_root = work / "store"
+    benchlib.write_image(store_root, "factory", disk)
+    pcl, tarball = work / "system.pcl.zst", work / "content.tar.zst"
+    sh(f"partclone.ext4 -c -q -s {disk.system} -o - 2>/dev/null | zstd -q -c > {pcl}")
+    sh(f"tar --zstd -cf {tarball} -C {disk.tree} .")
+    store = DirectoryStore(store_root)
+    target = work / "target.img"
+    system_size = disk.system.stat().st_size
+    extract = work / "extract"
+
+    def fresh_disk() -> None:
+        benchlib.fresh_target(target, disk.size)
+
+    def fresh_part() -> None:
+        benchlib.fresh_target(target, system_size)
+
+    def fresh_dir() -> None:
+        shutil.rmtree(extract, ignore_errors=True)
+        extract.mkdir()
+
+    runs: dict[str, list[float]] = {k: [] for k in ("dd", "ours", "full", "partclone", "tar")}
+    tool = {
+        "dd": (lambda: sh(f"dd if={disk.path} of={target} bs=1M conv=sparse,notrunc,fsync status=none"), fresh_disk),
+        "ours": (lambda: restore(store, "factory", [TargetDisk(target, disk.size, "4GB")]), fresh_disk),
+        "full": (lambda: restore(store, "factory", [TargetDisk(target, disk.size, "4GB")], full_verify=True),
+                 fresh_disk),
+        "partclone": (lambda: sh(f"zstd -dc {pcl} | partclone.restore -q -s - -O {target} 2>/dev/null && sync {target}"),
+                      fresh_part),
+        "tar": (lambda: sh(f"tar --zstd -xf {tarball} -C {extract} && sync -f {extract}"), fresh_dir),
+    }  # fmt: skip
+    for _ in range(repeat):  # interleaved, so a burst of load hits every tool alike
+        for name, (fn, before) in tool.items():
+            runs[name].append(timed(fn, before))
+    shutil.rmtree(extract, ignore_errors=True)
+    target.unlink(missing_ok=True)
+    m = {k: statistics.median(v) for k, v in runs.items()}
+    table.row(mib, m["dd"], m["ours"], m["full"], m["partclone"], m["tar"], mib / m["dd"], mib / m["ours"],
+              m["dd"] / m["ours"], m["partclone"] / m["ours"], m["tar"] / m["ours"])  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    benchlib.common_args(parser)
+    args = parser.parse_args()
+    missing = [
+        t for t in ("dd", "zstd", "tar", "partclone.ext4", "partclone.restore") if not benchlib.tool(t)
+    ]
+    if missing:
+        print(f"restore bench: not available ({', '.join(missing)} not installed)")
+        return
+    table = benchlib.Table(
+        f"Restore throughput (median of {args.repeat} runs; ratios > 1: ours is faster)",
+        COLUMNS,
+        note="dd = physical limit (same bytes, conv=sparse,fsync); ours = restore() with its checks;\n"
+        "full-verify = ours with full_verify=True; partclone = zstd -dc | partclone.restore (ext4 only);\n"
+        "tar = tar --zstd -x + sync -f (files only)",
+    )
+    for mib in benchlib.sizes_of(args.sizes):
+        with benchlib.workdir(args.work, f"g7restore-{mib}-") as work:
+            bench_size(work, mib, args.repeat, args.content, table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""The conformance suite's wiring: options, one lab per scenario, the step library, reports.
+
+- ``--backend process|libvirt`` (default process) boots the DriveKey and the hard drive as local processes
+  or as QEMU guests; with libvirt only the scenarios tagged ``@libvirt`` run.
+- ``--prompt-seconds S`` (default 0.5): the length of each POST prompt window; ``--screen-timeout S``
+  the longest wait for one screen (default 60 s, 300 s with libvirt); ``--screens DIR`` keeps every
+  screen of every scenario as text and PNG (for documentation).
+- Every ``@seed.<id>`` tag is registered as a marker from ``seed_items.toml``, so ``--strict-markers``
+  rejects a tag that names no seed item and ``-m seed.restore.step6`` selects the scenarios of a step.
+- On failure the report gets the console transcript of every power-on and the last screen.
+- The terminal summary shows the outcome per procedure (feature) and packaged server.
+- ``--cucumberjson`` (pytest-bdd) also works under ``-n``: the scenario record travels with the report.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections import defaultdict
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from steps.lab import Bench
+from steps.orca_steps import *  # noqa: F403 - step definitions are fixtures: they must live in this namespace
+from steps.post_steps import *  # noqa: F403
+from steps.rbsu_steps import *  # noqa: F403
+from steps.recovery_steps import *  # noqa: F403
+from steps.server_steps import *  # noqa: F403
+from steps.technician import Settings, Technician
+
+HERE = Path(__file__).resolve().parent
+SEED_ITEMS = HERE / "seed_items.toml"
+# The longest one screen may take to come, by backend.
+TIMEOUTS = {"process": 60.0, "libvirt": 300.0}
+# Besides @seed.*, the tags an Examples table may carry (added to its rows' Cucumber JSON tags).
+EXAMPLE_TAGS = {"libvirt", "doc_discrepancy"}
+
+TECHNICIAN = pytest.StashKey[Technician]()
+SCENARIO = pytest.StashKey[tuple[str, str]]()  # (the feature's tag, the feature's name)
+
+
+def seed_items() -> list[dict[str, str]]:
+    with open(SEED_ITEMS, "rb") as f:
+        return list(tomllib.load(f)["item"])
+
+
+# ---- options and markers ------------------------------------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    for item in seed_items():
+        config.addinivalue_line("markers", f"seed.{item['id']}: seed {item['kind']} ({item['where']})")
+
+
+def _libvirt_unavailable() -> str | None:
+    """Why the libvirt backend cannot run here, or None. Only imports: making the backend would build
+    its guest artifacts, which the first libvirt scenario does anyway (and only if one is selected)."""
+    import importlib
+
+    for module in ("libvirt", "simulator.backends.libvirt_backend"):
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - any failure to load it means: not available here
+            return f"libvirt backend not available: {module}: {exc}"
+    return None
+
+
+@functools.cache
+def feature_header(path: str) -> tuple[str, str]:
+    """(the feature's own tag, the feature's name) read from a .feature file's header."""
+    tags: list[str] = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if text.startswith("@"):
+            tags += [t[1:] for t in text.split() if not t.startswith("@seed.")]
+        elif text.startswith("Feature:"):
+            name = text.removeprefix("Feature:").strip()
+            return (tags[0] if tags else Path(path).stem), name
+    return Path(path).stem, Path(path).stem
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+        path = doc.split(": ", 1)[0]
+        if path.endswith(".feature") and Path(path).is_file():
+            item.stash[SCENARIO] = feature_header(path)
+    if config.getoption("--backend", default="process") != "libvirt":
+        return
+    reason = _libvirt_unavailable()
+    subset = pytest.mark.skip(reason="not tagged @libvirt: the libvirt tier runs a small subset")
+    for item in items:
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
+        elif item.get_closest_marker("libvirt") is None:
+            item.add_marker(subset)
+
+
+# ---- one technician (and one lab) per scenario -----------------------------------------------------------
+@pytest.fixture
+def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Technician, None, None]:
+    backend = request.config.getoption("--backend")
+    timeout = request.config.getoption("--screen-timeout") or TIMEOUTS[backend]
+    screens = request.config.getoption("--screens")
+    if screens is not None:
+        screens = screens.resolve() / re.sub(r"[^\w.-]+", "_", request.node.name)[:120]
+    settings = Settings(backend, request.config.getoption("--prompt-seconds"), timeout, screens)
+    tech = Technician(Bench(tmp_path / "lab"), tmp_path, settings)
+    request.node.stash[TECHNICIAN] = tech
+    yield tech
+    tech.close()
+
+
+# ---- reports ---------------------------------------------------------------------------------------------
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    tech = item.stash.get(TECHNICIAN, None)
+    if call.when == "call" and call.excinfo is not None and tech is not None:
+        if not call.excinfo.errisinstance(pytest.skip.Exception):
+            item.add_report_section("call", "console transcript", tech.transcripts() or "(no power-on)")
+            item.add_report_section("call", "last screen", tech.last_screen())
+    outcome = yield
+    report = outcome.get_result()
+    if SCENARIO in item.stash and (
+        report.when == "call" or (report.when == "setup" and report.outcome != "passed")
+    ):
+        tag, name = item.stash[SCENARIO]
+        server = tech.server.key if tech is not None and tech.server is not None else "-"
+        report.g7_cell = {"feature": tag, "name": name, "server": server}
+    _carry_bdd_context(report, item)
+
+
+def _carry_bdd_context(report: pytest.TestReport, item: pytest.Item) -> None:
+    """Complete pytest-bdd's scenario record (the tags of the outline's Examples table too, which it
+    leaves out) and put it on the report itself, so that it crosses from an xdist worker."""
+    try:
+        from pytest_bdd import reporting
+
+        context = reporting.test_report_context_registry.get(report)
+    except (ImportError, AttributeError):
+        return
+    if context is None:
+        return
+    marks = {m.name for m in item.iter_markers() if m.name.startswith("seed.") or m.name in EXAMPLE_TAGS}
+    context.scenario["tags"] = sorted(set(context.scenario.get("tags", [])) | marks)
+    report.g7_bdd = {"scenario": context.scenario, "name": context.name}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    carried = getattr(report, "g7_bdd", None)
+    if carried is not None:  # on the xdist controller: give pytest-bdd's cucumber writer its record back
+        try:
+            from pytest_bdd import reporting
+
+            if report not in reporting.test_report_context_registry:
+                reporting.test_report_context_registry[report] = reporting.ReportContext(**carried)
+        except (ImportError, AttributeError, TypeError):
+            pass
+    cell = getattr(report, "g7_cell", None)
+    if cell is not None:
+        _CELLS[(cell["feature"], cell["server"])][report.outcome] += 1
+        _NAMES.setdefault(cell["feature"], cell.get("name") or cell["feature"])
+
+
+_CELLS: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+_NAMES: dict[str, str] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One row per packaged server, one column per procedure: passed/run (F failures, s skipped)."""
+    if not _CELLS or hasattr(config, "workerinput"):
+        return
+    features = sorted({f for f, _ in _CELLS})
+    servers = sorted({s for _, s in _CELLS}, key=lambda s: (s == "-", s))
+    tr = terminalreporter
+    tr.section("conformance: procedure x packaged server (passed/run, F failed, s skipped)")
+    tr.write_line(f"{'':<12}" + "".join(f"{f[:10]:>11}" for f in features))
+    for server in servers:
+        cells = []
+        for feature in features:
+            counts = _CELLS.get((feature, server))
+            if not counts:
+                cells.append(f"{'.':>11}")
+                continue
+            run = counts["passed"] + counts["failed"]
+            text = f"{counts['passed']}/{run}" + (f" {counts['failed']}F" if counts["failed"] else "")
+            text += f" {counts['skipped']}s" if counts["skipped"] else ""
+            cells.append(f"{text:>11}")
+        tr.write_line(f"{server[:12]:<12}" + "".join(cells))
+    for feature in features:
+        tr.write_line(f"  {feature}: {_NAMES.get(feature, feature)}")

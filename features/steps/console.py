@@ -1,0 +1,265 @@
+"""The server's console as the technician sees it.
+
+:class:`Console` is the project's :class:`~simulator.firmware.driver.ConsoleDriver` (real keys into a real
+pty, screen text read from the session's transcript) plus the terminal itself: every byte `g7sim
+power-on` writes is also fed to a VT100 emulator (pyte), so a step can read what only the eye sees on
+the screen: the colour of a message (Appendix B: white is success, red an error), where a button sits,
+and which menu line the highlight bar is on.
+
+Waits never sleep blindly: each polls the console until the text (or the highlight) is there, and fails
+with :class:`~simulator.firmware.driver.ScreenNotFound` naming what was expected and showing the screen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pexpect
+import pyte
+
+from simulator.firmware.driver import ConsoleDriver, ScreenNotFound
+
+COLS, ROWS = 80, 25
+# The highlight bar of ORCA and RBSU: their white-on-blue screens drawn reversed.
+HIGHLIGHT = ("blue", "white")
+# The Recovery Environment's result screen (after Restore Image / Capture System Image) and its progress.
+RESULT_FOOTER = "Enter: Restart   Tab: Restore/Capture System State"
+PROGRESS = "This can take several minutes. Please wait."
+
+__all__ = ["Console", "ScreenNotFound"]
+
+
+class Console(ConsoleDriver):
+    """One power-on of a server: from POST until it powers off (or the technician pulls the power)."""
+
+    def __init__(
+        self,
+        lab_root: Path,
+        name: str,
+        *,
+        transcript: Path,
+        prompt_seconds: float,
+        timeout: float,
+        backend: str | None = None,
+        screens: Path | None = None,
+    ) -> None:
+        self.vt = pyte.Screen(COLS, ROWS)
+        self._stream = pyte.ByteStream(self.vt)
+        self.prompt_seconds = prompt_seconds
+        super().__init__(
+            lab_root,
+            name,
+            prompt_seconds=prompt_seconds,
+            backend=backend,
+            timeout=timeout,
+            transcript=transcript,
+            extra_args=["--screens", str(screens)] if screens else None,
+        )
+
+    # ---- the terminal --------------------------------------------------------------------------
+    def _drain(self) -> None:
+        """Read what the console wrote to the pty and draw it on the emulated terminal."""
+        try:
+            while True:
+                self._stream.feed(self.child.read_nonblocking(65536, timeout=0))
+        except (pexpect.TIMEOUT, pexpect.EOF, ValueError, OSError):
+            pass  # nothing more now, or the session is over (ValueError: its pty is closed)
+
+    def rows(self) -> list[str]:
+        """The terminal's 25 rows as text, right now."""
+        self._drain()
+        return list(self.vt.display)
+
+    def screen_text(self) -> str:
+        return "\n".join(row.rstrip() for row in self.rows())
+
+    def find(self, text: str) -> tuple[int, int] | None:
+        """(row, column) of ``text`` on the terminal, or None."""
+        for r, row in enumerate(self.rows()):
+            at = row.find(text)
+            if at >= 0:
+                return r, at
+        return None
+
+    def colours(self, text: str) -> set[str]:
+        """The foreground colours of the visible characters of ``text`` where it is on the screen."""
+        where = self.find(text)
+        if where is None:
+            raise ScreenNotFound(f"{text!r} is not on the screen; screen:\n{self.screen_text()}")
+        r, c = where
+        cells = [self.vt.buffer[r][x] for x in range(c, c + len(text))]
+        return {cell.fg for cell in cells if cell.data.strip()}
+
+    def highlights(self) -> list[str]:
+        """The text under each highlight bar, top to bottom (a pop-up adds its own below the list)."""
+        self._drain()
+        found = []
+        for r in range(ROWS):
+            line = self.vt.buffer[r]
+            text = "".join(line[x].data for x in range(COLS) if (line[x].fg, line[x].bg) == HIGHLIGHT)
+            if text.strip():
+                found.append(" ".join(text.split()))
+        return found
+
+    def highlighted(self) -> str:
+        """The text under the (first) highlight bar ('' when no line is highlighted)."""
+        found = self.highlights()
+        return found[0] if found else ""
+
+    def _highlight_row(self) -> int | None:
+        for r in range(ROWS):
+            line = self.vt.buffer[r]
+            if any((line[x].fg, line[x].bg) == HIGHLIGHT and line[x].data.strip() for x in range(COLS)):
+                return r
+        return None
+
+    # ---- waiting -------------------------------------------------------------------------------
+    def expect(self, needle: str, timeout: float | None = None) -> str:
+        """As the driver's, but a session that ends right after printing ``needle`` still matches it."""
+        try:
+            return super().expect(needle, timeout)
+        except ScreenNotFound as exc:
+            return self._after_the_end(exc, lambda: super(Console, self).expect(needle, 0))
+
+    def expect_any(self, needles: list[str], timeout: float | None = None) -> str:
+        try:
+            return super().expect_any(needles, timeout)
+        except ScreenNotFound as exc:
+            return self._after_the_end(exc, lambda: super(Console, self).expect_any(needles, 0))
+
+    def _after_the_end(self, exc: ScreenNotFound, again: Callable[[], str]) -> str:
+        """The console's last lines may reach the transcript as its process exits: look once more."""
+        if self.child.isalive():
+            raise exc
+        time.sleep(0.05)
+        try:
+            return again()
+        except ScreenNotFound:
+            raise exc from None
+
+    # ---- waiting (the terminal) -------------------------------------------------------------------------------
+    def wait_until(self, ready: Callable[[], bool], what: str, timeout: float | None = None) -> None:
+        """Poll the console until ``ready()``; fail naming ``what`` with the screen the technician sees."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            self._drain()
+            if ready():
+                return
+            if time.monotonic() > deadline or not self.child.isalive():
+                self._drain()
+                if ready():
+                    return
+                state = "the session ended" if not self.child.isalive() else "timed out"
+                raise ScreenNotFound(f"{what} ({state}); last screen:\n{self.screen_text()}")
+            time.sleep(0.02)
+
+    def wait_screen(self, *texts: str, timeout: float | None = None) -> None:
+        """Wait until every one of ``texts`` is on the terminal at the same time."""
+
+        def ready() -> bool:
+            screen = "\n".join(self.vt.display)
+            return all(t in screen for t in texts)
+
+        missing = ", ".join(repr(t) for t in texts)
+        self.wait_until(ready, f"expected screen with {missing} did not appear", timeout)
+
+    def appear(self, text: str, timeout: float | None = None) -> None:
+        """Wait until ``text`` is shown (in the transcript, after the previous match).
+
+        A Recovery Environment result screen is final: when one stays up without ``text``, fail at once
+        (the operation ended otherwise) instead of waiting for a text that cannot come any more.
+        """
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        other_result_since: float | None = None
+        while True:
+            self._drain()
+            if self.text().find(text, self._pos) >= 0:
+                self.expect(text, timeout=0)
+                return
+            screen = "\n".join(self.vt.display)
+            if RESULT_FOOTER in screen and PROGRESS not in screen and text not in screen:
+                other_result_since = other_result_since or time.monotonic()
+                if time.monotonic() - other_result_since > 0.3:
+                    raise ScreenNotFound(
+                        f"expected screen text {text!r} did not appear: the Recovery Environment ended "
+                        f"the operation with another result; last screen:\n{self.screen_text()}"
+                    )
+            else:
+                other_result_since = None
+            if time.monotonic() > deadline or not self.child.isalive():
+                self._drain()
+                if self.text().find(text, self._pos) >= 0:
+                    self.expect(text, timeout=0)
+                    return
+                state = "the session ended" if not self.child.isalive() else "timed out"
+                raise ScreenNotFound(
+                    f"expected screen text {text!r} did not appear ({state}); last screen:\n{self.screen_text()}"
+                )
+            time.sleep(0.02)
+
+    def expect_gone(self, text: str, timeout: float | None = None) -> None:
+        self.wait_until(
+            lambda: text not in "\n".join(self.vt.display), f"{text!r} stayed on the screen", timeout
+        )
+
+    # ---- keys ----------------------------------------------------------------------------------
+    def press_in_window(self, key: str, then: Iterable[str], timeout: float | None = None) -> str:
+        """Press ``key`` in the prompt window that has just opened, until one of ``then`` appears.
+
+        A POST window forgets keys pressed before it opened; a technician who sees nothing happen
+        presses again while the prompt is still up. We do the same, never after the window closed.
+        """
+        then = list(then)
+        closes = time.monotonic() + self.prompt_seconds * 0.8
+        self.press(key)
+        while True:
+            try:
+                return self.expect_any(then, timeout=0.2)
+            except ScreenNotFound:
+                if not self.child.isalive() or time.monotonic() >= closes:
+                    return self.expect_any(then, timeout=timeout)
+                self.press(key)
+
+    def select(self, target: str, *, exact: bool = False, locate: str | None = None, limit: int = 40) -> None:
+        """Move the highlight bar onto the line showing ``target`` (UP/DOWN, one key at a time,
+        each time waiting for the bar to move): what a technician does to "select" a menu item.
+        ``locate``: the text that shows where the target is on the screen (default ``target``)."""
+
+        def on_target() -> bool:
+            text = self.highlighted()
+            return text == target if exact else target in text
+
+        self.wait_until(lambda: bool(self.highlighted()), "no highlighted line to select from")
+        direction = "DOWN"
+        for _ in range(limit):
+            if on_target():
+                return
+            here, there = self._highlight_row(), self.find(locate or target)
+            if here is not None and there is not None and there[0] != here:
+                direction = "DOWN" if there[0] > here else "UP"
+            before = (self.highlighted(), here)
+            self.press(direction)
+            try:
+                self.wait_until(
+                    lambda before=before: (self.highlighted(), self._highlight_row()) != before,
+                    "",
+                    timeout=5.0,
+                )
+            except ScreenNotFound:
+                direction = "UP" if direction == "DOWN" else "DOWN"  # the end of the list: go back
+        raise ScreenNotFound(
+            f"could not select {target!r}: the highlight stays on {self.highlighted()!r}; "
+            f"last screen:\n{self.screen_text()}"
+        )
+
+    def key_on_screen(self, pattern: str) -> str:
+        """The key a help line names for an action, e.g. ``<F8> to delete logical drive`` -> "F8"."""
+        import re
+
+        for row in self.rows():
+            m = re.search(r"<([A-Za-z]+\d*)> " + pattern, row)
+            if m:
+                return m[1]
+        raise ScreenNotFound(f"no key for {pattern!r} is identified on screen; screen:\n{self.screen_text()}")

@@ -1,0 +1,207 @@
+"""The libvirt backend: every boot is a transient QEMU domain of the server, its serial console relayed
+into the firmware console, until the guest restarts (back to POST) or powers off (the visit ends).
+
+The DriveKey boots the Interaction Recovery Environment (simulator.guest), whose ``hpacucli`` reaches
+the simulated Smart Array over a virtio-serial channel; a logical drive boots the installed system.
+The guest says over a second channel whether it restarts or powers off (libvirt reports both as a
+guest shutdown once ``on_reboot`` is ``destroy``). The domain is destroyed whatever ends the boot:
+power-off, crash, the power button (Ctrl-]), Ctrl-C, SIGTERM/SIGHUP -- and a watchdog process
+destroys it even if this process is killed outright.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import tty
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, ClassVar
+
+from simulator.backends.base import BootBackend, BootOutcome, BootRequest
+from simulator.backends.libvirt_channels import (
+    LineService,
+    PowerIntent,
+    controller_answer,
+    controller_handler,
+)
+from simulator.backends.libvirt_conn import (
+    LibvirtUnavailable,
+    destroy,
+    is_local,
+    open_connection,
+    start_reaper,
+)
+from simulator.backends.libvirt_domain import CHANNEL_CLI, CHANNEL_POWER, DomainSpec, boot_spec, domain_xml
+from simulator.firmware.console import Console, ConsoleClosed
+from simulator.firmware.relay import relay
+from simulator.firmware.screen import Attr
+
+RED = Attr("red", "black", bold=True)
+STOP_SECONDS = 15.0  # after the console closes, how long the guest may take to be gone
+
+
+class GuestTerminated(ConsoleClosed):
+    """SIGTERM/SIGHUP/SIGINT while a guest runs: the server powers off (its domain is destroyed)."""
+
+
+class LibvirtBackend(BootBackend):
+    name: ClassVar[str] = "libvirt"
+
+    def __init__(self, uri: str | None = None) -> None:
+        from simulator import guest
+
+        self.uri = uri or os.environ.get("G7SIM_LIBVIRT_URI") or "qemu:///session"
+        self.artifacts = guest.ensure_built()  # before the console starts: a cold build shows its progress
+        if is_local(self.uri) and (hint := kvm_permission_hint()):
+            _stderr(f"warning: {hint}")
+        self._conn: Any = None
+        from simulator.guest.accel import accelerator
+
+        self.accelerator = accelerator(self.connection(), self.artifacts, announce=_stderr)
+
+    def connection(self) -> Any:
+        if self._conn is None:
+            self._conn = open_connection(self.uri)
+        return self._conn
+
+    def boot(self, request: BootRequest, console: Console) -> BootOutcome:
+        from simulator.guest.bootfiles import install_guest_boot_files
+
+        conn = self.connection()
+        machine = request.machine
+        run_dir = Path(tempfile.mkdtemp(prefix="g7-"))  # short: unix socket paths have a length limit
+        try:
+            with machine.read() as server:
+                install_guest_boot_files(server, self.artifacts)
+                spec = boot_spec(server, request, self.accelerator, run_dir,
+                                 local_root=is_local(self.uri) and os.geteuid() == 0)  # fmt: skip
+            with _signals_end_the_boot():
+                return GuestBoot(conn, self.uri, spec, machine).run(console)
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _stderr(text: str) -> None:
+    print(f"g7sim: {text}", file=sys.stderr, flush=True)
+
+
+def kvm_permission_hint() -> str | None:
+    """libvirt (9.0) probes QEMU as root but checks /dev/kvm as the qemu user; when only root may open it,
+    its capability cache never validates and every domain start re-probes QEMU (a minute on 2 cores)."""
+    try:
+        mode = os.stat("/dev/kvm").st_mode
+    except OSError:
+        return None
+    if os.geteuid() != 0 or mode & 0o066:
+        return None
+    return ("/dev/kvm is accessible to root only, so libvirt re-probes QEMU at every guest start (slow); "
+            "give it udev's usual permissions: chgrp kvm /dev/kvm && chmod 0660 /dev/kvm")  # fmt: skip
+
+
+@contextmanager
+def _signals_end_the_boot() -> Iterator[None]:
+    """SIGTERM/SIGHUP/SIGINT raise GuestTerminated (the guest is destroyed on the way out)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise GuestTerminated(f"signal {signum}")
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class GuestBoot:
+    """One boot: define and start the domain paused, attach console and channels, run, clean up."""
+
+    def __init__(self, conn: Any, uri: str, spec: DomainSpec, machine: Any) -> None:
+        self.conn = conn
+        self.uri = uri
+        self.spec = spec
+        self.machine = machine
+        self.dom: Any = None
+        self.intent = PowerIntent()
+        self.services: list[LineService] = []
+
+    def _alive(self) -> bool:
+        try:
+            return bool(self.dom.isActive())
+        except Exception:  # noqa: BLE001 - a vanished domain is not alive
+            return False
+
+    def _remove_stale(self) -> None:
+        import libvirt
+
+        try:
+            destroy(
+                self.conn.lookupByName(self.spec.name)
+            )  # left by a killed session: the power lock is ours
+        except libvirt.libvirtError:
+            pass
+
+    def run(self, console: Console) -> BootOutcome:
+        import libvirt
+
+        self._remove_stale()
+        reaper = None
+        fd = -1
+        try:
+            try:
+                self.dom = self.conn.createXML(domain_xml(self.spec), libvirt.VIR_DOMAIN_START_PAUSED)
+            except libvirt.libvirtError as exc:
+                raise LibvirtUnavailable(uri=self.uri, reason=f"the guest did not start: {exc}") from None
+            reaper = start_reaper(self.uri, self.spec.name, self.dom.ID())
+            fd = os.open(self._pty(), os.O_RDWR | os.O_NOCTTY)
+            tty.setraw(fd)
+            self._services()
+            self.dom.resume()
+            relay(console, fd, self._alive, "guest")
+            deadline = time.monotonic() + STOP_SECONDS
+            while self._alive() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            for service in self.services:
+                service.stop()
+            if fd >= 0:
+                os.close(fd)
+            if self.dom is not None:
+                destroy(self.dom)
+            if reaper is not None:
+                reaper.stdin.close()  # type: ignore[union-attr]
+                reaper.wait(timeout=30)
+        if self.intent.word == "poweroff":
+            return BootOutcome.POWER_OFF
+        if self.intent.word is None:
+            console.line(
+                "The server restarted (the guest stopped without a restart or shutdown request).", RED
+            )
+        return BootOutcome.REBOOT
+
+    def _pty(self) -> str:
+        desc = ET.fromstring(self.dom.XMLDesc(0))
+        source = desc.find("devices/serial/source")
+        if source is None or not source.get("path"):
+            raise LibvirtUnavailable(uri=self.uri, reason="the guest's serial console has no pty")
+        return str(source.get("path"))
+
+    def _services(self) -> None:
+        cli = LineService("hpacucli", controller_handler(lambda argv: controller_answer(self.machine, argv)))
+        power = LineService("power", self.intent.handle)
+        for service, channel in ((cli, CHANNEL_CLI), (power, CHANNEL_POWER)):
+            service.connect(self.spec.socket(channel))
+            service.start()
+            self.services.append(service)

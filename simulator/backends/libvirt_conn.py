@@ -1,0 +1,125 @@
+"""The one way into libvirt (:func:`open_connection`), and the clean-up of this project's domains.
+
+As root, libvirt routes ``qemu:///session`` to the system daemon's socket (the session daemon is for
+unprivileged users), and a machine without systemd has no daemon running: for a local URI the
+daemons are then started by hand (``virtlogd -d``, ``libvirtd -d --timeout``; they exit when idle).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from urllib.parse import urlparse
+
+import libvirt
+
+from simulator.backends.libvirt_domain import NAME_PREFIX, read_metadata
+from simulator.errors import SimError
+
+DEFAULT_URI = "qemu:///session"
+IDLE_TIMEOUT = 600  # seconds a daemon we started stays up without domains or clients
+
+
+class LibvirtUnavailable(SimError):
+    message = "cannot use libvirt at %(uri)s: %(reason)s"
+
+
+def _quiet_errors() -> None:
+    # libvirt prints every error on stderr by default; ours are raised (and printed once) instead.
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+
+def is_local(uri: str) -> bool:
+    parsed = urlparse(uri)
+    return not parsed.hostname and "+" not in parsed.scheme
+
+
+def _start_daemons() -> None:
+    for args in (["virtlogd", "-d"], ["libvirtd", "-d", "--timeout", str(IDLE_TIMEOUT)]):
+        if shutil.which(args[0]) is None:
+            raise FileNotFoundError(args[0])
+        if subprocess.run(["pgrep", "-x", args[0]], capture_output=True).returncode != 0:
+            subprocess.run(args, check=True, capture_output=True, start_new_session=True)
+
+
+def open_connection(uri: str | None = None, *, autostart: bool | None = None) -> libvirt.virConnect:
+    """A connection to ``uri`` (default ``$G7SIM_LIBVIRT_URI`` or qemu:///session).
+
+    :raises LibvirtUnavailable: with libvirt's reason.
+    """
+    uri = uri or os.environ.get("G7SIM_LIBVIRT_URI") or DEFAULT_URI
+    if autostart is None:
+        autostart = os.environ.get("G7SIM_LIBVIRT_AUTOSTART", "1") != "0"
+    _quiet_errors()
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        first = exc
+    if not (autostart and is_local(uri) and os.geteuid() == 0 and "connect" in str(first).lower()):
+        raise LibvirtUnavailable(uri=uri, reason=str(first))
+    try:
+        _start_daemons()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise LibvirtUnavailable(uri=uri, reason=f"{first}; starting libvirtd failed: {exc}") from None
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return libvirt.open(uri)
+        except libvirt.libvirtError as exc:
+            if time.monotonic() > deadline:
+                raise LibvirtUnavailable(uri=uri, reason=str(exc)) from None
+            time.sleep(0.2)
+
+
+def destroy(dom: libvirt.virDomain) -> None:
+    """Stop a domain now and forget it (transient domains vanish on destroy; defined ones are undefined)."""
+    try:
+        if dom.isActive():
+            dom.destroy()
+    except libvirt.libvirtError:
+        pass
+    try:
+        if dom.isPersistent():
+            dom.undefine()
+    except libvirt.libvirtError:
+        pass
+
+
+def our_domains(conn: libvirt.virConnect, lab: str | None = None) -> list[libvirt.virDomain]:
+    """Domains this project created (by name and metadata), of one lab folder if ``lab`` is given."""
+    found = []
+    for dom in conn.listAllDomains():
+        if not dom.name().startswith(NAME_PREFIX):
+            continue
+        meta = read_metadata(dom.XMLDesc(0))
+        if meta and (lab is None or meta.get("lab") == lab):
+            found.append(dom)
+    return found
+
+
+def start_reaper(uri: str, name: str, dom_id: int) -> subprocess.Popen[bytes]:
+    """A watchdog process that destroys domain ``name`` (id ``dom_id``) when our end of its pipe closes:
+    whatever way this process ends (even SIGKILL), no guest is left running."""
+    return subprocess.Popen([sys.executable, "-m", "simulator.backends.libvirt_conn", uri, name, str(dom_id)],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, close_fds=True)  # fmt: skip
+
+
+def _reap(uri: str, name: str, dom_id: int) -> None:
+    while sys.stdin.buffer.read(4096):
+        pass  # the parent never writes: this returns when it closes the pipe or dies
+    _quiet_errors()
+    try:
+        conn = libvirt.open(uri)
+        dom = conn.lookupByID(dom_id)
+    except libvirt.libvirtError:
+        return  # already gone
+    if dom.name() == name:
+        destroy(dom)
+
+
+if __name__ == "__main__":
+    _reap(sys.argv[1], sys.argv[2], int(sys.argv[3]))

@@ -1,0 +1,201 @@
+"""Put the built guests where a server boots them: its DriveKey and its installed system.
+
+- The DriveKey's FAT gets ``vmlinuz``, ``initrd.img`` (the Recovery Environment) and ``syslinux.cfg``
+  (SYSLINUX itself is installed by simulator.drivekey).
+- The Standard Factory Image on the DriveKey is replaced by the same image with ``vmlinuz`` and the
+  appliance ``initrd.img`` in its BOOT partition, so a system restored in the guest boots in the guest;
+  the module configuration is updated to the new image's SHA256SUMS digest. Only an image that is
+  intact and is the factory's own (or the one a previous install put there) is replaced: a DriveKey
+  fault (a corrupt or foreign image) stays as it is.
+- The installed system's BOOT partition (a logical drive whose active FAT partition has a syslinux.cfg)
+  gets ``vmlinuz`` and the appliance ``initrd.img``.
+
+A stamp on the DriveKey (``G7GUEST.JSN``) records which guest build is installed; nothing is redone
+while it is current. Works on existing servers with mtools only (no mounting, no root).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+from recovery.image import ImageHeader, ImageWriter
+from recovery.imagestore import DirectoryStore, FatImageStore, StoreError
+from recovery.layout import write_partition_table
+from recovery.module import MODULE_PATH, ModuleConfigError, parse_module
+from simulator import factory
+from simulator.backends.installed import BootFailure, read_mbr
+from simulator.drivekey import FACTORY_PATH, store
+from simulator.guest import GuestArtifacts, artifacts
+from simulator.guest.cache import InputHash, cached_build
+from simulator.guest.debian import GuestBuildError
+from simulator.server import Server
+
+STAMP = "G7GUEST.JSN"
+FAT_TYPES = (0x06, 0x0B, 0x0C, 0x0E)
+SERIAL = "SERIAL 0 115200"  # SYSLINUX also talks on the serial console (the BIOS's redirection does, on a G7)
+
+
+def with_serial(config: str) -> str:
+    """A SYSLINUX configuration that also prints on the first serial port (unchanged if it already does)."""
+    if any(line.strip().upper().startswith("SERIAL") for line in config.splitlines()):
+        return config
+    return f"{SERIAL}\n{config}"
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def guest_factory_image(key: str, arts: GuestArtifacts) -> factory.FactoryImage:
+    """The Standard Factory Image ``key`` with the guest boot files in its BOOT partition (cached)."""
+    recipe = tomllib.loads(factory.recipe_path(key).read_text())
+    h = InputHash("factory").file("recipe", factory.recipe_path(key)).file("factory", Path(factory.__file__))
+    h.file("builder", Path(__file__))
+    for name, path in sorted(arts.boot_files().items()):
+        h.text(f"boot/{name}", _sha256(path))
+    folder, _ = cached_build(f"factory-{key}", h.hexdigest(), lambda work: _build(key, recipe, work, arts))
+    return factory.FactoryImage(key, DirectoryStore(folder), "image", recipe)
+
+
+def _build(key: str, recipe: dict, work: Path, arts: GuestArtifacts) -> None:  # type: ignore[type-arg]
+    """simulator.factory's build, with the guest boot files added to the BOOT tree."""
+    layout = factory.layout_of(recipe)
+    trees = factory.write_tree(recipe, work / "trees")
+    if "BOOT" not in trees:
+        raise GuestBuildError(f"factory recipe {key} has no BOOT partition for the guest boot files")
+    (trees["BOOT"] / "syslinux.cfg").write_text(with_serial(factory.SYSLINUX_CFG))
+    for name, path in arts.boot_files().items():
+        shutil.copyfile(path, trees["BOOT"] / name)
+    header = ImageHeader.new("factory", key, recipe["device_type"], recipe["generation"],
+                             command=f"g7lab factory-build {key} (recipe {key}.toml, guest boot files)")  # fmt: skip
+    with ImageWriter(DirectoryStore(work), "image", header, layout) as writer:
+        for disk in layout.disks:
+            disk_path = work / f"disk{disk.number}.img"
+            with open(disk_path, "wb") as f:
+                f.truncate(disk.min_bytes)
+            write_partition_table(disk_path, disk)
+            for part in disk.partitions:
+                factory.make_filesystem(disk_path, part, trees.get(part.label or ""))
+            writer.add_bootcode(disk.number, factory.SYSLINUX_MBR.read_bytes()[:440])
+            for part in disk.partitions:
+                writer.add_partition(part, disk_path, part.start)
+            disk_path.unlink()
+        writer.finish()
+    shutil.rmtree(work / "trees")
+
+
+def read_stamp(fat: FatImageStore) -> dict[str, str]:
+    try:
+        return json.loads(fat.read_bytes(STAMP))
+    except (StoreError, ValueError):
+        return {}
+
+
+def _sums_digest(fat: FatImageStore, folder: str) -> str | None:
+    """SHA-256 of ``folder``/SHA256SUMS if every file it lists matches its sum; else None."""
+    try:
+        sums = fat.read_bytes(f"{folder}/SHA256SUMS")
+        for line in sums.decode().splitlines():
+            digest, name = line.split(None, 1)
+            with fat.open_read(f"{folder}/{name.lstrip('*')}") as fh:
+                if hashlib.file_digest(fh, "sha256").hexdigest() != digest:
+                    return None
+    except (StoreError, ValueError, UnicodeDecodeError):
+        return None
+    return hashlib.sha256(sums).hexdigest()
+
+
+def _copy_tree(fat: FatImageStore, local: Path, inner: str) -> None:
+    fat.mkdir(inner)
+    for path in sorted(local.iterdir()):
+        if path.is_dir():
+            _copy_tree(fat, path, f"{inner}/{path.name}")
+        else:
+            with open(path, "rb") as f:
+                fat.write_file(f"{inner}/{path.name}", f)
+
+
+def _replace_factory_image(
+    fat: FatImageStore, server: Server, arts: GuestArtifacts, stamp: dict[str, str]
+) -> str:
+    try:
+        config = parse_module(fat.read_bytes(MODULE_PATH))
+    except (StoreError, ModuleConfigError):
+        return "factory image left as it is: the module configuration is unreadable"
+    plain = factory.factory_image(server.entry.image).sums_digest()
+    ours = {plain, stamp.get("factory_sha256")}
+    current = _sums_digest(fat, config.factory_image)
+    if config.factory_image != FACTORY_PATH or current is None or current != config.factory_sha256 \
+            or current not in ours:  # fmt: skip
+        return "factory image left as it is: it is not the factory's (a DriveKey fault?)"
+    image = guest_factory_image(server.entry.image, arts)
+    if image.sums_digest() == current:
+        return "factory image already carries the guest boot files"
+    new = f"{FACTORY_PATH}.NEW"
+    fat.remove_tree(new)
+    _copy_tree(fat, image.directory, new)
+    fat.remove_tree(FACTORY_PATH)
+    fat.rename(new, FACTORY_PATH)
+    updated = dataclasses.replace(config, factory_sha256=image.sums_digest())
+    fat.write_file(MODULE_PATH, updated.dumps().encode())
+    stamp["factory_sha256"] = image.sums_digest()
+    return "factory image: guest boot files added (module configuration updated)"
+
+
+def _installed_systems(server: Server, arts: GuestArtifacts) -> list[str]:
+    done = []
+    for disk in server.presented_disks():
+        try:
+            _code, parts = read_mbr(disk.path)
+        except (BootFailure, OSError):
+            continue
+        active = next((p for p in parts if p.active and p.type_id in FAT_TYPES), None)
+        if active is None:
+            continue
+        boot = FatImageStore(disk.path, active.start)
+        try:
+            if not boot.exists("syslinux.cfg"):
+                continue
+            config = boot.read_bytes("syslinux.cfg").decode("utf-8", "replace")
+            if with_serial(config) != config:
+                boot.write_file("syslinux.cfg", with_serial(config).encode())
+            for name, path in arts.boot_files().items():
+                with open(path, "rb") as f:
+                    boot.write_file(name, f)
+        except StoreError as exc:
+            done.append(f"{disk.name}: boot files not written ({exc})")
+            continue
+        done.append(f"{disk.name}: installed system's BOOT partition got vmlinuz, initrd.img")
+    return done
+
+
+def install_guest_boot_files(
+    server: Server, arts: GuestArtifacts | None = None, *, force: bool = False
+) -> list[str]:
+    """Install the guests on ``server`` (under its lock); returns what was done (empty: already current)."""
+    arts = arts or artifacts()
+    if arts is None:
+        raise GuestBuildError("the guest images are not built: run `g7sim guest build`")
+    key = server.drivekey_path
+    fat = store(key) if key.exists() else None
+    stamp = read_stamp(fat) if fat else {}
+    if fat and stamp.get("ident") == arts.ident and not force:
+        return []
+    done = []
+    if fat:
+        try:
+            for name, path in arts.drivekey_files().items():
+                with open(path, "rb") as f:
+                    fat.write_file(name, f)
+            done.append("DriveKey: Recovery Environment (vmlinuz, initrd.img, syslinux.cfg)")
+            done.append(_replace_factory_image(fat, server, arts, stamp))
+            fat.write_file(STAMP, json.dumps({**stamp, "ident": arts.ident}).encode())
+        except StoreError as exc:  # a write-protected or full DriveKey
+            done.append(f"DriveKey: guest files not written ({exc})")
+    return done + _installed_systems(server, arts)

@@ -1,0 +1,35 @@
+"""`g7sim guest build|status`: the libvirt tier's guest images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from simulator import guest
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def guest_command(args: argparse.Namespace) -> int:
+    if args.guest_command == "build":
+        found = guest.build(args.what)
+        for name, path in ({} if found is None else found.__dict__).items():
+            print(f"{name + ':':<18} {path}")
+        return 0
+    data = guest.status()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"Cache:             {data['cache']}")
+    current = data["current"]
+    print(
+        "Current set:       " + ("not built (`g7sim guest build`)" if current is None else current["ident"])
+    )
+    for row in data["builds"]:  # type: ignore[union-attr]
+        print(f"  {row['name']:<36} {_size(row['bytes']):>10}  built {row['built']}")
+    from simulator.guest.accel import describe
+
+    print(f"Accelerator:       {describe()}")
+    return 0

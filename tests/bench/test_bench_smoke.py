@@ -1,0 +1,95 @@
+"""The bench scripts run and print their tables (tiny sizes, one run each; no timing is asserted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "bench"
+
+
+def bench(script: str, *args: str, timeout: float = 240) -> str:
+    proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=timeout, env={**os.environ})  # fmt: skip
+    assert proc.returncode == 0, (
+        f"{script} {args}: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    )
+    return proc.stdout
+
+
+def rows(out: str, first: str) -> list[list[str]]:
+    """The table rows whose first cell is ``first``."""
+    return [line.split() for line in out.splitlines() if line.split()[:1] == [first]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("script", "title", "cells"),
+    [
+        ("bench_restore.py", "## Restore throughput", 11),
+        ("bench_capture.py", "## Capture time and size", 10),
+        ("bench_verify.py", "## Verify time", 9),
+        ("bench_memory.py", "## Peak memory", 8),
+    ],
+)
+def test_size_benches_print_one_row_per_size(script: str, title: str, cells: int, tmp_path: Path) -> None:
+    out = bench(script, "--sizes", "4", "--repeat", "1", "--work", str(tmp_path))
+    assert title in out
+    (row,) = rows(out, "4")
+    assert len(row) == cells and all(float(c) >= 0 for c in row[1:]), row
+    assert not list(tmp_path.iterdir()), "the scratch folder was not cleaned up"
+
+
+@pytest.mark.slow
+def test_profile_prints_the_hot_functions(tmp_path: Path) -> None:
+    out = bench("profile_hotpaths.py", "--size", "4", "--only", "restore,verify", "--work", str(tmp_path))
+    assert "## restore (default)" in out and "## verify_image" in out and "ncalls" in out
+
+
+def test_suite_bench_times_a_suite_serial_and_parallel(tmp_path: Path) -> None:
+    (tmp_path / "test_tiny.py").write_text("def test_a():\n    pass\n\n\ndef test_b():\n    pass\n")
+    out = bench("bench_suite.py", "--path", str(tmp_path), "--pytest-args", "", "--repeat", "1")
+    assert "## Suite wall time" in out
+    assert rows(out, "serial") and rows(out, "-n")
+    assert "test_tiny::test_a" in out and "test_tiny::test_b" in out
+
+
+def test_suite_bench_says_not_available_without_a_suite(tmp_path: Path) -> None:
+    out = bench("bench_suite.py", "--path", str(tmp_path / "missing"), "--repeat", "1")
+    assert "not available:" in out
+
+
+def test_vm_bench_only_checks_when_asked() -> None:
+    out = bench("bench_vm.py", "--check", timeout=60)
+    assert "## VM phases" in out and ("not available:" in out or "available:" in out)
+
+
+@pytest.mark.slow
+def test_crash_campaign_reports_its_trials(tmp_path: Path) -> None:
+    out = bench("crash_campaign.py", "--trials", "1", "--work", str(tmp_path), timeout=600)
+    for operation in ("restore", "capture", "restore-captured"):
+        (row,) = rows(out, operation)
+        assert row[1] == "1", row
+    assert "# total: 3/3 recovered" in out, out
+
+
+def test_crash_campaign_libvirt_only_checks_when_asked(tmp_path: Path) -> None:
+    out = bench("crash_campaign.py", "--backend", "libvirt", "--check", "--work", str(tmp_path), timeout=120)
+    assert "## Crash campaign (libvirt backend" in out and ("not available:" in out or "available" in out)
+
+
+@pytest.mark.slow
+def test_fuzz_campaign_counts_inputs_and_failures(tmp_path: Path) -> None:
+    out = bench(
+        "fuzz_campaign.py", "--examples", "20", "--fs-examples", "1", "--work", str(tmp_path), timeout=600
+    )
+    table = {row[0]: row for row in (line.split() for line in out.splitlines()) if len(row) == 5}
+    for campaign in ("hpacucli", "module", "layout", "manifest", "stream", "store-paths", "members", "keys",
+                     "screen"):  # fmt: skip
+        assert int(table[campaign][1]) > 0 and table[campaign][3] == "0", table.get(campaign)
+    assert "failures" in out and "# FAILURE" not in out, out
