@@ -38,7 +38,7 @@ def lab(lab_root: Path):
 
 
 # The feature suite's options live here so that `pytest --backend libvirt` works from the top too.
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_feature_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("g7 features", "G7 recovery lab conformance suite")
     group.addoption("--backend", choices=("process", "libvirt"), default="process",
                     help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)")  # fmt: skip
@@ -48,6 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*")  # fmt: skip
     group.addoption("--screen-timeout", type=float, default=None, metavar="S",
                     help="longest wait for one screen (default 60 s, libvirt 300 s)")  # fmt: skip
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_feature_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:

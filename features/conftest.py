@@ -48,6 +48,27 @@ def seed_items() -> list[dict[str, str]]:
 
 
 # ---- options and markers ------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # The root conftest registers these when the suite runs from the repository; a features folder
+    # used on its own (pytester meta-tests) registers them here.
+    try:
+        _add_options(parser)
+    except ValueError:
+        pass  # already registered by the root conftest
+
+
+def _add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("g7 features", "G7 recovery lab conformance suite")
+    group.addoption("--backend", choices=("process", "libvirt"), default="process",
+                    help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)")  # fmt: skip
+    group.addoption("--prompt-seconds", type=float, default=0.5, metavar="S",
+                    help="length of each POST prompt window (default 0.5)")  # fmt: skip
+    group.addoption("--screens", type=Path, default=None, metavar="DIR",
+                    help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*")  # fmt: skip
+    group.addoption("--screen-timeout", type=float, default=None, metavar="S",
+                    help="longest wait for one screen (default 60 s, libvirt 300 s)")  # fmt: skip
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for item in seed_items():
         config.addinivalue_line("markers", f"seed.{item['id']}: seed {item['kind']} ({item['where']})")
