@@ -51,6 +51,7 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
     store = DirectoryStore(work / "store")
     store.root.mkdir()
     tarball, pcl = work / "out.tar.zst", work / "out.pcl.zst"
+    system = disk.extract_system(work / "system.ext4")
     sizes: dict[str, int] = {}
 
     def ours() -> None:
@@ -68,7 +69,7 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
 
     def partclone() -> None:
         pcl.unlink(missing_ok=True)
-        sh(f"partclone.ext4 -c -q -s {disk.system} -o - 2>/dev/null | zstd -q -c > {pcl} && sync {pcl}")
+        sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl} && sync {pcl}")
         sizes["partclone"] = pcl.stat().st_size
 
     runs: dict[str, list[float]] = {"ours": [], "tar": [], "partclone": []}
@@ -101,7 +102,10 @@ def main() -> None:
     )
     for mib in benchlib.sizes_of(args.sizes):
         with benchlib.workdir(args.work, f"g7capture-{mib}-") as work:
-            bench_size(work, mib, args.repeat, args.content, table)
+            try:
+                bench_size(work, mib, args.repeat, args.content, table)
+            except benchlib.NoRoom as exc:
+                print(f"{mib:<11}  {exc}")
 
 
 if __name__ == "__main__":

@@ -105,7 +105,10 @@ def main() -> None:
     )
     for mib in benchlib.sizes_of(args.sizes):
         with benchlib.workdir(args.work, f"g7memory-{mib}-") as work:
-            bench_size(work, mib, args.repeat, args.content, table)
+            try:
+                bench_size(work, mib, args.repeat, args.content, table)
+            except benchlib.NoRoom as exc:
+                print(f"{mib:<11}  {exc}")
 
 
 if __name__ == "__main__":

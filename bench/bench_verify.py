@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,6 +85,7 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
     disk = benchlib.make_disk(work, mib, content)
     image_dir = benchlib.write_image(work / "store", "factory", disk)
     os.unlink(disk.path)  # room for the DriveKey
+    shutil.rmtree(disk.tree)
     key = make_drivekey(work, image_dir)
     names = sorted(p.name for p in image_dir.iterdir())
     store = DirectoryStore(work / "store")
@@ -124,7 +126,10 @@ def main() -> None:
     )
     for mib in benchlib.sizes_of(args.sizes):
         with benchlib.workdir(args.work, f"g7verify-{mib}-") as work:
-            bench_size(work, mib, args.repeat, args.content, table)
+            try:
+                bench_size(work, mib, args.repeat, args.content, table)
+            except benchlib.NoRoom as exc:
+                print(f"{mib:<11}  {exc}")
 
 
 if __name__ == "__main__":

@@ -235,7 +235,6 @@ def tree_bytes(root: Path) -> int:
 @dataclass
 class BenchDisk:
     path: Path  # the whole disk image (msdos table, BOOT vfat, SYSTEM ext4)
-    system: Path  # the SYSTEM ext4 filesystem alone (for partclone)
     tree: Path  # the files the SYSTEM filesystem holds
     layout: Layout
     size: int
@@ -243,6 +242,29 @@ class BenchDisk:
     @property
     def system_part(self) -> PartitionLayout:
         return self.layout.disks[0].partitions[1]
+
+    def extract_system(self, dest: Path) -> Path:
+        """The SYSTEM ext4 filesystem alone, as a sparse file (for partclone)."""
+        part = self.system_part
+        with open(dest, "wb") as fh:
+            fh.truncate(part.size)
+        with open(self.path, "rb") as fi, open(dest, "r+b") as fo:
+            pos, end = part.start, part.start + part.size
+            while pos < end:
+                try:
+                    start = os.lseek(fi.fileno(), pos, os.SEEK_DATA)
+                except OSError:
+                    break
+                if start >= end:
+                    break
+                stop = min(os.lseek(fi.fileno(), start, os.SEEK_HOLE), end)
+                while start < stop:
+                    n = os.copy_file_range(fi.fileno(), fo.fileno(), stop - start, start, start - part.start)
+                    if n <= 0:
+                        raise OSError("copy_file_range copied nothing")
+                    start += n
+                pos = stop
+        return dest
 
 
 def system_size(content_mib: int) -> int:
@@ -280,32 +302,44 @@ def copy_extents(src: Path, dst: Path, dst_offset: int) -> None:
         os.fsync(fo.fileno())
 
 
+class NoRoom(Exception):
+    """Not enough free space for a size's fixtures: that size is skipped, the machine is shared."""
+
+
+def need_room(work: Path, content_mib: int, factor: float = 4.5) -> None:
+    """Refuse to start a size that would fill the disk (fixtures, outputs, targets: ~``factor`` x content)."""
+    st = os.statvfs(work)
+    free, want = st.f_bavail * st.f_frsize, int(content_mib * MIB * factor) + 2 * 1024 * MIB
+    if free < want:
+        raise NoRoom(
+            f"skipped: needs about {want / 1024**3:.1f} GiB free in {work}, {free / 1024**3:.1f} GiB free"
+        )
+
+
 def make_disk(work: Path, content_mib: int, content: str = "usr") -> BenchDisk:
     """The bench disk: N MiB of content in an ext4 SYSTEM partition, a small BOOT vfat, SYSLINUX MBR."""
+    need_room(work, content_mib)
     tree = work / "tree"
     make_content(tree, content_mib, content)
     layout = bench_layout(content_mib)
     disk = layout.disks[0]
     boot, system = disk.partitions
-    fs = work / "system.ext4"
-    with open(fs, "wb") as fh:
-        fh.truncate(system.size)
-    run(["mkfs.ext4", "-q", "-F", "-L", "SYSTEM", "-U", SYSTEM_UUID, "-E",
-         "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-d", str(tree), str(fs)])  # fmt: skip
     path = work / "disk.img"
     with open(path, "wb") as fh:
         fh.truncate(disk.min_bytes)
     write_partition_table(path, disk)
+    run(["mkfs.ext4", "-q", "-F", "-L", "SYSTEM", "-U", SYSTEM_UUID, "-E",
+         f"offset={system.start},nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-d", str(tree), str(path),
+         f"{system.size // 1024}k"])  # fmt: skip
     run(["mkfs.vfat", "-F", "16", "-n", "BOOT", "-i", BOOT_UUID.replace("-", ""), "--offset",
          str(boot.start // 512), str(path), str(boot.size // 1024)])  # fmt: skip
     cfg = work / "syslinux.cfg"
     cfg.write_text("DEFAULT appliance\nLABEL appliance\n  KERNEL /vmlinuz\n")
     run(["mcopy", "-i", f"{path}@@{boot.start}", str(cfg), "::/syslinux.cfg"])
-    copy_extents(fs, path, system.start)
     mbr = Path("/usr/lib/syslinux/mbr/mbr.bin")
     with open(path, "r+b") as fh:
         fh.write(mbr.read_bytes()[:440] if mbr.exists() else bytes(range(256)) + bytes(184))
-    return BenchDisk(path, fs, tree, layout, disk.min_bytes)
+    return BenchDisk(path, tree, layout, disk.min_bytes)
 
 
 def write_image(store_root: Path, name: str, disk: BenchDisk, kind: str = "factory") -> Path:

@@ -84,8 +84,12 @@ class ProcessServer:
         )
         from simulator.recovery_env import recovery_environment
 
+        scratch = (
+            root.parent / "tmp"
+        )  # the recovery's $TMPDIR: what killed captures leave goes with the campaign
+        scratch.mkdir(exist_ok=True)
         with self.lab.open(SERVER, save=False) as server:
-            self.env = {**os.environ, **recovery_environment(server, self.lab.root)}
+            self.env = {**benchlib.ENV, **recovery_environment(server, self.lab.root), "TMPDIR": str(scratch)}
             self.volume = Path(server.presented_disks()[0].path)
 
     def g7sim(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -152,6 +156,22 @@ class ProcessServer:
     def system_readable(self, path: str = "/etc/appliance-release") -> bool:
         return self.g7sim("files", SERVER, "cat", path, check=False).returncode == 0
 
+    def complete(self) -> bool:
+        """The disk holds a whole system: every ext4 partition its table names checks clean, and the
+        installed system's files read."""
+        from recovery.layout import read_layout_from_disk
+
+        try:
+            table = read_layout_from_disk(self.volume)
+        except OSError:
+            return False
+        for _number, start, _size, type_id, _boot in table:
+            if type_id == 0x83:
+                fsck = subprocess.run(["e2fsck", "-fn", f"{self.volume}?offset={start}"], capture_output=True)
+                if fsck.returncode != 0:
+                    return False
+        return bool(table) and self.system_readable()
+
 
 def _io_bytes(pid: int) -> int:
     try:
@@ -162,11 +182,13 @@ def _io_bytes(pid: int) -> int:
         return 0
 
 
-def campaign_process(work: Path, trials: int, seed: int, table: benchlib.Table) -> dict[str, Outcome]:
+def campaign_process(
+    work: Path, trials: int, seed: int, table: benchlib.Table, only: list[str]
+) -> dict[str, Outcome]:
     rng = random.Random(seed)
     srv = ProcessServer(work / "lab")
     outcomes: dict[str, Outcome] = {}
-    for name, args in OPERATIONS.items():
+    for name, args in ((n, a) for n, a in OPERATIONS.items() if n in only):
         # one clean run: the I/O total to draw offsets from (and the capture the next trials need)
         if name == "restore-captured":
             srv.g7sim("files", SERVER, "write", MARKER, "--text", "captured before the campaign\n")
@@ -193,7 +215,7 @@ def campaign_process(work: Path, trials: int, seed: int, table: benchlib.Table) 
                     out.kept_previous += now == previous
                 else:
                     problems.append(f"the capture slot does not verify: {answer}")
-            elif killed and srv.boot_signature() and not srv.system_readable():
+            elif killed and srv.boot_signature() and not srv.complete():
                 out.looked_bootable_half += 1
                 problems.append("a killed restore left a disk that looks bootable but is not complete")
             after = srv.canaries()
@@ -327,6 +349,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("process", "libvirt"), default="process")
     parser.add_argument("--work", default=None)
     parser.add_argument("--check", action="store_true", help="only say whether the backend is available")
+    parser.add_argument("--only", default=",".join(OPERATIONS), help="operations to run (default: all three)")
     args = parser.parse_args()
     title = f"Crash campaign ({args.backend} backend, {args.trials} trials per operation, seed {args.seed})"
     if args.backend == "libvirt":
@@ -347,13 +370,15 @@ def main() -> None:
         if args.backend == "libvirt":
             campaign_libvirt(work, args.trials, args.seed, table)
             return
-        outcomes = campaign_process(work, args.trials, args.seed, table)
+        outcomes = campaign_process(work, args.trials, args.seed, table, args.only.split(","))
     total = sum(o.trials for o in outcomes.values())
     recovered = sum(o.recovered for o in outcomes.values())
-    capture = outcomes["capture"]
+    capture = outcomes.get("capture", Outcome())
     canaries = sum(o.canaries_intact for o in outcomes.values())
+    half = sum(o.looked_bootable_half for o in outcomes.values())
     print(f"# total: {recovered}/{total} recovered; previous capture intact {capture.previous_intact}/"
-          f"{capture.trials}; canaries intact {canaries}/{total}; {time.monotonic() - started:.0f} s")  # fmt: skip
+          f"{capture.trials}; canaries intact {canaries}/{total}; half-written disks that looked bootable "
+          f"{half}; {time.monotonic() - started:.0f} s")  # fmt: skip
     for problem in (p for o in outcomes.values() for p in o.problems):
         print(f"# PROBLEM {problem}")
 

@@ -794,7 +794,7 @@ def main() -> None:
     )
     parser.add_argument("--examples", type=int, default=10_000, help="inputs per campaign (default 10000)")
     parser.add_argument(
-        "--fs-examples", type=int, default=40, help="hostile filesystems (real tools, ~1 s each)"
+        "--fs-examples", type=int, default=100, help="hostile filesystems (real tools, ~0.3 s each)"
     )
     parser.add_argument("--only", default=",".join(CAMPAIGNS))
     parser.add_argument("--work", default=None)

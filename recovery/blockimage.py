@@ -151,8 +151,16 @@ class BlockEncoder:
         self.done = False
 
     def __iter__(self) -> Iterator[bytes]:
-        params = {"threads": self.threads} if self.threads > 0 else {}
-        cobj = zstandard.ZstdCompressor(level=self.level, write_checksum=True, **params).compressobj()
+        if self.threads > 0:
+            # small jobs: zstd's default (~4 x the window per job) costs ~200 MiB resident; each job then
+            # starts from the whole window of the one before (overlap_log 9), so the stream is no larger
+            params = zstandard.ZstdCompressionParameters.from_level(
+                self.level, threads=self.threads, job_size=COMPRESS_JOB, overlap_log=9, write_checksum=True
+            )
+            cctx = zstandard.ZstdCompressor(compression_params=params)
+        else:
+            cctx = zstandard.ZstdCompressor(level=self.level, write_checksum=True)
+        cobj = cctx.compressobj()
         digest = hashlib.sha256()
         stats = self.stats
         fd = os.open(self.source, os.O_RDONLY | os.O_CLOEXEC)
@@ -220,6 +228,7 @@ class BlockEncoder:
 
 
 COMPRESS_THREADS = 2 if (os.cpu_count() or 1) >= 2 else 0
+COMPRESS_JOB = 2 * 1024 * 1024  # bytes per zstd worker job: ~50 MiB resident in all
 
 
 def _clip(extents: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:

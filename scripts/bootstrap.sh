@@ -13,7 +13,7 @@ DEB_PACKAGES=(
   qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev
   libparted-dev parted fdisk pkg-config gcc python3-dev python3-venv
   syslinux syslinux-common mtools dosfstools e2fsprogs partclone cpio zstd busybox-static
-  fonts-dejavu-core
+  fonts-dejavu-core mmdebstrap
 )
 
 missing_debs() {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -42,11 +43,13 @@ from simulator.backends.libvirt_conn import (
 )
 from simulator.backends.libvirt_domain import CHANNEL_CLI, CHANNEL_POWER, DomainSpec, boot_spec, domain_xml
 from simulator.firmware.console import Console, ConsoleClosed
+from simulator.firmware.machine import Machine
 from simulator.firmware.relay import relay
 from simulator.firmware.screen import Attr
 
 RED = Attr("red", "black", bold=True)
 STOP_SECONDS = 15.0  # after the console closes, how long the guest may take to be gone
+TERMINATING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 class GuestTerminated(ConsoleClosed):
@@ -69,6 +72,9 @@ class LibvirtBackend(BootBackend):
         self.accelerator = accelerator(self.connection(), self.artifacts, announce=_stderr)
 
     def connection(self) -> Any:
+        """The libvirt connection, reopened if it broke (a restarted daemon) while the server sat at POST."""
+        if self._conn is not None and not self._conn.isAlive():
+            self._conn = None
         if self._conn is None:
             self._conn = open_connection(self.uri)
         return self._conn
@@ -117,7 +123,7 @@ def _signals_end_the_boot() -> Iterator[None]:
     def handler(signum: int, _frame: FrameType | None) -> None:
         raise GuestTerminated(f"signal {signum}")
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    old = {s: signal.signal(s, handler) for s in TERMINATING}
     try:
         yield
     finally:
@@ -128,7 +134,7 @@ def _signals_end_the_boot() -> Iterator[None]:
 class GuestBoot:
     """One boot: define and start the domain paused, attach console and channels, run, clean up."""
 
-    def __init__(self, conn: Any, uri: str, spec: DomainSpec, machine: Any) -> None:
+    def __init__(self, conn: Any, uri: str, spec: DomainSpec, machine: Machine) -> None:
         self.conn = conn
         self.uri = uri
         self.spec = spec
@@ -138,20 +144,22 @@ class GuestBoot:
         self.services: list[LineService] = []
 
     def _alive(self) -> bool:
-        try:
-            return bool(self.dom.isActive())
-        except Exception:  # noqa: BLE001 - a vanished domain is not alive
-            return False
-
-    def _remove_stale(self) -> None:
         import libvirt
 
         try:
-            destroy(
-                self.conn.lookupByName(self.spec.name)
-            )  # left by a killed session: the power lock is ours
+            return bool(self.dom.isActive())
+        except libvirt.libvirtError:  # a vanished domain is not alive
+            return False
+
+    def _remove_stale(self) -> None:
+        """A domain of this server left by a killed session (the power lock is ours, so it is stale)."""
+        import libvirt
+
+        try:
+            stale = self.conn.lookupByName(self.spec.name)
         except libvirt.libvirtError:
-            pass
+            return
+        destroy(stale)
 
     def run(self, console: Console) -> BootOutcome:
         import libvirt
@@ -174,15 +182,12 @@ class GuestBoot:
             while self._alive() and time.monotonic() < deadline:
                 time.sleep(0.1)
         finally:
-            for service in self.services:
-                service.stop()
-            if fd >= 0:
-                os.close(fd)
-            if self.dom is not None:
-                destroy(self.dom)
-            if reaper is not None:
-                reaper.stdin.close()  # type: ignore[union-attr]
-                reaper.wait(timeout=30)
+            # A second SIGTERM must not cut the clean-up short: it waits until the guest is gone.
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATING)
+            try:
+                self._clean_up(fd, reaper)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         if self.intent.word == "poweroff":
             return BootOutcome.POWER_OFF
         if self.intent.word is None:
@@ -190,6 +195,20 @@ class GuestBoot:
                 "The server restarted (the guest stopped without a restart or shutdown request).", RED
             )
         return BootOutcome.REBOOT
+
+    def _clean_up(self, fd: int, reaper: subprocess.Popen[bytes] | None) -> None:
+        for service in self.services:
+            service.stop()
+        if fd >= 0:
+            os.close(fd)
+        if self.dom is not None:
+            destroy(self.dom)
+        if reaper is not None:
+            reaper.stdin.close()  # type: ignore[union-attr]
+            try:
+                reaper.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass  # it finishes on its own; the domain is destroyed already
 
     def _pty(self) -> str:
         desc = ET.fromstring(self.dom.XMLDesc(0))

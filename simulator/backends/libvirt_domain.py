@@ -16,7 +16,7 @@ import hashlib
 import os
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.backends.base import BootRequest
@@ -37,6 +37,7 @@ class DiskSpec:
     serial: str = ""
     boot: bool = False
     name: str = ""  # as the firmware names it: "logicaldrive 1", "USB DriveKey"
+    readonly: bool = False  # write-protected (the drivekey-readonly fault): the guest sees it so
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,6 @@ class DomainSpec:
     dac_label: str | None = None  # "+0:+0": run QEMU as root, never relabel (local root connections)
     kernel: tuple[Path, Path, str] | None = None  # direct kernel boot (the accelerator probe)
     serial_file: Path | None = None  # the console to a file instead of a pty (the probe)
-    extra_secmodels: tuple[str, ...] = field(default=())  # models to switch off (apparmor, selinux)
 
     def socket(self, channel: str) -> Path:
         return self.run_dir / f"{channel.rsplit('.', 1)[1]}.sock"
@@ -96,7 +96,8 @@ def server_disks(server: Server, device: str, boot_disk: Path) -> tuple[DiskSpec
              for d in server.presented_disks()]  # fmt: skip
     key = server.drivekey_path
     if key.exists():
-        disks.append(DiskSpec(key, "usb", boot=device == "usb" and key == boot_disk, name="USB DriveKey"))
+        disks.append(DiskSpec(key, "usb", boot=device == "usb" and key == boot_disk, name="USB DriveKey",
+                              readonly=not os.access(key, os.W_OK)))  # fmt: skip
     return tuple(disks)
 
 
@@ -156,6 +157,8 @@ def _disk(devices: ET.Element, disk: DiskSpec, dev: str) -> None:
         _sub(el, "serial", "DRIVEKEY")
     if disk.boot:
         _sub(el, "boot", order="1")
+    if disk.readonly:
+        _sub(el, "readonly")
 
 
 def domain_xml(spec: DomainSpec) -> str:
@@ -212,8 +215,6 @@ def domain_xml(spec: DomainSpec) -> str:
     if spec.dac_label:
         label = _sub(root, "seclabel", type="static", model="dac", relabel="no")
         _sub(label, "label", spec.dac_label)
-    for model in spec.extra_secmodels:
-        _sub(root, "seclabel", type="none", model=model)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode")
 

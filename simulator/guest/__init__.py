@@ -140,6 +140,7 @@ def status() -> dict[str, object]:
         "cache": str(root),
         "current": None if found is None else {k: str(v) for k, v in found.__dict__.items()},
         "builds": builds,
+        "in_use": [f"{k}-{v}" for k, v in _record().items()],  # the kernel and userland of the current set
         "accelerator": recorded_accelerator(),
     }
 

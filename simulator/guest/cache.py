@@ -104,9 +104,10 @@ def cached_build(name: str, digest: str, builder: Callable[[Path], None]) -> tup
     return final, True
 
 
-def _prune_old(name: str, keep: Path, others: int = 2) -> None:
+def _prune_old(name: str, keep: Path, others: int = 1) -> None:
     """Drop all but the ``others`` newest older builds of ``name``: a changed input (an edit of recovery/)
-    makes a new build each time, and each build is tens of MB."""
+    makes a new build each time, and each build is tens of MB. The previous one stays for a process that
+    still uses it (a running visit)."""
     olds = [p for p in guest_root().glob(f"{name}-*") if p != keep and is_built(p)
             and p.name[len(name) + 1 :].isalnum()]  # fmt: skip
     olds.sort(key=lambda p: (p / COMPLETE).stat().st_mtime, reverse=True)

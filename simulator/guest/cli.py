@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from simulator import guest
 
@@ -27,8 +28,11 @@ def guest_command(args: argparse.Namespace) -> int:
     print(
         "Current set:       " + ("not built (`g7sim guest build`)" if current is None else current["ident"])
     )
+    used = {Path(p).parent.name for p in (current or {}).values() if "/" in p} | set(data["in_use"])  # type: ignore[arg-type]
     for row in data["builds"]:  # type: ignore[union-attr]
-        print(f"  {row['name']:<36} {_size(row['bytes']):>10}  built {row['built']}")
+        mark = "*" if row["name"] in used else " "
+        print(f" {mark}{row['name']:<36} {_size(row['bytes']):>10}  built {row['built']}")
+    print("  (* the current set)")
     from simulator.guest.accel import describe
 
     print(f"Accelerator:       {describe()}")

@@ -204,3 +204,26 @@ def test_power_button_destroys_the_guest(lab: Lab, no_leftovers: None) -> None:
         c.expect("Server cic powered off.")
         assert c.wait_power_off() == 0
     assert name not in _virsh_list().split() and not _qemu_processes(name)
+
+
+def test_a_write_protected_drivekey_is_read_only_to_the_guest(lab: Lab) -> None:
+    from simulator import drivekey_faults
+
+    lab.create("cic", "cic-360g7", blank=True)
+    with lab.open("cic") as server:
+        drivekey_faults.apply(server, "drivekey-readonly")
+    try:
+        usb = [
+            d
+            for d in _domain(lab, "cic", "usb").find("devices").findall("disk")
+            if d.find("target").get("bus") == "usb"
+        ]
+        assert usb[0].find("readonly") is not None
+    finally:
+        drivekey_faults.release(lab.root / "cic" / "drivekey.img")
+    usb = [
+        d
+        for d in _domain(lab, "cic", "usb").find("devices").findall("disk")
+        if d.find("target").get("bus") == "usb"
+    ]
+    assert usb[0].find("readonly") is None
