@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 SEED_ITEMS = HERE / "seed_items.toml"
 # The longest one screen may take to come, by backend.
 TIMEOUTS = {"process": 60.0, "libvirt": 300.0}
+LIBVIRT_SCENARIO_SECONDS = 1200
 # Besides @seed.*, the tags an Examples table may carry (added to its rows' Cucumber JSON tags).
 EXAMPLE_TAGS = {"libvirt", "doc_discrepancy"}
 
@@ -116,6 +117,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
         elif item.get_closest_marker("libvirt") is None:
             item.add_marker(subset)
+        elif item.get_closest_marker("timeout") is None:
+            # up to three guest boots under TCG (capture, restore, the restored system), each a minute or
+            # two on a loaded 2-core machine: the suite-wide 300 s is one boot's budget, not a visit's
+            item.add_marker(pytest.mark.timeout(LIBVIRT_SCENARIO_SECONDS))
 
 
 # ---- one technician (and one lab) per scenario -----------------------------------------------------------
@@ -131,6 +136,23 @@ def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Tech
     request.node.stash[TECHNICIAN] = tech
     yield tech
     tech.close()
+    if backend == "libvirt":
+        _no_domains_left(tmp_path / "lab")
+
+
+def _no_domains_left(lab: Path) -> None:
+    """The scenario's guests are gone once its consoles are closed; one left running fails it (and goes)."""
+    from simulator.backends.libvirt_conn import destroy, open_connection, our_domains
+
+    conn = open_connection()
+    try:
+        leaked = our_domains(conn, str(lab.resolve()))
+        names = [dom.name() for dom in leaked]
+        for dom in leaked:
+            destroy(dom)
+    finally:
+        conn.close()
+    assert not names, f"libvirt domains left running after the scenario: {names}"
 
 
 # ---- reports ---------------------------------------------------------------------------------------------

@@ -129,11 +129,27 @@ def _sysfs_disk(node: Path) -> BlockDevice | None:
         except OSError:
             return ""
 
-    serial = read(device / "wwid").removeprefix("naa.") or read(device / "serial")
+    # A P410i logical drive gives its Unique Identifier as a 128-bit NAA WWID; an emulated one (QEMU sets
+    # at most a 64-bit WWN) gives it as the unit serial number, VPD page 0x80. Other designators (t10.,
+    # eui.) name the vendor's device, not the logical drive.
+    wwid = read(device / "wwid")
+    serial = wwid.removeprefix("naa.") if wwid.startswith("naa.") else _unit_serial(device / "vpd_pg80")
     bus = "usb" if "/usb" in str(device.resolve()) else "scsi"
     size = int(read(node / "size") or 0) * 512
     return BlockDevice(Path("/dev") / node.name, read(device / "vendor"), read(device / "model"),
                        serial.upper(), size, bus)  # fmt: skip
+
+
+def _unit_serial(page: Path) -> str:
+    """The product serial number of a SCSI VPD page 0x80 (4-byte header, then ASCII, space padded)."""
+    try:
+        data = page.read_bytes()
+    except OSError:
+        return ""
+    if len(data) < 4 or data[1] != 0x80:
+        return ""
+    length = int.from_bytes(data[2:4], "big")
+    return data[4 : 4 + length].decode("ascii", "replace").strip(" \0")
 
 
 def _same_raid(required: str, detected: str) -> bool:

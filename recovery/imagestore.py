@@ -282,6 +282,10 @@ class FatImageStore(ImageStore):
                 found[name] = (m["size"] == "<DIR>", 0 if m["size"] == "<DIR>" else int(m["size"]))
         return found
 
+    def file_sizes(self, path: str = "") -> dict[str, int]:
+        """name -> size of the files (not folders) in a directory, in one listing."""
+        return {name: size for name, (is_dir, size) in (self._entries(path) or {}).items() if not is_dir}
+
     def _stat(self, path: str) -> tuple[bool, int] | None:
         path = check_path(path)
         if not path:

@@ -52,6 +52,16 @@ install_venv() {
   echo "$want" > "$stamp"
 }
 
+# libvirt (9.x) checks /dev/kvm as its qemu user: when only root may open the node (no udev rule ran, as in
+# containers), its QEMU capability cache never validates and every guest start re-probes QEMU (~60 s on
+# 2 cores, measured: POST -> Recovery Environment 81 s vs 14 s). Give the node udev's usual permissions.
+fix_kvm_node() {
+  [ "$(id -u)" -eq 0 ] && [ -c /dev/kvm ] && getent group kvm >/dev/null 2>&1 || return 0
+  [ "$(stat -c %a /dev/kvm)" = 600 ] || return 0
+  chgrp kvm /dev/kvm && chmod 0660 /dev/kvm && echo "bootstrap: /dev/kvm made group kvm, mode 0660 (as udev does)"
+}
+
 install_debs
+fix_kvm_node
 install_venv
 export PATH="$VENV/bin:$PATH"

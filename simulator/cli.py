@@ -205,12 +205,23 @@ def render_show(server: Server) -> str:
     out.append("Standard Boot Order (IPL):")
     out += [f"  IPL:{i} {names[dev]}" for i, dev in enumerate(s["nvram"]["ipl"], 1)]
     out.append(f"Folder:         {s['directory']}")
+    out.append(f"Accelerator:    {_accelerator()}")
     return "\n".join(out)
+
+
+def _accelerator() -> str:
+    """Which accelerator this server's libvirt guests use here (recorded by the last probe)."""
+    from simulator.guest.accel import describe
+
+    return describe()
 
 
 def cmd_show(lab: Lab, args: argparse.Namespace) -> int:
     with lab.open(args.name, save=False) as server:
-        print(json.dumps(server.summary(), indent=2) if args.json else render_show(server))
+        if args.json:
+            print(json.dumps({**server.summary(), "accelerator": _accelerator()}, indent=2))
+        else:
+            print(render_show(server))
     return 0
 
 

@@ -75,17 +75,27 @@ def images_listed(technician: Technician, images: str) -> None:
     assert listed == wanted, f"the images offered are {listed}"
 
 
+def _marked(console: Console) -> str | None:
+    """The image that has the (*) mark on the screen, if one has (whole names only: not a half-drawn row)."""
+    found = re.search(
+        r"\(\*\) (Standard Factory Image|User Configured Image) *$", console.screen_text(), re.M
+    )
+    return found[1] if found else None
+
+
 def choose_image(console: Console, image: str) -> None:
     """Up/Down until the image has the (*) mark."""
     main_screen(console)
     console.wait_screen(image)
     for _ in range(4):
-        if f"(*) {image}" in console.screen_text():
+        before = _marked(console)
+        if before == image:
             return
-        before = console.screen_text()
         console.press("DOWN")
+        # wait for the mark to land on another image, not for any change: over a serial console a guest's
+        # redraw arrives in pieces, and a half-drawn screen has no mark at all
         console.wait_until(
-            lambda before=before: console.screen_text() != before, "the image choice did not move", 3
+            lambda before=before: _marked(console) not in (None, before), "the image choice did not move", 10
         )
     raise AssertionError(f"cannot select {image!r}:\n{console.screen_text()}")
 

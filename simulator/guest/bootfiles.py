@@ -160,35 +160,41 @@ def _installed_systems(server: Server, arts: GuestArtifacts) -> list[str]:
             continue
         boot = FatImageStore(disk.path, active.start)
         try:
-            if not boot.exists("syslinux.cfg"):
+            present = {name.casefold(): size for name, size in boot.file_sizes().items()}
+            if "syslinux.cfg" not in present:
                 continue
             config = boot.read_bytes("syslinux.cfg").decode("utf-8", "replace")
             if with_serial(config) != config:
                 boot.write_file("syslinux.cfg", with_serial(config).encode())
-            for name, path in arts.boot_files().items():
+            wanted = {name: path for name, path in arts.boot_files().items()
+                      if present.get(name.casefold()) != path.stat().st_size}  # fmt: skip
+            for name, path in wanted.items():
                 with open(path, "rb") as f:
                     boot.write_file(name, f)
         except StoreError as exc:
             done.append(f"{disk.name}: boot files not written ({exc})")
             continue
-        done.append(f"{disk.name}: installed system's BOOT partition got vmlinuz, initrd.img")
+        if wanted:
+            done.append(f"{disk.name}: installed system's BOOT partition got {', '.join(wanted)}")
     return done
 
 
 def install_guest_boot_files(
     server: Server, arts: GuestArtifacts | None = None, *, force: bool = False
 ) -> list[str]:
-    """Install the guests on ``server`` (under its lock); returns what was done (empty: already current)."""
+    """Install the guests on ``server`` (under its lock); returns what was done (empty: already current).
+
+    The DriveKey is brought up to date once per guest set (its stamp). The installed systems are checked
+    at every call: a restore in the guest may have written a BOOT partition captured before the server
+    ever ran a guest (the process tier's images carry no kernel), and the restored system must boot."""
     arts = arts or artifacts()
     if arts is None:
         raise GuestBuildError("the guest images are not built: run `g7sim guest build`")
     key = server.drivekey_path
     fat = store(key) if key.exists() else None
     stamp = read_stamp(fat) if fat else {}
-    if fat and stamp.get("ident") == arts.ident and not force:
-        return []
-    done = []
-    if fat:
+    done: list[str] = []
+    if fat and (stamp.get("ident") != arts.ident or force):
         try:
             for name, path in arts.drivekey_files().items():
                 with open(path, "rb") as f:

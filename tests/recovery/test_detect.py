@@ -117,3 +117,23 @@ def test_sysfs_scan(tmp_path: Path) -> None:
     disks = list_disks(Inputs(sysfs_block=block))
     assert [(str(d.path), d.serial, d.bus) for d in disks] == [
         ("/dev/sda", UID, "scsi"), ("/dev/sdb", "", "usb")]  # fmt: skip
+
+
+def test_sysfs_scan_reads_the_unit_serial_when_there_is_no_naa_wwid(tmp_path: Path) -> None:
+    """An emulated logical drive (QEMU: no 128-bit WWN) carries its Unique Identifier in VPD page 0x80."""
+    block = tmp_path / "block"
+    pages = {"sda": b"\x00\x80\x00\x20" + UID.lower().encode(),
+             "sdb": b"\x00\x80\x00\x0aDRIVEKEY  ",
+             "sdc": b"\x00\x83\x00\x20" + UID.encode()}  # fmt: skip  # another page: no identity
+    for name, page in pages.items():
+        dev = tmp_path / "pci0" / name / "device"
+        dev.mkdir(parents=True)
+        (dev / "vendor").write_text("HP\n")
+        (dev / "model").write_text("LOGICAL VOLUME\n")
+        (dev / "wwid").write_text(f"t10.QEMU    QEMU HARDDISK   {name}\n")
+        (dev / "vpd_pg80").write_bytes(page)
+        (block / name).mkdir(parents=True)
+        (block / name / "device").symlink_to(dev)
+        (block / name / "size").write_text("1000\n")
+    disks = list_disks(Inputs(sysfs_block=block))
+    assert [d.serial for d in disks] == [UID, "DRIVEKEY", ""]

@@ -57,6 +57,9 @@ def test_create_list_show_destroy(lab_root: Path) -> None:
     text = g7sim(lab_root, "show", "cic1").stdout
     assert "logicaldrive 1: RAID 1+0, 838.3 GB, OK" in text
     assert "IPL:4 PCI Embedded HP NC382i PCIe DP Multifunction 1Gb Adapter Port 1" in text
+    accel = next(line for line in text.splitlines() if line.startswith("Accelerator:"))
+    assert any(word in accel for word in ("KVM", "TCG", "not probed yet")), accel
+    assert show["accelerator"] == accel.split(":", 1)[1].strip()
     small = json.loads(g7sim(lab_root, "show", "small", "--json").stdout)
     assert small["controller"] is None and "logical_drives" not in small
     assert [(d["vendor"], d["size_bytes"]) for d in small["disks"]] == [("ATA", 250_059_350_016)]
