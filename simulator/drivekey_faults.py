@@ -14,6 +14,7 @@ from pathlib import Path
 
 from recovery.imagestore import StoreError
 from recovery.module import MODULE_PATH
+from simulator import fat32
 from simulator.catalog import catalog
 from simulator.drivekey import FACTORY_PATH, USER_SLOT, module_config, store
 from simulator.errors import SimError
@@ -100,14 +101,11 @@ def apply(server: Server, kind: str, argument: str | None = None) -> str:
         _immutable(server.drivekey_path, False)
         return "the DriveKey is writable"
     if kind == "drivekey-full":
-        free = store(server.drivekey_path).free_bytes()
-        filler = server.dir / ".filler"
-        with open(filler, "wb") as f:
-            f.truncate(max(0, free - 256 * 1024))
+        # as if a filler file had been copied on, leaving 256 KiB (its clusters are allocated, not written)
         try:
-            _mtools("mcopy", "-i", _spec(server), str(filler), "::/FILLER.BIN")
-        finally:
-            filler.unlink()
+            fat32.fill(server.drivekey_path, 1 << 20, "FILLER.BIN", leave_bytes=256 * 1024)
+        except fat32.Fat32Error as exc:
+            raise DriveKeyFault(kind=kind, reason=str(exc)) from None
         return "the DriveKey is full"
     raise DriveKeyFault(kind=kind, reason="unknown fault")
 
