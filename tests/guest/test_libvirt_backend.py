@@ -229,3 +229,30 @@ def test_a_write_protected_drivekey_is_read_only_to_the_guest(lab: Lab) -> None:
         if d.find("target").get("bus") == "usb"
     ]
     assert usb[0].find("readonly") is None
+
+
+@pytest.mark.libvirt
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_a_killed_console_leaves_no_guest(lab: Lab, no_leftovers: None, how: str) -> None:
+    """Ctrl-C (SIGINT) ends the visit cleanly; SIGKILL leaves the reaper to destroy the domain."""
+    import signal
+
+    reason = _prerequisites()
+    if reason:
+        pytest.skip(reason)
+    from simulator import guest
+    from simulator.firmware.driver import ConsoleDriver
+
+    guest.ensure_built(quiet=True)
+    lab.create("cic", "cic-360g7")
+    name = domain_name(lab.root, "cic")
+    with ConsoleDriver(lab.root, "cic", backend="libvirt", timeout=180, prompt_seconds=0.5) as c:
+        c.expect("System ready.")
+        assert name in _virsh_list().split() and _qemu_processes(name)
+        os.kill(c.child.pid, getattr(signal, how))
+        deadline = time.monotonic() + 60
+        while (name in _virsh_list().split() or _qemu_processes(name)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert name not in _virsh_list().split(), f"{name} still defined after {how}"
+        assert not _qemu_processes(name), f"QEMU of {name} still running after {how}"
