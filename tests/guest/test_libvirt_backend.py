@@ -135,20 +135,26 @@ def no_leftovers(lab: Lab):
     assert not leaked, f"domains left running: {[d.name() for d in leaked]}"
 
 
-@pytest.mark.libvirt
-@pytest.mark.timeout(1500)
-def test_restore_in_the_recovery_environment_then_boot_the_restored_system(
-    lab: Lab, no_leftovers: None
-) -> None:
+@pytest.fixture
+def cic_guest(lab: Lab, no_leftovers: None) -> str:
+    """A CIC 360 G7 in factory state whose boots are QEMU guests (skips where the tier cannot run);
+    its libvirt domain name."""
     reason = _prerequisites()
     if reason:
         pytest.skip(reason)
     from simulator import guest
+
+    guest.ensure_built(quiet=True)  # a cold build is the build test's to measure, not these
+    lab.create("cic", "cic-360g7")
+    return domain_name(lab.root, "cic")
+
+
+@pytest.mark.libvirt
+@pytest.mark.timeout(1500)
+def test_restore_in_the_recovery_environment_then_boot_the_restored_system(lab: Lab, cic_guest: str) -> None:
     from simulator.firmware.driver import ConsoleDriver
 
-    guest.ensure_built(quiet=True)  # a cold build is the build test's to measure, not this one's
-    lab.create("cic", "cic-360g7")
-    name = domain_name(lab.root, "cic")
+    name = cic_guest
     times: dict[str, float] = {}
     with ConsoleDriver(lab.root, "cic", backend="libvirt", timeout=180, prompt_seconds=1.0) as c:
         c.expect('Press "ESC+@" for Network Boot')
@@ -188,16 +194,10 @@ def test_restore_in_the_recovery_environment_then_boot_the_restored_system(
 
 @pytest.mark.libvirt
 @pytest.mark.timeout(600)
-def test_power_button_destroys_the_guest(lab: Lab, no_leftovers: None) -> None:
-    reason = _prerequisites()
-    if reason:
-        pytest.skip(reason)
-    from simulator import guest
+def test_power_button_destroys_the_guest(lab: Lab, cic_guest: str) -> None:
     from simulator.firmware.driver import ConsoleDriver
 
-    guest.ensure_built(quiet=True)
-    lab.create("cic", "cic-360g7")
-    name = domain_name(lab.root, "cic")
+    name = cic_guest
     with ConsoleDriver(lab.root, "cic", backend="libvirt", timeout=180, prompt_seconds=0.5) as c:
         c.expect("Attempting Boot From Hard Drive (C:)")
         c.expect("System ready.")
@@ -234,19 +234,13 @@ def test_a_write_protected_drivekey_is_read_only_to_the_guest(lab: Lab) -> None:
 @pytest.mark.libvirt
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
-def test_a_killed_console_leaves_no_guest(lab: Lab, no_leftovers: None, how: str) -> None:
+def test_a_killed_console_leaves_no_guest(lab: Lab, cic_guest: str, how: str) -> None:
     """Ctrl-C (SIGINT) ends the visit cleanly; SIGKILL leaves the reaper to destroy the domain."""
     import signal
 
-    reason = _prerequisites()
-    if reason:
-        pytest.skip(reason)
-    from simulator import guest
     from simulator.firmware.driver import ConsoleDriver
 
-    guest.ensure_built(quiet=True)
-    lab.create("cic", "cic-360g7")
-    name = domain_name(lab.root, "cic")
+    name = cic_guest
     with ConsoleDriver(lab.root, "cic", backend="libvirt", timeout=180, prompt_seconds=0.5) as c:
         c.expect("System ready.")
         assert name in _virsh_list().split() and _qemu_processes(name)
