@@ -73,6 +73,9 @@ class ConsoleDriver:
             pass
 
     def text(self) -> str:
+        """Everything the console has written so far (reading its pty first, so it is never stalled on
+        a full one: a caller polling text() alone would otherwise wait for ever)."""
+        self._drain()
         return self.transcript.read_text(encoding="utf-8", errors="replace")
 
     def last_screen(self) -> str:
