@@ -274,7 +274,7 @@ def _guest_io(uri: str, domain: str) -> int:
     return total
 
 
-def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) -> None:
+def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) -> dict[str, Outcome]:
     """The same trials through a guest's console; ``virsh destroy`` at the drawn block I/O offset."""
     from simulator.backends.libvirt_domain import domain_name
     from simulator.firmware.driver import ConsoleDriver
@@ -315,6 +315,7 @@ def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) 
                     return True, seen
                 time.sleep(0.05)
 
+    outcomes: dict[str, Outcome] = {}
     for name in OPERATIONS:
         if name == "restore-captured":
             srv.g7sim("files", SERVER, "write", MARKER, "--text", "captured before the campaign\n")
@@ -329,8 +330,16 @@ def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) 
             out.trials += 1
             out.killed += killed
             if name == "capture":
-                code, _ = srv.recover(["verify", "user"])
-                out.previous_intact += code == 0 and srv.slot() is not None
+                code, answer = srv.recover(["verify", "user"])
+                now = srv.slot()
+                if code == 0 and now is not None:
+                    out.previous_intact += 1
+                    out.kept_previous += now == previous
+                else:
+                    out.problems.append(f"capture trial {trial}: the capture slot does not verify: {answer}")
+            elif killed and srv.boot_signature() and not srv.complete():
+                out.looked_bootable_half += 1
+                out.problems.append(f"{name} trial {trial}: a destroyed guest left a disk that looks bootable")
             out.canaries_intact += srv.canaries() == before and (name == "capture" or srv.slot() == previous)
             visit(name, None)
             ok = srv.system_readable() and (name != "restore-captured" or srv.system_readable(MARKER))
@@ -338,6 +347,8 @@ def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) 
             if not ok:
                 out.problems.append(f"{name} trial {trial}: the rerun did not bring the system back")
         row(table, name, out, total)
+        outcomes[name] = out
+    return outcomes
 
 
 def main() -> None:
@@ -368,9 +379,9 @@ def main() -> None:
     started = time.monotonic()
     with benchlib.workdir(args.work, "g7crash-") as work:
         if args.backend == "libvirt":
-            campaign_libvirt(work, args.trials, args.seed, table)
-            return
-        outcomes = campaign_process(work, args.trials, args.seed, table, args.only.split(","))
+            outcomes = campaign_libvirt(work, args.trials, args.seed, table)
+        else:
+            outcomes = campaign_process(work, args.trials, args.seed, table, args.only.split(","))
     total = sum(o.trials for o in outcomes.values())
     recovered = sum(o.recovered for o in outcomes.values())
     capture = outcomes.get("capture", Outcome())
