@@ -339,7 +339,9 @@ def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) 
                     out.problems.append(f"capture trial {trial}: the capture slot does not verify: {answer}")
             elif killed and srv.boot_signature() and not srv.complete():
                 out.looked_bootable_half += 1
-                out.problems.append(f"{name} trial {trial}: a destroyed guest left a disk that looks bootable")
+                out.problems.append(
+                    f"{name} trial {trial}: a destroyed guest left a disk that looks bootable"
+                )
             out.canaries_intact += srv.canaries() == before and (name == "capture" or srv.slot() == previous)
             visit(name, None)
             ok = srv.system_readable() and (name != "restore-captured" or srv.system_readable(MARKER))
