@@ -204,20 +204,7 @@ def campaign_process(
             out.trials += 1
             out.killed += killed
             out.offsets.append(offset)
-            problems: list[str] = []
-            if name == "capture":
-                # verify finishes or undoes an interrupted switch: the slot must hold a complete capture,
-                # the previous one unless the killed capture had got as far as switching
-                code, answer = srv.recover(["verify", "user"])
-                now = srv.slot()
-                if code == 0 and now is not None:
-                    out.previous_intact += 1
-                    out.kept_previous += now == previous
-                else:
-                    problems.append(f"the capture slot does not verify: {answer}")
-            elif killed and srv.boot_signature() and not srv.complete():
-                out.looked_bootable_half += 1
-                problems.append("a killed restore left a disk that looks bootable but is not complete")
+            problems = check_after_kill(srv, out, name, previous, killed)
             after = srv.canaries()
             changed = [k for k in before if before[k] != after.get(k)]
             if name != "capture" and srv.slot() != previous:
@@ -272,6 +259,26 @@ def _guest_io(uri: str, domain: str) -> int:
         if key.endswith((".rd.bytes", ".wr.bytes")) and value.isdigit():
             total += int(value)
     return total
+
+
+def check_after_kill(
+    srv: ProcessServer, out: Outcome, name: str, previous: str | None, killed: bool
+) -> list[str]:
+    """After a kill: a capture slot that verifies (``irecovery verify`` finishes or undoes an interrupted
+    switch: the previous capture, unless the killed one had got as far as switching), or no half-written
+    disk that looks bootable; counted in ``out``, problems returned."""
+    if name == "capture":
+        code, answer = srv.recover(["verify", "user"])
+        now = srv.slot()
+        if code == 0 and now is not None:
+            out.previous_intact += 1
+            out.kept_previous += now == previous
+            return []
+        return [f"the capture slot does not verify: {answer}"]
+    if killed and srv.boot_signature() and not srv.complete():
+        out.looked_bootable_half += 1
+        return ["a killed restore left a disk that looks bootable but is not complete"]
+    return []
 
 
 def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) -> dict[str, Outcome]:
@@ -329,19 +336,9 @@ def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) 
             killed, _ = visit(name, offset)
             out.trials += 1
             out.killed += killed
-            if name == "capture":
-                code, answer = srv.recover(["verify", "user"])
-                now = srv.slot()
-                if code == 0 and now is not None:
-                    out.previous_intact += 1
-                    out.kept_previous += now == previous
-                else:
-                    out.problems.append(f"capture trial {trial}: the capture slot does not verify: {answer}")
-            elif killed and srv.boot_signature() and not srv.complete():
-                out.looked_bootable_half += 1
-                out.problems.append(
-                    f"{name} trial {trial}: a destroyed guest left a disk that looks bootable"
-                )
+            out.problems += [
+                f"{name} trial {trial}: {p}" for p in check_after_kill(srv, out, name, previous, killed)
+            ]
             out.canaries_intact += srv.canaries() == before and (name == "capture" or srv.slot() == previous)
             visit(name, None)
             ok = srv.system_readable() and (name != "restore-captured" or srv.system_readable(MARKER))
