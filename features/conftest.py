@@ -142,16 +142,9 @@ def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Tech
 
 def _no_domains_left(lab: Path) -> None:
     """The scenario's guests are gone once its consoles are closed; one left running fails it (and goes)."""
-    from simulator.backends.libvirt_conn import destroy, open_connection, our_domains
+    from simulator.backends.libvirt_conn import destroy_leftovers
 
-    conn = open_connection()
-    try:
-        leaked = our_domains(conn, str(lab.resolve()))
-        names = [dom.name() for dom in leaked]
-        for dom in leaked:
-            destroy(dom)
-    finally:
-        conn.close()
+    names = destroy_leftovers(str(lab.resolve()))
     assert not names, f"libvirt domains left running after the scenario: {names}"
 
 

@@ -16,7 +16,7 @@ from recovery.imagestore import StoreError
 from recovery.module import MODULE_PATH
 from simulator import fat32
 from simulator.catalog import catalog
-from simulator.drivekey import FACTORY_PATH, USER_SLOT, module_config, store
+from simulator.drivekey import FACTORY_PATH, PARTITION_START, USER_SLOT, module_config, store
 from simulator.errors import SimError
 from simulator.factory import factory_image
 from simulator.server import Server
@@ -29,7 +29,7 @@ class DriveKeyFault(SimError):
 
 
 def _spec(server: Server) -> str:
-    return f"{server.drivekey_path}@@{1 << 20}"
+    return f"{server.drivekey_path}@@{PARTITION_START}"
 
 
 def _mtools(*args: str) -> None:
@@ -103,7 +103,7 @@ def apply(server: Server, kind: str, argument: str | None = None) -> str:
     if kind == "drivekey-full":
         # as if a filler file had been copied on, leaving 256 KiB (its clusters are allocated, not written)
         try:
-            fat32.fill(server.drivekey_path, 1 << 20, "FILLER.BIN", leave_bytes=256 * 1024)
+            fat32.fill(server.drivekey_path, PARTITION_START, "FILLER.BIN", leave_bytes=256 * 1024)
         except fat32.Fat32Error as exc:
             raise DriveKeyFault(kind=kind, reason=str(exc)) from None
         return "the DriveKey is full"

@@ -100,6 +100,19 @@ def our_domains(conn: libvirt.virConnect, lab: str | None = None) -> list[libvir
     return found
 
 
+def destroy_leftovers(lab: str, uri: str | None = None) -> list[str]:
+    """Destroy the domains of lab folder ``lab`` that are still there; their names (empty: none was)."""
+    conn = open_connection(uri)
+    try:
+        leaked = our_domains(conn, lab)
+        names = [dom.name() for dom in leaked]
+        for dom in leaked:
+            destroy(dom)
+    finally:
+        conn.close()
+    return names
+
+
 def start_reaper(uri: str, name: str, dom_id: int) -> subprocess.Popen[bytes]:
     """A watchdog process that destroys domain ``name`` (id ``dom_id``) when our end of its pipe closes:
     whatever way this process ends (even SIGKILL), no guest is left running."""

@@ -125,14 +125,10 @@ def _qemu_processes(name: str) -> list[str]:
 def no_leftovers(lab: Lab):
     """Whatever happens in the test, no domain of its lab survives it; the test fails if one did."""
     yield
-    from simulator.backends.libvirt_conn import destroy, open_connection, our_domains
+    from simulator.backends.libvirt_conn import destroy_leftovers
 
-    conn = open_connection()
-    leaked = our_domains(conn, str(lab.root.resolve()))
-    for dom in leaked:
-        destroy(dom)
-    conn.close()
-    assert not leaked, f"domains left running: {[d.name() for d in leaked]}"
+    leaked = destroy_leftovers(str(lab.root.resolve()))
+    assert not leaked, f"domains left running: {leaked}"
 
 
 @pytest.fixture
