@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,13 @@ def shared() -> Path:
 
 
 @pytest.fixture
-def lab_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def lab_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Generator[Path, None, None]:
     root = tmp_path / "lab"
     monkeypatch.setenv("G7SIM_LAB", str(root))
-    return root
+    yield root
+    from simulator.drivekey_faults import release_lab
+
+    release_lab(root)  # so that pytest can remove the folder (tmp_path_retention_policy)
 
 
 @pytest.fixture

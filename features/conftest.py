@@ -136,6 +136,9 @@ def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Tech
     request.node.stash[TECHNICIAN] = tech
     yield tech
     tech.close()
+    from simulator.drivekey_faults import release_lab
+
+    release_lab(tmp_path / "lab")  # so that pytest can remove the folder (tmp_path_retention_policy)
     if backend == "libvirt":
         _no_domains_left(tmp_path / "lab")
 

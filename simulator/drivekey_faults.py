@@ -143,3 +143,13 @@ def release(path: Path) -> None:
     """Undo a write protection before the server's folder is removed."""
     if path.exists():
         _immutable(path, False)
+
+
+def release_lab(root: Path) -> None:
+    """Undo every DriveKey write protection in a lab, so that its folder can be removed.
+
+    Test teardowns call this: an immutable file left in a pytest temporary folder cannot be deleted,
+    pytest then keeps renaming the folder to ``garbage-*`` and the disk slowly fills up.
+    """
+    for path in Path(root).glob("*/drivekey.img"):
+        release(path)

@@ -373,6 +373,27 @@ def loop_device(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         subprocess.run(["losetup", "-d", str(device)], check=False)
 
 
+def test_zeroing_a_block_device_range_unmaps_it_where_the_device_can(loop_device: tuple[Path, Path]) -> None:
+    """A loop device zeroes by punching its backing file: the range must be given back, not filled."""
+    from recovery.restore import zero_range
+
+    device, backing = loop_device
+    with open(device, "r+b") as fh:
+        fh.write(b"\xee" * (64 * MIB))
+        fh.flush()
+        os.fsync(fh.fileno())
+    before = backing.stat().st_blocks * 512
+    fd = os.open(device, os.O_RDWR)
+    try:
+        zero_range(fd, 0, 64 * MIB)
+        os.fsync(fd)
+        assert os.pread(fd, MIB, 63 * MIB) == bytes(MIB)
+    finally:
+        os.close(fd)
+    freed = before - backing.stat().st_blocks * 512
+    assert freed >= 60 * MIB, f"zeroing 64 MiB gave back only {freed / MIB:.1f} MiB"
+
+
 def test_restore_and_capture_on_a_block_device(
     store: DirectoryStore, loop_device: tuple[Path, Path], tmp_path: Path
 ) -> None:
