@@ -56,7 +56,11 @@ def kill_after(lab: Lab, name: str, args: list[str], delay: float) -> int | None
 
 def slot_digest(lab: Lab, name: str) -> str | None:
     fat = store(lab.root / name / "drivekey.img")
-    return hashlib.sha256(fat.read_bytes("IMAGES/USER/SHA256SUMS")).hexdigest() if fat.exists("IMAGES/USER") else None
+    return (
+        hashlib.sha256(fat.read_bytes("IMAGES/USER/SHA256SUMS")).hexdigest()
+        if fat.exists("IMAGES/USER")
+        else None
+    )
 
 
 @pytest.fixture
