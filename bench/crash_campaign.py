@@ -22,6 +22,10 @@ a disk that looks bootable (boot signature) unless that disk is complete; for a 
 new one; then the operation is run again and must succeed, with the system (or the marker) in place.
 
     .venv/bin/python bench/crash_campaign.py [--trials 20] [--seed 2012] [--backend process|libvirt]
+        [--only restore,capture,restore-captured] [--at 0.02,0.5,0.98]
+
+``--at`` replaces the random offsets by fixed fractions of the measured I/O (one trial each): a finding
+of a random trial reproduced at the same point.
 """
 
 from __future__ import annotations
@@ -57,6 +61,13 @@ def digest(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def offsets(rng: random.Random, trials: int, at: list[float] | None, total: int) -> list[int]:
+    """The kill offsets of one operation: ``trials`` uniform draws in [0, total), or the fixed fractions."""
+    if at is not None:
+        return [int(f * total) for f in at]
+    return [int(rng.uniform(0, max(total, 1))) for _ in range(trials)]
 
 
 @dataclass
@@ -183,7 +194,7 @@ def _io_bytes(pid: int) -> int:
 
 
 def campaign_process(
-    work: Path, trials: int, seed: int, table: benchlib.Table, only: list[str]
+    work: Path, trials: int, seed: int, table: benchlib.Table, only: list[str], at: list[float] | None
 ) -> dict[str, Outcome]:
     rng = random.Random(seed)
     srv = ProcessServer(work / "lab")
@@ -197,9 +208,8 @@ def campaign_process(
             raise RuntimeError(f"setup {name}: {answer}")
         _, total = srv.run_killed(args, None)
         out = outcomes[name] = Outcome()
-        for trial in range(trials):
+        for trial, offset in enumerate(offsets(rng, trials, at, total)):
             before, previous = srv.canaries(), srv.slot()
-            offset = int(rng.uniform(0, total))
             killed, _ = srv.run_killed(args, offset)
             out.trials += 1
             out.killed += killed
@@ -281,7 +291,9 @@ def check_after_kill(
     return []
 
 
-def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) -> dict[str, Outcome]:
+def campaign_libvirt(
+    work: Path, trials: int, seed: int, table: benchlib.Table, only: list[str], at: list[float] | None
+) -> dict[str, Outcome]:
     """The same trials through a guest's console; ``virsh destroy`` at the drawn block I/O offset."""
     from simulator.backends.libvirt_domain import domain_name
     from simulator.firmware.driver import ConsoleDriver
@@ -323,21 +335,22 @@ def campaign_libvirt(work: Path, trials: int, seed: int, table: benchlib.Table) 
                 time.sleep(0.05)
 
     outcomes: dict[str, Outcome] = {}
-    for name in OPERATIONS:
+    for name in (n for n in OPERATIONS if n in only):
         if name == "restore-captured":
             srv.g7sim("files", SERVER, "write", MARKER, "--text", "captured before the campaign\n")
         if name != "restore":
             visit("capture", None)
         _, total = visit(name, None)
         out = Outcome()
-        for trial in range(trials):
+        for trial, offset in enumerate(offsets(rng, trials, at, total)):
             before, previous = srv.canaries(), srv.slot()
-            offset = int(rng.uniform(0, max(total, 1)))
-            killed, _ = visit(name, offset)
+            killed, seen = visit(name, offset)
             out.trials += 1
             out.killed += killed
+            out.offsets.append(offset)
             out.problems += [
-                f"{name} trial {trial}: {p}" for p in check_after_kill(srv, out, name, previous, killed)
+                f"{name} trial {trial} (offset {offset}, destroyed at {seen}): {p}"
+                for p in check_after_kill(srv, out, name, previous, killed)
             ]
             out.canaries_intact += srv.canaries() == before and (name == "capture" or srv.slot() == previous)
             visit(name, None)
@@ -360,7 +373,14 @@ def main() -> None:
     parser.add_argument("--work", default=None)
     parser.add_argument("--check", action="store_true", help="only say whether the backend is available")
     parser.add_argument("--only", default=",".join(OPERATIONS), help="operations to run (default: all three)")
+    parser.add_argument("--at", default=None, metavar="F,F,...",
+                        help="kill at these fractions of the operation's I/O instead of random offsets")  # fmt: skip
     args = parser.parse_args()
+    at = [float(f) for f in args.at.split(",")] if args.at else None
+    only = args.only.split(",")
+    unknown = sorted(set(only) - set(OPERATIONS))
+    if unknown or (at and not all(0 <= f <= 1 for f in at)):
+        parser.error(f"--only takes {', '.join(OPERATIONS)}; --at takes fractions in [0, 1]")
     title = f"Crash campaign ({args.backend} backend, {args.trials} trials per operation, seed {args.seed})"
     if args.backend == "libvirt":
         usable, why = libvirt_available()
@@ -378,9 +398,9 @@ def main() -> None:
     started = time.monotonic()
     with benchlib.workdir(args.work, "g7crash-") as work:
         if args.backend == "libvirt":
-            outcomes = campaign_libvirt(work, args.trials, args.seed, table)
+            outcomes = campaign_libvirt(work, args.trials, args.seed, table, only, at)
         else:
-            outcomes = campaign_process(work, args.trials, args.seed, table, args.only.split(","))
+            outcomes = campaign_process(work, args.trials, args.seed, table, only, at)
     total = sum(o.trials for o in outcomes.values())
     recovered = sum(o.recovered for o in outcomes.values())
     capture = outcomes.get("capture", Outcome())
