@@ -42,8 +42,8 @@ from recovery.layout import (  # noqa: E402
     DiskLayout,
     Layout,
     PartitionLayout,
-    write_partition_table,
 )
+from recovery.partition_table import write_partition_table  # noqa: E402
 
 MIB = 1 << 20
 SYSTEM_UUID = "0b7e57c0-6a11-4b1d-8c2f-0e0c00000001"

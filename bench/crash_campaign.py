@@ -170,7 +170,7 @@ class ProcessServer:
     def complete(self) -> bool:
         """The disk holds a whole system: every ext4 partition its table names checks clean, and the
         installed system's files read."""
-        from recovery.layout import read_layout_from_disk
+        from recovery.partition_table import read_layout_from_disk
 
         try:
             table = read_layout_from_disk(self.volume)
@@ -376,12 +376,16 @@ def main() -> None:
     parser.add_argument("--at", default=None, metavar="F,F,...",
                         help="kill at these fractions of the operation's I/O instead of random offsets")  # fmt: skip
     args = parser.parse_args()
-    at = [float(f) for f in args.at.split(",")] if args.at else None
+    try:
+        at = [float(f) for f in args.at.split(",")] if args.at else None
+    except ValueError:
+        parser.error(f"--at takes fractions in [0, 1], comma-separated, not {args.at!r}")
     only = args.only.split(",")
     unknown = sorted(set(only) - set(OPERATIONS))
     if unknown or (at and not all(0 <= f <= 1 for f in at)):
         parser.error(f"--only takes {', '.join(OPERATIONS)}; --at takes fractions in [0, 1]")
-    title = f"Crash campaign ({args.backend} backend, {args.trials} trials per operation, seed {args.seed})"
+    trials = f"kills at {args.at} of the I/O" if args.at else f"{args.trials} trials per operation"
+    title = f"Crash campaign ({args.backend} backend, {trials}, seed {args.seed})"
     if args.backend == "libvirt":
         usable, why = libvirt_available()
         if not usable:

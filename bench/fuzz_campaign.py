@@ -602,8 +602,8 @@ def campaign_hostile_fs(examples: int, work: Path) -> Campaign:
         Layout,
         PartitionLayout,
         TargetDisk,
-        write_partition_table,
     )
+    from recovery.partition_table import write_partition_table
     from recovery.restore import restore
 
     link = st.sampled_from(["../../../../../../etc/passwd", "/etc/shadow", "../..", "/", "..", "x" * 200,

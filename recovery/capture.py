@@ -41,9 +41,9 @@ from recovery.layout import (
     LayoutMismatch,
     TargetDisk,
     check_fit,
-    read_layout_from_disk,
     validate_layout,
 )
+from recovery.partition_table import read_layout_from_disk
 from recovery.restore import monotonic, tool
 
 __all__ = ["CaptureReport", "capture", "recover_slot"]

@@ -2,22 +2,16 @@
 
 In the spirit of ReaR's ``disklayout.conf``: one line per component, checked strictly before it is
 trusted (every error names its line), written canonically so ``format_layout(parse_layout(t))``
-round-trips. Also here: what a disk must be to receive a layout (:func:`check_fit`), the partition table
-as read back from a disk (:func:`read_layout_from_disk`, pyparted) and written onto one
-(:func:`write_partition_table`).
+round-trips. Also here: what a disk must be to receive a layout (:func:`check_fit`). The partition table
+on a disk itself is read and written by :mod:`recovery.partition_table`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import _ped
-import parted
 
 HEADER = "# G7 recovery layout 1"
 SECTOR = 512
@@ -31,8 +25,6 @@ _VFAT_UUID = re.compile(r"[0-9A-F]{4}-[0-9A-F]{4}\Z")
 _EXT4_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _DISK_KEYS = ("min_bytes", "max_bytes", "table", "boot_limit")
 _PART_KEYS = ("start", "size", "id", "flags", "fs", "label", "uuid", "content")
-# every libparted failure pyparted can raise (they share no base class)
-_PARTED_ERRORS = tuple(getattr(_ped, n) for n in dir(_ped) if n.endswith("Exception"))
 
 
 class LayoutError(ValueError):
@@ -323,91 +315,3 @@ def check_fit(layout: Layout, targets: list[TargetDisk]) -> None:
                 f" the image needs {disk.boot_limit}",
                 disk.number,
             )
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """libparted runs ``udevadm settle`` on commit and complains when it is absent: hide fd 2 around it."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _device(path: str | os.PathLike[str]) -> parted.Device:
-    """A freshly probed pyparted device: libparted caches devices by path, with their size at first sight."""
-    parted.getDevice(os.fspath(path)).removeFromCache()
-    device = parted.getDevice(os.fspath(path))
-    device.removeFromCache()
-    return device
-
-
-def read_layout_from_disk(path: str | os.PathLike[str]) -> list[tuple[int, int, int, int, bool]]:
-    """(number, start, size, id, boot flag) of each partition of an msdos disk, in bytes.
-
-    Geometry and flags come from pyparted; the type id byte from the MBR itself (libparted 3.5 does not
-    expose it). A disk without an msdos table raises ``OSError``.
-    """
-    try:
-        device = _device(path)
-        disk = parted.newDisk(device)
-    except _PARTED_ERRORS as exc:
-        raise OSError(f"{path}: no readable partition table ({exc})") from exc
-    if disk.type != "msdos":
-        raise OSError(f"{path}: partition table is {disk.type}, not msdos")
-    with open(path, "rb") as fh:
-        mbr = fh.read(SECTOR)
-    entries = []
-    for part in disk.partitions:
-        size = device.sectorSize
-        type_id = mbr[446 + 16 * (part.number - 1) + 4] if 1 <= part.number <= 4 else 0
-        entries.append(
-            (part.number, part.geometry.start * size, part.geometry.length * size, type_id,
-             bool(part.getFlag(parted.PARTITION_BOOT)))
-        )  # fmt: skip
-    return sorted(entries)
-
-
-def _edit_sector0(path: str | os.PathLike[str], edit: Callable[[bytearray], None]) -> None:
-    fd = os.open(os.fspath(path), os.O_RDWR | os.O_CLOEXEC)
-    try:
-        sector = bytearray(os.pread(fd, SECTOR, 0))
-        edit(sector)
-        os.pwrite(fd, bytes(sector), 0)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_partition_table(path: str | os.PathLike[str], disk: DiskLayout) -> None:
-    """Write ``disk``'s msdos table onto a freshly erased disk: exact starts, sizes, ids and boot flags.
-
-    Only sector 0 is written: a fresh libparted label would also clear sectors at the end of the device,
-    so an empty label is planted first, then edited by pyparted, then given the type ids (libparted 3.5
-    cannot set them). Failures raise ``OSError``.
-    """
-    _edit_sector0(path, lambda sector: sector.__setitem__(slice(446, 512), bytes(64) + b"\x55\xaa"))
-    try:
-        device = _device(path)
-        table = parted.newDisk(device)
-        for p in disk.partitions:
-            geometry = parted.Geometry(device=device, start=p.start // SECTOR, length=p.size // SECTOR)
-            part = parted.Partition(disk=table, type=parted.PARTITION_NORMAL, geometry=geometry)
-            table.addPartition(part, constraint=parted.Constraint(exactGeom=geometry))
-            if p.boot:
-                part.setFlag(parted.PARTITION_BOOT)
-        with _quiet_stderr():
-            table.commit()
-    except _PARTED_ERRORS as exc:
-        raise OSError(f"{path}: cannot write the partition table ({exc})") from exc
-
-    def set_ids(sector: bytearray) -> None:
-        for p in disk.partitions:
-            sector[446 + 16 * (p.number - 1) + 4] = p.type_id
-
-    _edit_sector0(path, set_ids)

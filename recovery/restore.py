@@ -32,9 +32,8 @@ from recovery.layout import (
     LayoutMismatch,
     TargetDisk,
     check_fit,
-    read_layout_from_disk,
-    write_partition_table,
 )
+from recovery.partition_table import install_table, read_layout_from_disk
 
 __all__ = ["LayoutMismatch", "RestoreReport", "TargetDisk", "restore"]
 
@@ -164,8 +163,9 @@ def restore(
     stream before erasing as well (reads the image twice, like Clonezilla's pre-restore check).
     ``compare``: after writing, re-read the image and compare every written extent.
 
-    Order: erase every disk, write every disk's content and flush it, then write the partition tables and
-    boot code and flush them. Until the last step a disk has no partition table and no boot signature, so
+    Order: erase every disk, write every disk's content and flush it, then write each disk's partition
+    table with its boot code (one sector write) and flush it. Until that last write a disk has no partition
+    table and no boot signature, so
     a restore that is interrupted (power cut, kill) or finds a corrupt stream half-way never leaves a disk
     that looks bootable; a failure also clears sector 0 of every erased disk.
     """
@@ -253,11 +253,8 @@ def _disk_step(target: TargetDisk, step: Callable[..., object], *args: object) -
 
 
 def _install_table(target: TargetDisk, disk: DiskLayout, fd: int, code: bytes | None) -> None:
-    """The msdos table, then the boot code, flushed: the last writes of a restore."""
-    write_partition_table(os.fspath(target.path), disk)
-    if code is not None:
-        pwrite_all(fd, code, 0)
-    os.fsync(fd)
+    """The msdos table and the boot code in one sector write, flushed: the last write of a restore."""
+    install_table(fd, disk, code)
 
 
 def _open_target(target: TargetDisk) -> tuple[int, bool]:

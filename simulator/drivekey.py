@@ -12,8 +12,9 @@ import subprocess
 from pathlib import Path
 
 from recovery.imagestore import FatImageStore
-from recovery.layout import DiskLayout, PartitionLayout, write_partition_table
+from recovery.layout import DiskLayout, PartitionLayout
 from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive
+from recovery.partition_table import write_partition_table
 from simulator.catalog import CatalogEntry
 from simulator.factory import SYSLINUX_MBR, FactoryImage, factory_image, make_filesystem
 

@@ -22,7 +22,8 @@ from typing import Any
 from recovery.blockimage import VERSION as BLOCK_FORMAT
 from recovery.image import ImageHeader, ImageWriter
 from recovery.imagestore import DirectoryStore
-from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout, write_partition_table
+from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout
+from recovery.partition_table import write_partition_table
 
 BUILDER_VERSION = "1"
 MIB = 1 << 20

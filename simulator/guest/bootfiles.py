@@ -25,8 +25,8 @@ from pathlib import Path
 
 from recovery.image import ImageHeader, ImageWriter
 from recovery.imagestore import DirectoryStore, FatImageStore, StoreError
-from recovery.layout import write_partition_table
 from recovery.module import MODULE_PATH, ModuleConfigError, parse_module
+from recovery.partition_table import write_partition_table
 from simulator import factory
 from simulator.backends.installed import BootFailure, read_mbr
 from simulator.drivekey import FACTORY_PATH, store

@@ -22,9 +22,8 @@ from recovery.layout import (
     check_fit,
     format_layout,
     parse_layout,
-    read_layout_from_disk,
-    write_partition_table,
 )
+from recovery.partition_table import read_layout_from_disk, write_partition_table
 
 MIB, GIB = 2**20, 2**30
 EXAMPLE = """\
@@ -237,3 +236,38 @@ def test_a_disk_that_changed_size_is_seen_with_its_new_size(tmp_path: Path) -> N
     )
     write_partition_table(disk_img, big)
     assert read_layout_from_disk(disk_img) == big.table_entries()
+
+
+def test_the_table_and_boot_code_land_in_one_sector_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted table write must never leave an empty label (a boot signature without a table: a
+    BIOS would boot its zeros). Found by the libvirt crash campaign: pyparted edited the disk in place."""
+    from recovery import partition_table
+
+    disk_img = tmp_path / "disk.img"
+    with open(disk_img, "wb") as fh:
+        fh.truncate(64 * MIB)
+    disk = DiskLayout(1, 64 * MIB, MBR_MAX_BYTES, "4GB",
+                      partitions=(PartitionLayout(1, 1, MIB, 16 * MIB, 0x0E, True, "vfat"),))  # fmt: skip
+    code = bytes(range(256)) + bytes(range(184))
+    fd = os.open(disk_img, os.O_RDWR)
+    target = os.fstat(fd)
+    writes: list[tuple[int, bytes]] = []
+    real_pwrite = os.pwrite
+
+    def recording_pwrite(wfd: int, data: bytes, offset: int) -> int:
+        st = os.fstat(wfd)
+        if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+            writes.append((offset, bytes(data)))
+        return real_pwrite(wfd, data, offset)
+
+    monkeypatch.setattr(partition_table.os, "pwrite", recording_pwrite)
+    try:
+        partition_table.install_table(fd, disk, code)
+    finally:
+        os.close(fd)
+    assert [(offset, len(data)) for offset, data in writes] == [(0, 512)]  # libparted wrote its scratch copy
+    sector = writes[0][1]
+    assert sector[:440] == code and sector[510:] == b"\x55\xaa" and sector[446 + 4] == 0x0E
+    assert read_layout_from_disk(disk_img) == disk.table_entries()
