@@ -12,8 +12,9 @@ gives it) in its own session; a full run of each operation first measures its I/
 of /proc/PID/io: the image read, the disks and the DriveKey written); each trial then draws an offset
 uniformly in [0, that total) and SIGKILLs the whole session when the recovery's I/O passes it. libvirt
 backend (``--backend libvirt``): the same through the console of a real guest (F11, DriveKey, the
-screen's keys), ``virsh destroy`` when the guest's block I/O (``virsh domstats --block``) passes the
-offset; it prints "not available" where the libvirt tier is missing.
+screen's keys), ``virsh destroy`` at a moment drawn uniformly over the clean run's duration (block I/O
+counters count zeroed gaps whole: see :func:`campaign_libvirt`); it prints "not available" where the
+libvirt tier is missing. ``--at`` fractions apply to the I/O (process) or the duration (libvirt).
 
 After each kill: the canaries (foreign USB stick, DriveKey canary file, factory image manifest, module
 configuration; and the capture, during restores) must be unchanged; a killed restore must not have left
@@ -294,7 +295,12 @@ def check_after_kill(
 def campaign_libvirt(
     work: Path, trials: int, seed: int, table: benchlib.Table, only: list[str], at: list[float] | None
 ) -> dict[str, Outcome]:
-    """The same trials through a guest's console; ``virsh destroy`` at the drawn block I/O offset."""
+    """The same trials through a guest's console; ``virsh destroy`` at the drawn moment.
+
+    The moment is drawn over the clean run's duration (milliseconds after Confirm), not over its block
+    I/O: ``virsh domstats`` counts a zeroed gap (one WRITE SAME) as its whole length, 8 GB within one
+    50 ms poll of a factory restore, so byte offsets would put almost every kill at that one instant.
+    """
     from simulator.backends.libvirt_domain import domain_name
     from simulator.firmware.driver import ConsoleDriver
 
@@ -308,7 +314,8 @@ def campaign_libvirt(
     done_text = {"restore": "Factory reversion complete", "capture": "System state capture complete",
                  "restore-captured": "System restore complete"}  # fmt: skip
 
-    def visit(name: str, offset: int | None) -> tuple[bool, int]:
+    def visit(name: str, kill_ms: int | None) -> tuple[bool, int, int]:
+        """(killed, milliseconds after Confirm, block I/O bytes) of one visit running ``name``."""
         with ConsoleDriver(
             srv.lab.root, SERVER, backend="libvirt", timeout=1800, prompt_seconds=2.0
         ) as console:
@@ -322,17 +329,17 @@ def campaign_libvirt(
             console.press(*keys[name])
             console.expect("[ Confirm ]")
             console.press("ENTER")
-            seen = 0
+            started = time.monotonic()
             while True:
-                seen = _guest_io(uri, domain) - base
-                if offset is not None and seen >= offset:
+                elapsed = int((time.monotonic() - started) * 1000)
+                if kill_ms is not None and elapsed >= kill_ms:
                     subprocess.run(["virsh", "-c", uri, "destroy", domain], capture_output=True)
-                    return True, seen
+                    return True, elapsed, _guest_io(uri, domain) - base
                 if done_text[name] in console.text():
-                    return False, seen
+                    return False, elapsed, _guest_io(uri, domain) - base
                 if not console.child.isalive():
-                    return True, seen
-                time.sleep(0.05)
+                    return True, elapsed, _guest_io(uri, domain) - base
+                time.sleep(0.02)
 
     outcomes: dict[str, Outcome] = {}
     for name in (n for n in OPERATIONS if n in only):
@@ -340,16 +347,17 @@ def campaign_libvirt(
             srv.g7sim("files", SERVER, "write", MARKER, "--text", "captured before the campaign\n")
         if name != "restore":
             visit("capture", None)
-        _, total = visit(name, None)
+        _, duration, total = visit(name, None)
         out = Outcome()
-        for trial, offset in enumerate(offsets(rng, trials, at, total)):
+        for trial, kill_ms in enumerate(offsets(rng, trials, at, duration)):
             before, previous = srv.canaries(), srv.slot()
-            killed, seen = visit(name, offset)
+            killed, elapsed, seen = visit(name, kill_ms)
             out.trials += 1
             out.killed += killed
-            out.offsets.append(offset)
+            out.offsets.append(kill_ms)
             out.problems += [
-                f"{name} trial {trial} (offset {offset}, destroyed at {seen}): {p}"
+                f"{name} trial {trial} (destroyed {elapsed} ms of {duration} ms in, after "
+                f"{seen / benchlib.MIB:.0f} MiB of block I/O): {p}"
                 for p in check_after_kill(srv, out, name, previous, killed)
             ]
             out.canaries_intact += srv.canaries() == before and (name == "capture" or srv.slot() == previous)
