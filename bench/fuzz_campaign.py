@@ -61,6 +61,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import recovery.capture as capture_module  # noqa: E402
+import recovery.ext4_capture as ext4_module  # noqa: E402
 from recovery import controller_report, ld_detail  # noqa: E402
 from recovery.blockimage import BLOCK_SIZE, MAGIC, VERSION, ImageProblem, write_stream  # noqa: E402
 from recovery.errors import ModuleConfigError, RecoveryError  # noqa: E402
@@ -507,7 +508,7 @@ def campaign_members(examples: int, work: Path) -> Campaign:
     local = scratch / "tree"
     local.mkdir(parents=True)
     ring = canary_ring(scratch, ["beside", "tree.canary"])
-    failed = capture_module._Failed
+    failed = ext4_module.Ext4CaptureError
 
     def fake_listing(listing: dict[str, list[tuple[int, str]]]) -> Callable[[str], list]:
         def ls(path: str) -> list[tuple[int, int, int, str]]:
@@ -518,7 +519,7 @@ def campaign_members(examples: int, work: Path) -> Campaign:
                 line = f"/12/{mode:o}/0/0/{name}//"
                 if "\n" in name:  # what a listing with such a name looks like to the parser
                     raise failed("unexpected debugfs listing line")
-                out.append(capture_module._ls_entry(line))
+                out.append(ext4_module._ls_entry(line))
             return out
 
         return ls
@@ -526,17 +527,17 @@ def campaign_members(examples: int, work: Path) -> Campaign:
     def check(value: object, result: Campaign) -> None:
         listing, pats, line = value  # type: ignore[misc]
         try:
-            mode, _, _, name = capture_module._ls_entry(line)  # type: ignore[arg-type]
+            mode, _, _, name = ext4_module._ls_entry(line)  # type: ignore[arg-type]
             assert "/" not in name and "\x00" not in name and name, f"accepted member name {name!r}"
         except failed:
             result.refused += 1
         ls = fake_listing(listing)  # type: ignore[arg-type]
-        saved = capture_module._ls_many, capture_module._ls
-        capture_module._ls_many = lambda _spec, dirs: [ls("/" + "/".join(d)) for d in dirs]  # type: ignore[assignment]
-        capture_module._ls = lambda _spec, path: ls(path)  # type: ignore[assignment]
+        saved = ext4_module._ls_many, ext4_module._ls
+        ext4_module._ls_many = lambda _spec, dirs: [ls("/" + "/".join(d)) for d in dirs]  # type: ignore[assignment]
+        ext4_module._ls = lambda _spec, path: ls(path)  # type: ignore[assignment]
         try:
             try:
-                commands = capture_module._removals("fs.img", pats, [])  # type: ignore[arg-type]
+                commands = ext4_module._removals("fs.img", pats, [])  # type: ignore[arg-type]
                 for command in commands:
                     m = re.fullmatch(r'(rm|rmdir) "(/[^"\n]*)"', command)
                     assert m, f"unexpected debugfs command {command!r}"
@@ -547,7 +548,7 @@ def campaign_members(examples: int, work: Path) -> Campaign:
                 result.refused += 1
             try:
                 cmds: list[str] = []
-                capture_module._plan("fs.img", [], local, pats, cmds, [])  # type: ignore[arg-type]
+                ext4_module._plan("fs.img", [], local, pats, cmds, [])  # type: ignore[arg-type]
                 for command in cmds:
                     m = re.fullmatch(r'rdump "(/[^"\n]*)" "([^"\n]*)"', command)
                     assert m, f"unexpected rdump command {command!r}"
@@ -561,7 +562,7 @@ def campaign_members(examples: int, work: Path) -> Campaign:
             except failed:
                 result.refused += 1
         finally:
-            capture_module._ls_many, capture_module._ls = saved
+            ext4_module._ls_many, ext4_module._ls = saved
         for made in sorted(local.rglob("*"), reverse=True):
             made.rmdir()
         ring.check()
@@ -656,14 +657,14 @@ def campaign_hostile_fs(examples: int, work: Path) -> Campaign:
                 assert fh.read() == CANARY, "the restore wrote past its target"
             # the file-by-file fallback (debugfs rdump into a scratch folder) on the same filesystem
             out: list[str] = []
-            image = capture_module._rebuild_files(f"{disk}?offset={MIB}", part.size, [["recordings", "**"]],
+            image = ext4_module._rebuild_files(f"{disk}?offset={MIB}", part.size, [["recordings", "**"]],
                                                   scratch, out)  # fmt: skip
             image.unlink()
             for p in here.rglob("*"):
                 mode = os.lstat(p).st_mode
                 assert not (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)), f"device node created: {p}"
             ring.check()
-        except (RecoveryError, capture_module._Failed) as exc:
+        except (RecoveryError, ext4_module.Ext4CaptureError) as exc:
             result.refused += 1
             result.failures.append(f"refused a valid filesystem: {exc}")  # these filesystems are all valid
         finally:

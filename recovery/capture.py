@@ -2,11 +2,7 @@
 
 The current disks must still have the layout's partition table. vfat/raw partitions are captured as
 blocks; ext4 partitions as the blocks they use, minus the exclusion globs of their label (the excluded
-directories themselves are kept, empty): the metadata is copied (``e2image -r``, through the partition
-offset, without mounting), the excluded files are deleted from the copy with ``debugfs -w``, and the
-blocks the edited copy still uses are encoded, metadata from the copy and file data from the disk
-(:func:`_rebuild_ext4`; a copy that does not check clean falls back to a file-by-file rebuild with
-``debugfs rdump`` and ``mkfs.ext4 -d``). The disks are only ever read.
+directories themselves are kept, empty; :mod:`recovery.ext4_capture`). The disks are only ever read.
 
 The image is written to ``SLOT.new``, verified by reading it back (every file against the SHA-256 of what
 was written), then switched: ``SLOT`` -> ``SLOT.old``,
@@ -17,21 +13,17 @@ and leaves the previous capture untouched.
 
 from __future__ import annotations
 
-import errno
 import os
-import re
 import shutil
-import stat
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from recovery.blockimage import ImageProblem
 from recovery.errors import CaptureError
+from recovery.ext4_capture import Ext4CaptureError, Ext4Source, exclusion_patterns, ext4_info, rebuild_ext4
 from recovery.image import ImageHeader, ImageWriter, verify_image, verify_manifest
 from recovery.imagestore import ImageStore, StoreError, check_path
 from recovery.layout import (
@@ -44,13 +36,11 @@ from recovery.layout import (
     validate_layout,
 )
 from recovery.partition_table import read_layout_from_disk
-from recovery.restore import monotonic, tool
+from recovery.restore import monotonic
 
 __all__ = ["CaptureReport", "capture", "recover_slot"]
 
 Progress = Callable[[float, str], None]
-_LS_LINE = re.compile(r"/(\d+)/([0-7]+)/(\d+)/(\d+)/(.*)/(\d*)/")
-_DROP_FEATURES = {"needs_recovery", "orphan_present", "mmp", "snapshot_bitmap"}
 
 
 class _Failed(Exception):
@@ -68,368 +58,6 @@ class CaptureReport:
     recovered: str = "clean"
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-# ---------------------------------------------------------------- exclusion globs
-
-
-def _glob_match(pattern: list[str], path: list[str]) -> bool:
-    """Segment globs: ``*``/``?``/``[..]`` inside a segment, ``**`` any segments (a final ``**``: at least one)."""
-    if not pattern:
-        return not path
-    if pattern[0] == "**":
-        if len(pattern) == 1:
-            return bool(path)
-        return any(_glob_match(pattern[1:], path[i:]) for i in range(len(path) + 1))
-    return bool(path) and fnmatchcase(path[0], pattern[0]) and _glob_match(pattern[1:], path[1:])
-
-
-def _may_match_below(pattern: list[str], directory: list[str]) -> bool:
-    """Could ``pattern`` match something strictly inside ``directory``?"""
-    if not pattern:
-        return False
-    if pattern[0] == "**":
-        return True
-    if not directory:
-        return True
-    return fnmatchcase(directory[0], pattern[0]) and _may_match_below(pattern[1:], directory[1:])
-
-
-def _patterns(globs: list[str]) -> list[list[str]]:
-    out = []
-    for glob in globs:
-        segments = glob.strip().split("/")
-        if glob.startswith("/") or any(s in ("", ".", "..") for s in segments):
-            raise _Failed(f"exclusion {glob!r} must be a relative path glob like recordings/**")
-        out.append(segments)
-    return out
-
-
-# ---------------------------------------------------------------- ext4, file level
-
-
-def _run(args: list[str]) -> tuple[int, str, str]:
-    proc = subprocess.run(
-        args, capture_output=True, stdin=subprocess.DEVNULL, check=False, env={**os.environ, "LC_ALL": "C"}
-    )
-    return proc.returncode, os.fsdecode(proc.stdout), os.fsdecode(proc.stderr)
-
-
-def _debugfs(spec: str, *args: str) -> str:
-    rc, out, err = _run([tool("debugfs"), *args, spec])
-    problems = [line for line in err.splitlines() if line.strip() and not line.startswith("debugfs ")]
-    if rc != 0 or problems:
-        raise _Failed(f"debugfs {' '.join(args)}: {'; '.join(problems[:5]) or f'rc={rc}'}")
-    return out
-
-
-def _quote(path: str) -> str:
-    if '"' in path or "\n" in path:
-        raise _Failed(f"cannot capture a file named {path!r}")
-    return f'"{path}"'
-
-
-def _ls(spec: str, path: str) -> list[tuple[int, int, int, str]]:
-    return [
-        _ls_entry(line) for line in _debugfs(spec, "-R", f"ls -p {_quote(path)}").splitlines() if line.strip()
-    ]
-
-
-def _own(path: Path, mode: int, uid: int, gid: int) -> None:
-    if os.geteuid() == 0:
-        os.chown(path, uid, gid, follow_symlinks=False)
-    os.chmod(path, stat.S_IMODE(mode))
-
-
-def _plan(
-    spec: str, here: list[str], local: Path, patterns: list[list[str]], cmds: list[str], out: list[str]
-) -> None:
-    """rdump commands for what is kept under ``here``; excluded paths go to ``out``."""
-    for mode, uid, gid, name in _ls(spec, "/" + "/".join(here)):
-        if name in (".", "..") or (not here and name == "lost+found"):
-            continue
-        child = [*here, name]
-        if any(_glob_match(p, child) for p in patterns):
-            out.append("/".join(child))
-        elif stat.S_ISDIR(mode) and any(_may_match_below(p, child) for p in patterns):
-            (local / name).mkdir()
-            _own(local / name, mode, uid, gid)
-            _plan(spec, child, local / name, patterns, cmds, out)
-        else:
-            cmds.append(f"rdump {_quote('/' + '/'.join(child))} {_quote(str(local))}")
-
-
-def ext4_info(spec: str) -> dict[str, str]:
-    """``dumpe2fs -h`` fields of an ext4 filesystem (``FILE?offset=N`` accepted)."""
-    rc, out, err = _run([tool("dumpe2fs"), "-h", spec])
-    if rc != 0:
-        raise _Failed(f"no readable ext4 filesystem at {spec}: {err.strip()[-300:]}")
-    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines()) if v}
-
-
-@dataclass
-class _Ext4Source:
-    """What to block-encode for an ext4 partition: ``path`` from byte ``offset``, only its ``extents``
-    (region-relative; None: all its data), with ``overlay_extents`` of ``overlay`` over it."""
-
-    path: Path
-    offset: int
-    extents: list[tuple[int, int]] | None = None
-    overlay: Path | None = None
-    temporary: list[Path] = field(default_factory=list)  # removed once encoded
-    overlay_extents: list[tuple[int, int]] | None = None  # the ranges taken from ``overlay``
-
-
-def _rebuild_ext4(
-    disk: Path, start: int, size: int, patterns: list[list[str]], tmp: Path, excluded: list[str]
-) -> _Ext4Source:
-    """The kept content of the ext4 filesystem at byte ``start`` of ``disk``, ready to be block-encoded.
-
-    Block level, like partclone: the filesystem's metadata is copied into a sparse file (``e2image -r``),
-    the excluded files are deleted from a second copy (``debugfs -w``: inodes and blocks freed, the
-    excluded directories themselves kept, empty), which must check clean, and the capture is the blocks
-    the edited copy still uses: the blocks the edit changed from the edited copy, everything else straight
-    from the disk. Free blocks (the excluded files' data among them) are never read. If the edited copy does not check clean, the filesystem is
-    rebuilt file by file instead (``debugfs rdump`` + ``mkfs.ext4 -d``). The disk is only read.
-    """
-    spec = f"{disk}?offset={start}"
-    rc, out, _ = _run([tool("e2fsck"), "-fn", spec])
-    if rc != 0:
-        raise _Failed(f"the filesystem at {spec} has errors (e2fsck rc={rc}): {out.strip()[-300:]}")
-    before = Path(tempfile.mkstemp(prefix="meta-", suffix=".img", dir=tmp)[1])
-    meta = before.with_name(before.name.replace("meta-", "edited-"))
-    try:
-        rc, out, err = _run([tool("e2image"), "-r", "-o", str(start), str(disk), str(before)])
-        if rc != 0:
-            raise _Failed(f"e2image -r failed (rc={rc}): {(err or out).strip()[-300:]}")
-        block = int(ext4_info(str(before))["Block size"])
-        found: list[str] = []
-        commands = _removals(str(before), patterns, found)
-        if not commands:
-            return _Ext4Source(disk, start, _used_extents(str(before), block, size), None, [before])
-        _copy_sparse(before, meta)
-        script = tmp / "exclude.cmds"
-        script.write_bytes(os.fsencode("\n".join(commands) + "\n"))
-        _debugfs(str(meta), "-w", "-f", str(script))
-        rc, _, _ = _run([tool("e2fsck"), "-fn", str(meta)])
-        if rc == 0:
-            excluded += found
-            changed = _changed_blocks(before, meta, block, size)
-            used = _used_extents(str(meta), block, size)
-            return _Ext4Source(disk, start, used, meta, [before, meta], changed)
-    except BaseException:
-        before.unlink(missing_ok=True)
-        meta.unlink(missing_ok=True)
-        raise
-    before.unlink(missing_ok=True)
-    meta.unlink(missing_ok=True)
-    image = _rebuild_files(spec, size, patterns, tmp, excluded)
-    return _Ext4Source(image, 0, None, None, [image])
-
-
-def _allocated(fd: int, size: int) -> list[tuple[int, int]]:
-    out, pos = [], 0
-    while pos < size:
-        try:
-            data = os.lseek(fd, pos, os.SEEK_DATA)
-        except OSError:
-            break
-        hole = min(os.lseek(fd, data, os.SEEK_HOLE), size)
-        out.append((data, hole))
-        pos = hole
-    return out
-
-
-def _copy_sparse(src: Path, dst: Path) -> None:
-    """Copy a sparse file, holes kept, in the kernel (no buffer here grows with the filesystem)."""
-    with open(src, "rb") as fi, open(dst, "wb") as fo:
-        size = os.fstat(fi.fileno()).st_size
-        fo.truncate(size)
-        for start, end in _allocated(fi.fileno(), size):
-            pos = start
-            while pos < end:
-                n = os.copy_file_range(fi.fileno(), fo.fileno(), min(end - pos, 1 << 24), pos, pos)
-                if n <= 0:
-                    raise OSError(errno.EIO, f"copying {src}: copy_file_range stopped at byte {pos}")
-                pos += n
-
-
-def _changed_blocks(before: Path, after: Path, block: int, size: int) -> list[tuple[int, int]]:
-    """Byte ranges (whole filesystem blocks, inside ``size``) where the two metadata copies differ."""
-    changed: list[tuple[int, int]] = []
-    with open(before, "rb") as fa, open(after, "rb") as fb:
-        length = min(size, max(os.fstat(fa.fileno()).st_size, os.fstat(fb.fileno()).st_size))
-        spans = sorted(_allocated(fa.fileno(), length) + _allocated(fb.fileno(), length))
-        merged: list[tuple[int, int]] = []
-        for start, end in spans:
-            start, end = start // block * block, -(-end // block) * block
-            if merged and start <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-            else:
-                merged.append((start, end))
-        for start, end in merged:
-            for pos in range(start, min(end, length), 1024 * 1024 // block * block):
-                n = min(1024 * 1024 // block * block, end - pos, length - pos)
-                a, b = (
-                    os.pread(fa.fileno(), n, pos).ljust(n, b"\0"),
-                    os.pread(fb.fileno(), n, pos).ljust(n, b"\0"),
-                )
-                if a == b:
-                    continue
-                for i in range(0, n, block):
-                    if a[i : i + block] != b[i : i + block]:
-                        lo, hi = pos + i, min(pos + i + block, size)
-                        if changed and changed[-1][1] == lo:
-                            changed[-1] = (changed[-1][0], hi)
-                        else:
-                            changed.append((lo, hi))
-    return changed
-
-
-def _removals(spec: str, patterns: list[list[str]], out: list[str]) -> list[str]:
-    """debugfs commands deleting what ``patterns`` exclude (``out``: the excluded paths, top-most only).
-
-    Files go with ``rm`` (a file with another link outside the exclusions keeps its data), directories
-    below an excluded path with ``rmdir``, deepest first. One debugfs run lists each level of the tree.
-    """
-    files: list[list[str]] = []
-    subtrees: list[list[str]] = []
-    level: list[list[str]] = [[]] if patterns else []
-    while level:
-        nxt = []
-        for here, entries in zip(level, _ls_many(spec, level), strict=True):
-            for mode, _uid, _gid, name in entries:
-                if name in (".", "..") or (not here and name == "lost+found"):
-                    continue
-                child = [*here, name]
-                if any(_glob_match(p, child) for p in patterns):
-                    out.append("/".join(child))
-                    (subtrees if stat.S_ISDIR(mode) else files).append(child)
-                elif stat.S_ISDIR(mode) and any(_may_match_below(p, child) for p in patterns):
-                    nxt.append(child)
-        level = nxt
-    directories: list[list[str]] = []
-    level = subtrees
-    while level:
-        directories += level
-        nxt = []
-        for here, entries in zip(level, _ls_many(spec, level), strict=True):
-            for mode, _uid, _gid, name in entries:
-                if name not in (".", ".."):
-                    (nxt if stat.S_ISDIR(mode) else files).append([*here, name])
-        level = nxt
-    return [f"rm {_quote('/' + '/'.join(p))}" for p in files] + [
-        f"rmdir {_quote('/' + '/'.join(d))}" for d in reversed(directories)
-    ]
-
-
-def _ls_many(spec: str, directories: list[list[str]]) -> list[list[tuple[int, int, int, str]]]:
-    """``ls -p`` of several directories in one debugfs run (each output section follows its command)."""
-    script = "".join(f"ls -p {_quote('/' + '/'.join(d))}\n" for d in directories)
-    with tempfile.NamedTemporaryFile("wb", suffix=".cmds") as fh:
-        fh.write(os.fsencode(script))
-        fh.flush()
-        out = _debugfs(spec, "-f", fh.name)
-    sections: list[list[tuple[int, int, int, str]]] = []
-    for line in out.splitlines():
-        if line.startswith("debugfs: "):
-            sections.append([])
-        elif line.strip():
-            if not sections:
-                raise _Failed(f"unexpected debugfs output {line[:80]!r}")
-            sections[-1].append(_ls_entry(line))
-    if len(sections) != len(directories):
-        raise _Failed(f"debugfs listed {len(sections)} of {len(directories)} directories")
-    return sections
-
-
-def _ls_entry(line: str) -> tuple[int, int, int, str]:
-    m = _LS_LINE.fullmatch(line)
-    if not m:
-        raise _Failed(f"unexpected debugfs listing line {line[:80]!r}")
-    name = m[5]
-    if not name or "/" in name or "\0" in name:
-        raise _Failed(f"the filesystem holds a directory entry named {name!r}: check it (e2fsck)")
-    return int(m[2], 8), int(m[3]), int(m[4]), name
-
-
-_GROUP_LINE = re.compile(r"Group \d+: \(Blocks (\d+)-(\d+)\)")
-_FREE_LINE = re.compile(r"\s+Free blocks: ?(.*)")
-
-
-def _used_extents(spec: str, block_size: int, size: int) -> list[tuple[int, int]]:
-    """The byte ranges of the blocks in use (every group's range minus its free blocks), inside ``size``."""
-    rc, out, err = _run([tool("dumpe2fs"), spec])
-    if rc != 0:
-        raise _Failed(f"dumpe2fs failed (rc={rc}): {err.strip()[-300:]}")
-    used: list[tuple[int, int]] = []
-    group: tuple[int, int] | None = None
-
-    def add(first: int, last: int) -> None:  # blocks, inclusive
-        start, end = first * block_size, min((last + 1) * block_size, size)
-        if start >= end:
-            return
-        if used and used[-1][1] == start:
-            used[-1] = (used[-1][0], end)
-        else:
-            used.append((start, end))
-
-    for line in out.splitlines():
-        if m := _GROUP_LINE.match(line):
-            group = (int(m[1]), int(m[2]))
-            continue
-        m = _FREE_LINE.fullmatch(line)
-        if not m or group is None:
-            continue
-        at = group[0]
-        for item in (x.strip() for x in m[1].split(",") if x.strip()):
-            first, _, last = item.partition("-")
-            a, b = int(first), int(last or first)
-            if not group[0] <= a <= b <= group[1] or a < at:
-                raise _Failed(
-                    f"dumpe2fs lists free blocks {item} outside or out of order in its group {group}"
-                )
-            if a > at:
-                add(at, a - 1)
-            at = b + 1
-        if at <= group[1]:
-            add(at, group[1])
-        group = None
-    if not used:
-        raise _Failed("dumpe2fs listed no block groups")
-    return used
-
-
-def _rebuild_files(spec: str, size: int, patterns: list[list[str]], tmp: Path, excluded: list[str]) -> Path:
-    """A fresh ext4 image file of ``size`` bytes holding the kept files of the filesystem at ``spec``."""
-    info = ext4_info(spec)
-    tree = Path(tempfile.mkdtemp(prefix="tree-", dir=tmp))
-    root = next(e for e in _ls(spec, "/") if e[3] == ".")
-    cmds: list[str] = []
-    _plan(spec, [], tree, patterns, cmds, excluded)
-    if cmds:
-        script = tmp / "rdump.cmds"
-        script.write_bytes(os.fsencode("\n".join(cmds) + "\n"))
-        _debugfs(spec, "-f", str(script))
-    _own(tree, *root[:3])
-    image = tmp / f"{tree.name}.img"
-    with open(image, "wb") as fh:
-        fh.truncate(size)
-    features = [f for f in info["Filesystem features"].split() if f not in _DROP_FEATURES]
-    blocks, reserved = int(info["Block count"]), int(info["Reserved block count"])
-    label, uuid = info["Filesystem volume name"], info["Filesystem UUID"]
-    args = [
-        tool("mkfs.ext4"), "-q", "-F", "-b", info["Block size"], "-I", info["Inode size"], "-N", info["Inode count"],
-        "-m", f"{100 * reserved / blocks:.4f}", "-O", "none," + ",".join(features), "-U", uuid,
-        "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-d", str(tree), str(image), str(blocks),
-    ]  # fmt: skip
-    if label and label != "<none>":
-        args[2:2] = ["-L", label]
-    rc, out, err = _run(args)
-    if rc != 0:
-        raise _Failed(f"mkfs.ext4 -d failed (rc={rc}): {(err or out).strip()[-300:]}")
-    shutil.rmtree(tree, ignore_errors=True)
-    return image
 
 
 # ---------------------------------------------------------------- capture and the slot switch
@@ -505,7 +133,7 @@ def capture(
     _check_sources(layout, sources)
     try:
         labels = {p.label: p.fs for p in layout.partitions() if p.label}
-        patterns = {label: _patterns(globs) for label, globs in exclude.items() if globs}
+        patterns = {label: exclusion_patterns(globs) for label, globs in exclude.items() if globs}
         for label in patterns:
             if labels.get(label, "ext4") != "ext4":
                 raise _Failed(f"{label} is {labels[label]}: only ext4 partitions can exclude files")
@@ -526,7 +154,7 @@ def capture(
         verify_manifest(store, new, progress=lambda f, t: tick(0.6 + 0.35 * f, t))
         tick(0.95, "switching the capture slot")
         report.warnings += _switch(store, slot)
-    except (_Failed, ImageProblem, OSError, ValueError) as exc:
+    except (_Failed, Ext4CaptureError, ImageProblem, OSError, ValueError) as exc:
         _discard(store, new)
         raise CaptureError(f"capture into {slot} failed: {exc}") from exc
     report.seconds = time.monotonic() - started
@@ -576,11 +204,11 @@ def _write_capture(
             writer.add_bootcode(disk.number, fh.read(BOOTCODE_BYTES))
         for part, orig in zip(disk.partitions, layout.disks[disk.number - 1].partitions, strict=True):
             tick(0.6 * done / total, f"capturing disk {disk.number} partition {part.number}")
-            src = _Ext4Source(Path(source.path), part.start)
+            src = Ext4Source(Path(source.path), part.start)
             if part.fs == "ext4":
                 out = report.excluded.setdefault(orig.label or f"{disk.number}.{part.number}", [])
                 pats = patterns.get(orig.label or "", [])
-                src = _rebuild_ext4(Path(source.path), part.start, part.size, pats, tmp, out)
+                src = rebuild_ext4(Path(source.path), part.start, part.size, pats, tmp, out)
 
             def step(pos: int, _n: int, at: int = done, text: str = f"writing {part.content}") -> None:
                 tick(0.6 * (at + pos) / total, text)

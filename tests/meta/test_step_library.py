@@ -139,8 +139,8 @@ MUTATIONS = {
     ),
     "capture-keeps-recordings-and-logs": Mutation(
         """\
-        import recovery.capture as capture
-        capture._glob_match = lambda pattern, path: False
+        import recovery.ext4_capture as ext4_capture
+        ext4_capture._glob_match = lambda pattern, path: False
         """,
         "does_not_save_recordings",
         {"does_not_save_recordings": "/recordings on the installed system holds"},

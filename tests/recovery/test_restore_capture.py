@@ -539,7 +539,7 @@ def test_failed_capture_keeps_the_previous_one(
     def broken(*_a: object, **_k: object) -> Path:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(capture_module, "_rebuild_ext4", broken)
+    monkeypatch.setattr(capture_module, "rebuild_ext4", broken)
     with pytest.raises(CaptureError) as info:
         do_capture(store, live, "second")
     assert "No space left" in info.value.detail
