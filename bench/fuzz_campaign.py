@@ -63,7 +63,8 @@ from hypothesis import strategies as st  # noqa: E402
 import recovery.capture as capture_module  # noqa: E402
 import recovery.ext4_capture as ext4_module  # noqa: E402
 from recovery import controller_report, ld_detail  # noqa: E402
-from recovery.blockimage import BLOCK_SIZE, MAGIC, VERSION, ImageProblem, write_stream  # noqa: E402
+from recovery.blockimage import BLOCK_SIZE, MAGIC, VERSION, ImageProblem  # noqa: E402
+from recovery.blockreader import write_stream  # noqa: E402
 from recovery.errors import ModuleConfigError, RecoveryError  # noqa: E402
 from recovery.image import ImageHeader, ImageWriter, read_image  # noqa: E402
 from recovery.imagestore import DirectoryStore, StoreError, check_path  # noqa: E402

@@ -12,10 +12,10 @@ content checksum):
   (Version 1 hashed the logical content with its gaps as zeros: an 8 GiB partition cost 6 s of hashing
   zeros per pass. The record hash proves the same content, since gaps read as zeros by definition.)
 
-The writer skips holes (SEEK_DATA/SEEK_HOLE) and all-zero blocks; the reader writes each record with
-``pwrite`` strictly inside its target region, or only checks (``check_stream``), or compares a written
-region with the stream (``compare_stream``). Buffers are bounded by MAX_RECORD and the zstd window, so
-memory stays flat whatever the partition size.
+The writer (here) skips holes (SEEK_DATA/SEEK_HOLE) and all-zero blocks; the readers
+(:mod:`recovery.blockreader`) write each record with ``pwrite`` strictly inside its target region, or only
+check, or compare a written region with the stream. Buffers are bounded by MAX_RECORD and the zstd
+window, so memory stays flat whatever the partition size.
 """
 
 from __future__ import annotations
@@ -24,12 +24,9 @@ import bisect
 import errno
 import hashlib
 import os
-import queue
 import struct
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import zstandard
 
@@ -41,9 +38,9 @@ BLOCK_SIZE = 64 * 1024  # zero-detection granularity
 RECORD_SIZE = 1024 * 1024  # the writer's record size
 MAX_RECORD = 4 * 1024 * 1024  # the largest record a reader accepts
 MAX_WINDOW = 1 << 25  # largest zstd window a reader accepts (32 MiB): bounds the decoder's memory
-_HEADER = struct.Struct(">8sHHIQQ")
-_DATA = struct.Struct(">QI")
-_END = struct.Struct(">QQQ32s")
+HEADER_RECORD = struct.Struct(">8sHHIQQ")
+DATA_RECORD = struct.Struct(">QI")
+END_RECORD = struct.Struct(">QQQ32s")
 _ZEROS = bytes(RECORD_SIZE)
 _ZERO_BLOCK = bytes(BLOCK_SIZE)
 
@@ -115,7 +112,7 @@ def _data_extents(fd: int, start: int, end: int) -> Iterator[tuple[int, int]]:
 
 
 def _hash_record(digest: hashlib._Hash, rel: int, data: bytes) -> None:
-    digest.update(_DATA.pack(rel, len(data)))
+    digest.update(DATA_RECORD.pack(rel, len(data)))
     digest.update(data)
 
 
@@ -168,11 +165,11 @@ class BlockEncoder:
         try:
             if self.overlay is not None:
                 overlay_fd = os.open(self.overlay, os.O_RDONLY | os.O_CLOEXEC)
-            header = _HEADER.pack(MAGIC, VERSION, 0, BLOCK_SIZE, self.length, 0)
+            header = HEADER_RECORD.pack(MAGIC, VERSION, 0, BLOCK_SIZE, self.length, 0)
             yield from self._out(cobj.compress(header))
             hashed = 0
             for rel, data in _runs(self._chunks(fd, overlay_fd)):
-                head = _DATA.pack(rel, len(data))
+                head = DATA_RECORD.pack(rel, len(data))
                 digest.update(head)
                 digest.update(data)
                 hashed = rel + len(data)
@@ -184,7 +181,7 @@ class BlockEncoder:
                     self.progress(hashed, self.length)
             digest.update(self.length.to_bytes(8, "big"))
             stats.sha256 = digest.hexdigest()
-            end = b"E" + _END.pack(self.length, stats.data_bytes, stats.records, digest.digest())
+            end = b"E" + END_RECORD.pack(self.length, stats.data_bytes, stats.records, digest.digest())
             yield from self._out(cobj.compress(end))
             yield from self._out(cobj.flush())
             if self.progress:
@@ -299,330 +296,3 @@ def _runs(chunks: Iterator[tuple[int, bytes | bytearray]]) -> Iterator[tuple[int
                 run_at = i
         if run_at >= 0:
             yield pos + run_at, view[run_at:size]
-
-
-# ---------------------------------------------------------------- readers
-
-
-DECODE_CHUNK = 2 * 1024 * 1024  # decompressed bytes handed from the decompressing thread to the parser
-DECODE_AHEAD = 4  # chunks decompressed ahead of the parser
-WRITE_AHEAD = 8  # record pieces queued for the writing thread
-WRITEBACK_BYTES = 32 * 1024 * 1024  # start the disk writing every this many bytes (no waiting)
-_SYNC_FILE_RANGE_WRITE = 2
-try:
-    import ctypes
-
-    _libc = ctypes.CDLL(None, use_errno=True)
-    _sync_file_range = _libc.sync_file_range
-    _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
-except (OSError, AttributeError):  # not Linux / glibc: the final fsync does all the work
-    _sync_file_range = None
-
-
-class _Sink:
-    def data(self, rel: int, payload: memoryview) -> None:
-        """A piece of a record's bytes at a region-relative offset (a record may come in several pieces)."""
-
-    def gap(self, rel: int, length: int) -> None:
-        """A run of zeros between records (or after the last one)."""
-
-    def finish(self) -> None:
-        """Everything handed over is done (errors of earlier pieces are raised here at the latest)."""
-
-    def abort(self) -> None:
-        """Stop; nothing more will come."""
-
-
-class _WriteSink(_Sink):
-    """Writes in a helper thread, in order, so decompressing, hashing and writing overlap.
-
-    A write error stops the writing and is raised, unchanged, by the next ``data``/``gap``/``finish``.
-    The disk starts writing back every WRITEBACK_BYTES (``sync_file_range``, no waiting), so the caller's
-    final fsync has little left to do.
-    """
-
-    def __init__(self, fd: int, offset: int, zero_gap: Callable[[int, int], None] | None) -> None:
-        self.fd, self.offset, self.zero_gap = fd, offset, zero_gap
-        self.error: BaseException | None = None
-        self._queue: queue.Queue[tuple[int, object] | None] = queue.Queue(WRITE_AHEAD)
-        self._thread = threading.Thread(target=self._run, name="blockimage-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        flushed = unflushed = -1  # absolute: writeback started below flushed; written data since
-        while (item := self._queue.get()) is not None:
-            if self.error is not None:
-                continue  # drain: the producer learns about the error at its next put
-            offset, what = item
-            try:
-                if isinstance(what, int):
-                    if self.zero_gap:
-                        self.zero_gap(offset, what)
-                    continue
-                pwrite_all(self.fd, what, offset)  # type: ignore[arg-type]
-                end = offset + len(what)  # type: ignore[arg-type]
-                if flushed < 0:
-                    flushed = offset
-                unflushed = end
-                if _sync_file_range is not None and unflushed - flushed >= WRITEBACK_BYTES:
-                    _sync_file_range(self.fd, flushed, unflushed - flushed, _SYNC_FILE_RANGE_WRITE)
-                    flushed = unflushed
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                self.error = exc
-
-    def _put(self, item: tuple[int, object] | None) -> None:
-        if self.error is not None:
-            self._raise()
-        self._queue.put(item)
-
-    def _raise(self) -> None:
-        error, self.error = self.error, None
-        self._stop()
-        raise error  # type: ignore[misc]
-
-    def _stop(self) -> None:
-        if self._thread.is_alive():
-            self.error = self.error or _Stopped()
-            self._queue.put(None)
-            self._thread.join()
-
-    def data(self, rel: int, payload: memoryview) -> None:
-        self._put((self.offset + rel, payload))
-
-    def gap(self, rel: int, length: int) -> None:
-        if self.zero_gap:
-            self._put((self.offset + rel, length))
-
-    def finish(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self.error is not None and not isinstance(self.error, _Stopped):
-            error, self.error = self.error, None
-            raise error
-
-    def abort(self) -> None:
-        self._stop()
-
-
-class _Stopped(Exception):
-    """The writer was told to stop (not an error of its own)."""
-
-
-class _CompareSink(_Sink):
-    def __init__(self, fd: int, offset: int) -> None:
-        self.fd, self.offset = fd, offset
-
-    def data(self, rel: int, payload: memoryview) -> None:
-        if os.pread(self.fd, len(payload), self.offset + rel) != payload:
-            raise BlockMismatch(f"bytes {rel}..{rel + len(payload)} of the region differ from the image")
-
-
-class _Failure:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-_DONE = object()
-
-
-class _Decompressed:
-    """The decompressed stream, produced ahead by a helper thread in DECODE_CHUNK pieces; exact reads give
-    views into those pieces (a record's payload is never copied). zstd and file reads release the GIL, so
-    decompressing overlaps with the parser's hashing and writing."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
-        try:
-            self._reader = dctx.stream_reader(
-                stream, read_size=1024 * 1024, read_across_frames=True, closefd=False
-            )
-        except zstandard.ZstdError as exc:
-            raise ImageProblem(f"content stream is corrupt: {exc}") from exc
-        self._queue: queue.Queue[object] = queue.Queue(DECODE_AHEAD)
-        self._stop = threading.Event()
-        self._view, self._pos, self._eof = memoryview(b""), 0, False
-        self._thread = threading.Thread(target=self._run, name="blockimage-decompress", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        final: object = _DONE
-        try:
-            while not self._stop.is_set():
-                chunk = self._reader.read(DECODE_CHUNK)
-                if not chunk:
-                    break
-                self._put(chunk)
-        except zstandard.ZstdError as exc:
-            final = _Failure(ImageProblem(f"content stream is corrupt: {exc}"))
-        except ImageProblem as exc:
-            final = _Failure(exc)
-        except OSError as exc:
-            final = _Failure(ImageProblem(f"cannot read content stream: {exc}"))
-        except BaseException as exc:  # noqa: BLE001 - handed to the parser's thread
-            final = _Failure(exc)
-        self._put(final)
-
-    def _put(self, item: object) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def _next(self) -> bool:
-        if self._eof:
-            return False
-        item = self._queue.get()
-        if item is _DONE:
-            self._eof = True
-            return False
-        if isinstance(item, _Failure):
-            self._eof = True
-            raise item.exc
-        self._view, self._pos = memoryview(item), 0  # type: ignore[arg-type]
-        return True
-
-    def pieces(self, size: int, what: str) -> Iterator[memoryview]:
-        """Exactly ``size`` bytes, as views; a stream that ends first is truncated."""
-        while size:
-            if self._pos == len(self._view) and not self._next():
-                raise ImageProblem(f"content stream is truncated ({what})")
-            n = min(size, len(self._view) - self._pos)
-            yield self._view[self._pos : self._pos + n]
-            self._pos += n
-            size -= n
-
-    def read(self, size: int, what: str) -> bytes:
-        return b"".join(self.pieces(size, what))
-
-    def at_end(self) -> bool:
-        """True if nothing follows (reads the rest of the stream to find out)."""
-        while self._pos == len(self._view):
-            if not self._next():
-                return True
-        return False
-
-    def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            try:
-                self._queue.get(timeout=0.05)
-            except queue.Empty:
-                continue
-        self._thread.join()
-
-
-def _decode(
-    stream: BinaryIO, sink: _Sink, region_length: int | None, exact: bool, progress: Progress | None,
-    records_sha: bool = True,
-) -> BlockStats:  # fmt: skip
-    try:
-        source = _Decompressed(stream)
-    except BaseException:
-        sink.abort()
-        raise
-    try:
-        stats = _parse(source, sink, region_length, exact, progress, records_sha)
-        sink.finish()
-        return stats
-    except BaseException:
-        sink.abort()
-        raise
-    finally:
-        source.close()
-
-
-def _parse(
-    source: _Decompressed, sink: _Sink, region_length: int | None, exact: bool, progress: Progress | None,
-    records_sha: bool,
-) -> BlockStats:  # fmt: skip
-    magic, version, flags, block_size, length, reserved = _HEADER.unpack(source.read(_HEADER.size, "header"))
-    if magic != MAGIC:
-        raise ImageProblem("content stream has no G7BLKIMG header")
-    if version != VERSION or flags or reserved:
-        raise ImageProblem(f"content stream version {version} (flags {flags}) is not supported")
-    if not (512 <= block_size <= MAX_RECORD) or block_size & (block_size - 1):
-        raise ImageProblem(f"content stream block size {block_size} is invalid")
-    if region_length is not None and (length > region_length or (exact and length != region_length)):
-        raise ImageProblem(f"content stream holds {length} bytes, its partition has {region_length}")
-    digest, stats, pos = hashlib.sha256(), BlockStats(length=length), 0
-    while True:
-        kind = source.read(1, "record type")
-        if kind == b"E":
-            end_len, data_bytes, records, sha = _END.unpack(source.read(_END.size, "end record"))
-            break
-        if kind != b"D":
-            raise ImageProblem(f"content stream has an unknown record type {kind!r} after byte {pos}")
-        head = source.read(_DATA.size, "record header")
-        rel, size = _DATA.unpack(head)
-        if not 0 < size <= MAX_RECORD or rel < pos or rel + size > length:
-            raise ImageProblem(f"content record {rel}+{size} is out of order or out of bounds (0..{length})")
-        if rel > pos:
-            sink.gap(pos, rel - pos)
-        if records_sha:
-            digest.update(head)
-        at = rel
-        for piece in source.pieces(size, "record data"):
-            if records_sha:
-                digest.update(piece)
-            sink.data(at, piece)
-            at += len(piece)
-        pos = rel + size
-        stats.records += 1
-        stats.data_bytes += size
-        if progress:
-            progress(pos, length)
-    if not source.at_end():
-        raise ImageProblem("content stream has data after its end record")
-    if pos < length:
-        sink.gap(pos, length - pos)
-    digest.update(length.to_bytes(8, "big"))
-    if end_len != length or data_bytes != stats.data_bytes or records != stats.records:
-        raise ImageProblem("content stream end record does not match its records")
-    if records_sha:
-        if digest.digest() != sha:
-            raise ImageProblem("content stream SHA-256 does not match its content")
-        stats.sha256 = digest.hexdigest()
-    else:
-        stats.sha256 = sha.hex()  # as the stream says: its bytes are proven by the caller's own check
-    if progress:
-        progress(length, length)
-    return stats
-
-
-def check_stream(
-    stream: BinaryIO,
-    region_length: int | None = None,
-    *,
-    exact: bool = True,
-    progress: Progress | None = None,
-    records_sha: bool = True,
-) -> BlockStats:
-    """Decode without writing: framing, bounds (inside ``region_length``), zstd checksum and SHA-256
-    (``records_sha=False``: all but the SHA-256, see :func:`write_stream`)."""
-    return _decode(stream, _Sink(), region_length, exact, progress, records_sha)
-
-
-def write_stream(
-    stream: BinaryIO, fd: int, offset: int, region_length: int, *,
-    zero_gap: Callable[[int, int], None] | None = None, exact: bool = True, progress: Progress | None = None,
-    records_sha: bool = True,
-) -> BlockStats:  # fmt: skip
-    """Write the stream's records into [offset, offset+region_length) of ``fd``; never outside it.
-
-    Gaps between records are left alone (the region must already read as zeros, e.g. punched) unless
-    ``zero_gap(absolute offset, length)`` is given to clear them. Stream problems raise
-    :class:`ImageProblem`; target write failures raise ``OSError`` unchanged. Records are written as they
-    are decoded (a stream found corrupt half-way has written its first half): the caller keeps the disk
-    unbootable until the whole stream has checked out. Nothing is left being written when this returns
-    or raises; the caller fsyncs. ``records_sha=False`` skips the record SHA-256 (framing, bounds, counts
-    and the zstd checksum are still checked): only for a stream whose bytes the caller proves itself,
-    e.g. against a trusted manifest's SHA-256 as it reads them.
-    """
-    return _decode(stream, _WriteSink(fd, offset, zero_gap), region_length, exact, progress, records_sha)
-
-
-def compare_stream(stream: BinaryIO, fd: int, offset: int, region_length: int) -> BlockStats:
-    """Check that every record of the stream is in place in the region (``BlockMismatch`` if not)."""
-    return _decode(stream, _CompareSink(fd, offset), region_length, True, None)

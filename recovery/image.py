@@ -20,7 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO
 
-from recovery.blockimage import BlockEncoder, BlockStats, ImageProblem, check_stream
+from recovery.blockimage import BlockEncoder, BlockStats, ImageProblem
+from recovery.blockreader import check_stream
 from recovery.imagestore import Data, ImageStore, StoreError, iter_chunks
 from recovery.layout import BOOTCODE_BYTES, Layout, LayoutError, PartitionLayout, format_layout, parse_layout
 

@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from recovery.blockimage import BlockMismatch, ImageProblem, compare_stream, pwrite_all, write_stream
+from recovery.blockimage import BlockMismatch, ImageProblem, pwrite_all
+from recovery.blockreader import compare_stream, write_stream
 from recovery.errors import DiskWriteError
 from recovery.image import Image, read_image, verify_image, verify_manifest
 from recovery.imagestore import ImageStore, StoreError

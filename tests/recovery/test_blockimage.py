@@ -20,10 +20,8 @@ from recovery.blockimage import (
     BlockEncoder,
     BlockMismatch,
     ImageProblem,
-    check_stream,
-    compare_stream,
-    write_stream,
 )
+from recovery.blockreader import check_stream, compare_stream, write_stream
 from recovery.errors import ImageError, SavedStateError
 from recovery.restore import zero_range
 

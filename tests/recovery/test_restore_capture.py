@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from recovery import blockimage
+from recovery import blockreader
 from recovery.blockimage import ImageProblem
 from recovery.capture import capture, recover_slot
 from recovery.errors import CaptureError, DiskWriteError, ImageError, SavedStateError
@@ -325,7 +325,7 @@ def test_disk_write_failure_is_216_and_a_rerun_succeeds(
     store: DirectoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = make_volume(tmp_path / "volume.img")
-    real_pwrite_all, calls = blockimage.pwrite_all, []
+    real_pwrite_all, calls = blockreader.pwrite_all, []
 
     def failing(fd: int, data: bytes, offset: int) -> None:
         calls.append(offset)
@@ -333,7 +333,7 @@ def test_disk_write_failure_is_216_and_a_rerun_succeeds(
             raise OSError(5, "Input/output error")
         real_pwrite_all(fd, data, offset)
 
-    monkeypatch.setattr(blockimage, "pwrite_all", failing)
+    monkeypatch.setattr(blockreader, "pwrite_all", failing)
     with pytest.raises(DiskWriteError) as info:
         restore(store, "factory", [target])
     assert "Input/output error" in info.value.detail
