@@ -1,0 +1,240 @@
+"""Campaigns over the recovery's parsers: hpacucli reports, the module configuration, layout, manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import benchlib
+from hypothesis import strategies as st
+
+from fuzzing.common import Campaign, canary_ring, mutated_text, run_campaign
+from recovery import controller_report, ld_detail
+from recovery.blockimage import ImageProblem
+from recovery.errors import ModuleConfigError
+from recovery.image import ImageHeader, ImageWriter, read_image
+from recovery.imagestore import DirectoryStore
+from recovery.layout import LayoutError, format_layout, parse_layout
+from recovery.module import ModuleConfig, RequiredLogicalDrive, parse_module
+
+MIB = 1 << 20
+
+
+# ---------------------------------------------------------------- hpacucli
+
+
+def report_seeds() -> dict[str, list[str]]:
+    """Real and simulated reports, by parser."""
+    config = [p.read_text() for p in sorted((benchlib.REPO / "fixtures" / "reports").glob("*.txt"))]
+    oracles = Path(os.environ.get("G7LAB_SHARED") or benchlib.REPO.parent / "shared") / "oracles" / "ssacli"
+    status: list[str] = []
+    detail: list[str] = []
+    for path in sorted(oracles.glob("*.txt")) if oracles.is_dir() else []:
+        text = path.read_text(errors="replace")
+        (status if "status" in path.name else config).append(text)
+    with tempfile.TemporaryDirectory(prefix="g7fuzz-lab-") as tmp:
+        from simulator.lab import Lab
+        from simulator.smartarray.report import run_command
+
+        lab = Lab(Path(tmp))
+        for key in ("cic-360g7", "sql-380g7", "ias-380g7"):
+            lab.create(key, key, blank=True)
+            with lab.open(key, save=False) as server:
+                sa = server.smart_array
+                config.append(run_command(sa, "ctrl all show config"))
+                status.append(run_command(sa, "ctrl slot=0 ld all show status"))
+                status.append(run_command(sa, "ctrl slot=0 pd all show status"))
+                status.append(run_command(sa, "ctrl all show status"))
+                detail.append(run_command(sa, "ctrl slot=0 ld all show detail"))
+    return {"config": config, "status": status, "detail": detail, "all": config + status + detail}
+
+
+def campaign_hpacucli(examples: int) -> Campaign:
+    seeds = report_seeds()
+    parsers = [controller_report.parse_config, controller_report.parse_ld_status,
+               controller_report.parse_pd_status, ld_detail.parse_ld_detail]  # fmt: skip
+
+    def check(text: object, result: Campaign) -> None:
+        for parse in parsers:
+            try:
+                parse(text)  # type: ignore[arg-type]
+            except controller_report.ControllerReportError:
+                result.refused += 1
+
+    return run_campaign("hpacucli", examples, mutated_text(seeds["all"]), check)
+
+
+# ---------------------------------------------------------------- module configuration
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+def module_seed() -> dict:
+    config = ModuleConfig(
+        appliance="cic-360g7", device_type="Customer Interaction Center", model="360 G7",
+        part_number="TH-900-4.0-CICISRV-B01", product_name="ProLiant DL360 G7",
+        logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),), factory_image="IMAGES/FACTORY",
+        factory_sha256="ab" * 32, user_slot="IMAGES/USER", capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
+    )  # fmt: skip
+    return config.to_json()
+
+
+def _paths(value: object, prefix: tuple = ()) -> Iterator[tuple]:
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, (*prefix, i))
+
+
+def campaign_module(examples: int) -> Campaign:
+    seed = module_seed()
+    paths = list(_paths(seed))[1:]
+
+    def mutate(ops: list[tuple[int, str, object]]) -> bytes:
+        data = json.loads(json.dumps(seed))
+        for index, kind, value in ops:
+            path = paths[index % len(paths)]
+            parent = data
+            try:
+                for key in path[:-1]:
+                    parent = parent[key]
+                if kind == "set":
+                    parent[path[-1]] = value
+                elif kind == "drop":
+                    del parent[path[-1]]
+                elif kind == "add" and isinstance(parent, dict):
+                    parent[str(value)[:10]] = value
+            except (KeyError, IndexError, TypeError):
+                continue
+        return json.dumps(data).encode()
+
+    structured = st.builds(mutate, st.lists(st.tuples(st.integers(0, 999), st.sampled_from(["set", "drop", "add"]),
+                                                      _JSON), min_size=1, max_size=4))  # fmt: skip
+    text = mutated_text([json.dumps(seed, indent=2)]).map(lambda s: s.encode("utf-8", "surrogatepass"))
+    strategy = st.one_of(structured, structured, text, st.binary(max_size=300))
+
+    def check(data: object, result: Campaign) -> None:
+        try:
+            config = parse_module(data)  # type: ignore[arg-type]
+        except ModuleConfigError:
+            result.refused += 1
+            return
+        for ld in config.logical_drives:  # what parse_module promises of an accepted configuration
+            assert ld.raid in ("0", "1+0", "5", "6", "50") and 1 <= ld.drives <= 8, ld
+        assert config.appliance and config.factory_image and config.user_slot
+
+    return run_campaign("module", examples, strategy, check)
+
+
+# ---------------------------------------------------------------- layout and manifest
+
+
+def layout_seeds() -> list[str]:
+    import tomllib
+
+    from simulator.factory import layout_of
+
+    seeds = [format_layout(layout_of(tomllib.loads(p.read_text())))
+             for p in sorted((benchlib.REPO / "fixtures" / "images").glob("*.toml"))]  # fmt: skip
+    seeds.append(format_layout(benchlib.bench_layout(64)))
+    return seeds
+
+
+def campaign_layout(examples: int) -> Campaign:
+    def check(text: object, result: Campaign) -> None:
+        try:
+            layout = parse_layout(text)  # type: ignore[arg-type]
+        except LayoutError:
+            result.refused += 1
+            return
+        again = parse_layout(format_layout(layout))
+        assert again == layout, "an accepted layout does not round-trip"
+        for name in layout.files():
+            assert "/" not in name and name not in (".", ".."), f"layout names a path {name!r}"
+
+    return run_campaign("layout", examples, mutated_text(layout_seeds()), check)
+
+
+def small_image(root: Path) -> Path:
+    """A real image folder (raw 64 KiB partition) to mutate."""
+    source = root / "source.img"
+    with open(source, "wb") as fh:
+        fh.truncate(4 * MIB)
+        fh.seek(MIB)
+        fh.write(b"content!" * 8192)
+    from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout
+
+    part = PartitionLayout(1, 1, MIB, 2 * MIB, 0xDA, False, "raw", None, None, "disk1-part1.raw.zst")
+    layout = Layout((DiskLayout(1, 4 * MIB, MBR_MAX_BYTES, "4GB", "msdos", "disk1.mbr", (part,)),))
+    store = DirectoryStore(root / "store")
+    store.root.mkdir()
+    header = ImageHeader.new("factory", "cic-360g7", "Customer Interaction Center", "fuzz", command="fuzz")
+    with ImageWriter(store, "img", header, layout) as writer:
+        writer.add_bootcode(1, bytes(440))
+        writer.add_partition(part, source, MIB)
+        writer.finish()
+    return store.root / "img"
+
+
+def campaign_manifest(examples: int, work: Path) -> Campaign:
+    original = small_image(work)
+    files = {p.name: p.read_bytes() for p in original.iterdir()}
+    sums_text = files["SHA256SUMS"].decode()
+    texts = {"SHA256SUMS": sums_text, "image.txt": files["image.txt"].decode(),
+             "layout.txt": files["layout.txt"].decode()}  # fmt: skip
+    store = DirectoryStore(work / "store")
+    target = work / "store" / "img"
+    ring = canary_ring(work / "store", ["before.bin", "img.old", "zzz"])
+    strategy = st.tuples(
+        st.sampled_from(sorted(texts)),
+        mutated_text([sums_text, texts["image.txt"], texts["layout.txt"]]),
+        st.booleans(),
+        st.lists(
+            st.text(min_size=1, max_size=12).filter(lambda n: "/" not in n and "\x00" not in n), max_size=2
+        ),
+    )
+
+    def check(value: object, result: Campaign) -> None:
+        name, text, rehash, extra = value  # type: ignore[misc]
+        for fname, data in files.items():
+            (target / fname).write_bytes(data)
+        for stray in [p for p in target.iterdir() if p.name not in files]:
+            stray.unlink()
+        (target / name).write_text(text, errors="surrogateescape")
+        for e in extra:
+            with contextlib.suppress(OSError):
+                (target / e).write_bytes(b"x")
+        if rehash and name != "SHA256SUMS":  # a consistent manifest: the content itself must be judged
+            sums = {
+                n: hashlib.sha256((target / n).read_bytes()).hexdigest() for n in files if n != "SHA256SUMS"
+            }
+            (target / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sorted(sums.items())))
+        try:
+            image = read_image(store, "img")
+        except ImageProblem:
+            result.refused += 1
+        else:
+            for fname in image.sums:
+                assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}", fname), f"accepted name {fname!r}"
+                assert (target / fname).resolve().parent == target.resolve()
+        ring.check()
+
+    try:
+        return run_campaign("manifest", examples, strategy, check)
+    finally:
+        ring.check()
