@@ -334,12 +334,16 @@ def campaign_libvirt(
                 elapsed = int((time.monotonic() - started) * 1000)
                 if kill_ms is not None and elapsed >= kill_ms:
                     subprocess.run(["virsh", "-c", uri, "destroy", domain], capture_output=True)
-                    return True, elapsed, _guest_io(uri, domain) - base
+                    killed = True
+                    break
                 if done_text[name] in console.text():
-                    return False, elapsed, _guest_io(uri, domain) - base
+                    killed = False
+                    break
                 if not console.child.isalive():
-                    return True, elapsed, _guest_io(uri, domain) - base
+                    killed = True
+                    break
                 time.sleep(0.02)
+            return killed, elapsed, _guest_io(uri, domain) - base
 
     outcomes: dict[str, Outcome] = {}
     for name in (n for n in OPERATIONS if n in only):

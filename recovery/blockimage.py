@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import bisect
 import errno
+import fcntl
 import hashlib
 import os
+import stat
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ VERSION = 2
 BLOCK_SIZE = 64 * 1024  # zero-detection granularity
 RECORD_SIZE = 1024 * 1024  # the writer's record size
 MAX_RECORD = 4 * 1024 * 1024  # the largest record a reader accepts
+BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t)
 MAX_WINDOW = 1 << 25  # largest zstd window a reader accepts (32 MiB): bounds the decoder's memory
 HEADER_RECORD = struct.Struct(">8sHHIQQ")
 DATA_RECORD = struct.Struct(">QI")
@@ -76,6 +79,14 @@ class BlockStats:
     records: int = 0
     sha256: str = ""
     compressed_bytes: int = 0
+
+
+def fd_size(fd: int) -> int:
+    """Size in bytes of a regular file or a block device."""
+    st = os.fstat(fd)
+    if stat.S_ISBLK(st.st_mode):
+        return int(struct.unpack("Q", fcntl.ioctl(fd, BLKGETSIZE64, b"\0" * 8))[0])
+    return st.st_size
 
 
 def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:

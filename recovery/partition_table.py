@@ -14,16 +14,15 @@ import contextlib
 import fcntl
 import os
 import stat
-import struct
 import tempfile
 from collections.abc import Iterator
 
 import _ped
 import parted
 
+from recovery.blockimage import fd_size, pwrite_all
 from recovery.layout import SECTOR, DiskLayout
 
-BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t)
 BLKRRPART = 0x125F  # _IO(0x12, 95): the kernel re-reads the partition table
 # every libparted failure pyparted can raise (they share no base class)
 _PARTED_ERRORS = tuple(getattr(_ped, n) for n in dir(_ped) if n.endswith("Exception"))
@@ -113,14 +112,10 @@ def table_sector(disk: DiskLayout, size_bytes: int, current: bytes, bootcode: by
 
 def install_table(fd: int, disk: DiskLayout, bootcode: bytes | None = None) -> None:
     """Write ``disk``'s table (and ``bootcode``) onto the open disk ``fd`` in one sector write, flushed."""
-    st = os.fstat(fd)
-    is_blk = stat.S_ISBLK(st.st_mode)
-    size = int(struct.unpack("Q", fcntl.ioctl(fd, BLKGETSIZE64, b"\0" * 8))[0]) if is_blk else st.st_size
-    sector = table_sector(disk, size, os.pread(fd, SECTOR, 0), bootcode)
-    if os.pwrite(fd, sector, 0) != SECTOR:
-        raise OSError(f"short write of sector 0 ({len(sector)} bytes)")
+    sector = table_sector(disk, fd_size(fd), os.pread(fd, SECTOR, 0), bootcode)
+    pwrite_all(fd, sector, 0)
     os.fsync(fd)
-    if is_blk:
+    if stat.S_ISBLK(os.fstat(fd).st_mode):
         with contextlib.suppress(OSError):  # busy or not partitionable: the next boot reads it anyway
             fcntl.ioctl(fd, BLKRRPART)
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from recovery.blockimage import BlockMismatch, ImageProblem, pwrite_all
+from recovery.blockimage import BlockMismatch, ImageProblem, fd_size, pwrite_all
 from recovery.blockreader import compare_stream, write_stream
 from recovery.errors import DiskWriteError
 from recovery.image import Image, read_image, verify_image, verify_manifest
@@ -41,7 +41,6 @@ __all__ = ["LayoutMismatch", "RestoreReport", "TargetDisk", "restore"]
 EDGE_BYTES = 16 * 2**20  # zeroed at both ends of a block device whatever discard did
 BLKDISCARD = 0x1277  # _IO(0x12, 119)
 BLKZEROOUT = 0x127F  # _IO(0x12, 127)
-BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t)
 FALLOC_PUNCH = 0x01 | 0x02  # FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
 
 Progress = Callable[[float, str], None]
@@ -73,14 +72,6 @@ def punch_hole(fd: int, offset: int, length: int) -> None:
 def blkdev_ioctl_range(fd: int, request: int, offset: int, length: int) -> None:
     """BLKDISCARD / BLKZEROOUT over [offset, offset+length) of a block device."""
     fcntl.ioctl(fd, request, struct.pack("QQ", offset, length))
-
-
-def fd_size(fd: int) -> int:
-    """Size in bytes of a regular file or a block device."""
-    st = os.fstat(fd)
-    if stat.S_ISBLK(st.st_mode):
-        return int(struct.unpack("Q", fcntl.ioctl(fd, BLKGETSIZE64, b"\0" * 8))[0])
-    return st.st_size
 
 
 _UNSUPPORTED = (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.ENOSYS)
@@ -165,10 +156,10 @@ def restore(
     ``compare``: after writing, re-read the image and compare every written extent.
 
     Order: erase every disk, write every disk's content and flush it, then write each disk's partition
-    table with its boot code (one sector write) and flush it. Until that last write a disk has no partition
-    table and no boot signature, so
-    a restore that is interrupted (power cut, kill) or finds a corrupt stream half-way never leaves a disk
-    that looks bootable; a failure also clears sector 0 of every erased disk.
+    table with its boot code (one sector write) and flush it. Until that last write a disk has no
+    partition table and no boot signature, so a restore that is interrupted (power cut, kill) or finds a
+    corrupt stream half-way never leaves a disk that looks bootable; a failure also clears sector 0 of
+    every erased disk.
     """
     started, progress = time.monotonic(), monotonic(progress) or _no_progress
     image = read_image(store, image_path)
@@ -211,7 +202,7 @@ def restore(
             done += sum(p.size for p in disk.partitions if p.content)
         for disk, target, (fd, _) in zip(disks, targets, opened, strict=True):
             progress(0.88, f"partitioning disk {disk.number}")
-            _disk_step(target, _install_table, target, disk, fd, bootcodes.get(disk.number))
+            _disk_step(target, install_table, fd, disk, bootcodes.get(disk.number))
         for disk, target in zip(disks, targets, strict=True):
             report.checks += _verify_disk(store, image, disk, target, compare, _phase(progress, 0.9, 1.0))
     except BaseException:
@@ -251,11 +242,6 @@ def _disk_step(target: TargetDisk, step: Callable[..., object], *args: object) -
         step(*args)
     except OSError as exc:
         raise DiskWriteError(f"{os.fspath(target.path)}: {exc.strerror or exc}") from exc
-
-
-def _install_table(target: TargetDisk, disk: DiskLayout, fd: int, code: bytes | None) -> None:
-    """The msdos table and the boot code in one sector write, flushed: the last write of a restore."""
-    install_table(fd, disk, code)
 
 
 def _open_target(target: TargetDisk) -> tuple[int, bool]:
