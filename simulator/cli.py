@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from recovery.controller_report import format_ld_size
-from simulator import faults
 from simulator.catalog import catalog
 from simulator.errors import SimError
 from simulator.lab import Lab
@@ -251,7 +250,7 @@ DRIVEKEY_FAULTS = (
 
 
 def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
-    from simulator import drivekey_faults
+    from simulator import drivekey_faults, faults
 
     size = parse_drive_size(args.size) if args.size else None
     warnings: list[str] = []
@@ -360,6 +359,8 @@ def cmd_guest(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_run(lab: Lab, args: argparse.Namespace) -> int:
+    from simulator import faults
+
     with lab.open(args.name) as server:
         faults.run_for(server, args.seconds)
     return 0

@@ -20,9 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from simulator.catalog import lookup
-from simulator.drivekey_faults import release
 from simulator.errors import BadName, CorruptState, ServerExists, ServerNotFound
-from simulator.install import install_drivekey, install_factory_image
 from simulator.server import STATE_FILE, Server
 from simulator.state import BayDrive, ControllerSettings, ServerState, load_state, save_state
 
@@ -112,6 +110,9 @@ class Lab:
                         members = list(range(next_bay, next_bay + spec.drives))
                         server.smart_array.create_logical_drive(members, spec.raid)
                         next_bay += spec.drives
+                # imported here: every g7sim command opens the lab, only create builds images (50 ms)
+                from simulator.install import install_drivekey, install_factory_image
+
                 install_drivekey(server)
                 if not blank:
                     install_factory_image(server)
@@ -144,6 +145,8 @@ class Lab:
             if not directory.is_dir():
                 raise ServerNotFound(name=name, lab=self.root)
             with _flock(directory / ".lock"):
+                from simulator.drivekey_faults import release
+
                 release(directory / "drivekey.img")  # a write-protected DriveKey could not be removed
                 trash = Path(tempfile.mkdtemp(dir=self.root, prefix=f".destroying-{name}-"))
                 os.rename(directory, trash / name)

@@ -12,6 +12,7 @@ with :class:`~simulator.firmware.driver.ScreenNotFound` naming what was expected
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,6 +28,8 @@ HIGHLIGHT = ("blue", "white")
 # The Recovery Environment's result screen (after Restore Image / Capture System Image) and its progress.
 RESULT_FOOTER = "Enter: Restart   Tab: Restore/Capture System State"
 PROGRESS = "This can take several minutes. Please wait."
+# Output that follows within SETTLE seconds belongs to the same screen (read for at most MAX_SETTLE).
+SETTLE, MAX_SETTLE = 0.01, 0.25
 
 __all__ = ["Console", "ScreenNotFound"]
 
@@ -60,12 +63,30 @@ class Console(ConsoleDriver):
 
     # ---- the terminal --------------------------------------------------------------------------
     def _drain(self) -> None:
-        """Read what the console wrote to the pty and draw it on the emulated terminal."""
-        try:
-            while True:
+        """Read what the console wrote to the pty and draw it on the emulated terminal.
+
+        A screen larger than the pty's buffer arrives in several writes: once output has come, read on
+        while more follows within SETTLE seconds, so no step acts on a half-drawn screen.
+        """
+        until = time.monotonic() + MAX_SETTLE
+        got = False
+        while True:
+            try:
                 self._stream.feed(self.child.read_nonblocking(65536, timeout=0))
-        except (pexpect.TIMEOUT, pexpect.EOF, ValueError, OSError):
-            pass  # nothing more now, or the session is over (ValueError: its pty is closed)
+                got = True
+                continue
+            except pexpect.TIMEOUT:
+                pass  # nothing more right now
+            except (pexpect.EOF, ValueError, OSError):
+                return  # the session is over (ValueError: its pty is closed)
+            if not got or time.monotonic() >= until:
+                return
+            got = False
+            try:
+                if not select.select([self.child.child_fd], [], [], SETTLE)[0]:
+                    return
+            except (OSError, ValueError):
+                return
 
     def rows(self) -> list[str]:
         """The terminal's 25 rows as text, right now."""
@@ -153,7 +174,7 @@ class Console(ConsoleDriver):
                     return
                 state = "the session ended" if not self.child.isalive() else "timed out"
                 raise ScreenNotFound(f"{what} ({state}); last screen:\n{self.screen_text()}")
-            time.sleep(0.02)
+            self._wait_output(deadline)
 
     def wait_screen(self, *texts: str, timeout: float | None = None) -> None:
         """Wait until every one of ``texts`` is on the terminal at the same time."""
@@ -197,7 +218,7 @@ class Console(ConsoleDriver):
                 raise ScreenNotFound(
                     f"expected screen text {text!r} did not appear ({state}); last screen:\n{self.screen_text()}"
                 )
-            time.sleep(0.02)
+            self._wait_output(deadline)
 
     def expect_gone(self, text: str, timeout: float | None = None) -> None:
         self.wait_until(

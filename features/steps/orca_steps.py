@@ -357,6 +357,7 @@ def save_configuration(technician: Technician) -> None:
     console.press("ENTER")
     console.wait_screen("The following logical drive will be created:")
     console.press(console.key_on_screen("to save the configuration"))  # "identified on screen"
+    console.wait_screen(SAVED)  # the controller has it: only now does a second terminal see it
 
 
 @then(parsers.parse('the configuration matches the RAID Configuration for the model: "{configuration}"'))
@@ -395,7 +396,6 @@ def recreate_in_orca(technician: Technician, *, max_boot_8gb: bool = False) -> N
         if max_boot_8gb:
             choose_8gb(technician)
         save_configuration(technician)
-        console.wait_screen(SAVED)
         bay += req.drives
     technician.power_off()
 

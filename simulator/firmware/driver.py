@@ -16,6 +16,7 @@ depends on where the colour codes fall.
 from __future__ import annotations
 
 import os
+import select
 import sys
 import tempfile
 import time
@@ -60,6 +61,9 @@ class ConsoleDriver:
         args += extra_args or []
         env = {**os.environ, **(extra_env or {})}
         self.child = pexpect.spawn(sys.executable, args, env=env, dimensions=(25, 80), timeout=timeout)
+        # pexpect pauses 50 ms before every send (for password prompts that flush their input); the
+        # console reads every key it is sent, so the pause only slowed the technician (33 s of the suite)
+        self.child.delaybeforesend = None
         if echo:  # show the console live on this terminal (the demo)
             self.child.logfile_read = sys.stdout.buffer
 
@@ -105,7 +109,7 @@ class ConsoleDriver:
                 raise ScreenNotFound(
                     f"expected screen text {needle!r} did not appear ({state}); last screen:\n{self.last_screen()}"
                 )
-            time.sleep(0.02)
+            self._wait_output(deadline)
 
     def expect_any(self, needles: list[str], timeout: float | None = None) -> str:
         """Wait for the first of several texts; return which one appeared."""
@@ -122,15 +126,29 @@ class ConsoleDriver:
                 if not self.child.isalive() and any(n in self.text()[self._pos :] for n in needles):
                     continue  # printed just before the session ended
                 raise ScreenNotFound(f"none of {needles!r} appeared; last screen:\n{self.last_screen()}")
-            time.sleep(0.02)
+            self._wait_output(deadline)
+
+    def _wait_output(self, deadline: float) -> None:
+        """Sleep until the console writes something, at most 20 ms (the transcript may be written just
+        after the pty) and never past ``deadline``."""
+        left = min(0.02, deadline - time.monotonic())
+        if left <= 0:
+            return
+        try:
+            select.select([self.child.child_fd], [], [], left)
+        except (OSError, ValueError):
+            time.sleep(left)  # the pty is closed: the session is over
 
     # ---- typing ---------------------------------------------------------------------------------
     def press(self, *keys: str) -> None:
         """Press keys by name ("F8", "DOWN", "ENTER", "ESC", "3") one after another."""
-        for key in keys:
+        for i, key in enumerate(keys):
             self._drain()  # a console blocked on a full pty would stop reading our keys
             self.child.send(encode(key))
-            time.sleep(0.08 if key.upper() == "ESC" else 0.02)  # a lone ESC needs its pause
+            if key.upper() == "ESC":
+                time.sleep(0.08)  # a lone ESC needs its pause, or the next byte would extend it
+            elif i < len(keys) - 1:
+                time.sleep(0.02)  # a technician's pace between keys typed in one go
 
     def type(self, text: str) -> None:
         self.child.send(text.encode())
@@ -140,8 +158,18 @@ class ConsoleDriver:
 
     def wait_power_off(self, timeout: float | None = None) -> int:
         self.child.expect(pexpect.EOF, timeout=self.timeout if timeout is None else timeout)
-        self.child.close()
+        self._close_exited()
         return self.child.exitstatus or 0
+
+    def _close_exited(self) -> None:
+        """Close the pty of a session that has ended (EOF): wait for its process to be reaped first, so
+        ``close`` neither sleeps its fixed 100 ms nor signals a process that is only exiting."""
+        deadline = time.monotonic() + 5.0
+        while self.child.isalive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if not self.child.isalive():
+            self.child.ptyproc.delayafterclose = 0.0  # ptyprocess's own pause, not pexpect's attribute
+        self.child.close()
 
     def close(self) -> None:
         if self.child.isalive():
@@ -150,7 +178,7 @@ class ConsoleDriver:
                 self.child.expect(pexpect.EOF, timeout=10)
             except (pexpect.TIMEOUT, pexpect.EOF):
                 self.child.terminate(force=True)
-        self.child.close()
+        self._close_exited()
         if self._tmp:
             self._tmp.cleanup()
 
