@@ -46,8 +46,8 @@ def add_feature_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("g7 features", "G7 recovery lab conformance suite")
     group.addoption("--backend", choices=("process", "libvirt"), default="process",
                     help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)")  # fmt: skip
-    group.addoption("--prompt-seconds", type=float, default=0.5, metavar="S",
-                    help="length of each POST prompt window (default 0.5)")  # fmt: skip
+    group.addoption("--prompt-seconds", type=float, default=None, metavar="S",
+                    help="length of each POST prompt window (default 0.2 s, libvirt 0.5 s)")  # fmt: skip
     group.addoption("--screens", type=Path, default=None, metavar="DIR",
                     help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*")  # fmt: skip
     group.addoption("--screen-timeout", type=float, default=None, metavar="S",

@@ -16,10 +16,11 @@ from pathlib import Path
 from recovery.controller_report import format_ld_size
 from simulator.catalog import catalog
 from simulator.errors import SimError
+from simulator.hpacucli import ssacli
 from simulator.lab import Lab
 from simulator.nvram import ipl_names
 from simulator.server import Server
-from simulator.smartarray.report import CliError, raid_label, run_command, status_text
+from simulator.smartarray.report import raid_label, status_text
 from simulator.units import parse_drive_size
 
 
@@ -231,14 +232,7 @@ def cmd_destroy(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
-    with lab.open(args.name, save=False) as server:
-        array = server.smart_array if server.state.controller is not None else None
-        try:
-            print(run_command(array, " ".join(args.cli_command)))
-        except CliError as exc:
-            print(f"\n{exc}\n")
-            return 1
-    return 0
+    return ssacli(lab, args.name, " ".join(args.cli_command))
 
 
 DRIVE_FAULTS = ("drive-fail", "drive-remove", "drive-insert", "drive-replace")

@@ -49,7 +49,7 @@ def recovery_environment(server: Server, lab_root: Path) -> dict[str, str]:
     dmi = write_dmi(server)
     map_path = server.dir / "disks.json"
     write_atomically(map_path, json.dumps(disk_map(server), indent=2) + "\n")
-    cli = [sys.executable, "-m", "simulator.cli", "--lab", str(lab_root), "ssacli", server.name]
+    cli = [sys.executable, "-m", "simulator.hpacucli", str(lab_root), server.name]
     return {
         "IRECOVERY_DMI_ROOT": str(dmi),
         "IRECOVERY_DISK_MAP": str(map_path),

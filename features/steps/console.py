@@ -237,7 +237,7 @@ class Console(ConsoleDriver):
         self.press(key)
         while True:
             try:
-                return self.expect_any(then, timeout=0.2)
+                return self.expect_any(then, timeout=min(0.2, self.prompt_seconds / 4))
             except ScreenNotFound:
                 if not self.child.isalive() or time.monotonic() >= closes:
                     return self.expect_any(then, timeout=timeout)

@@ -26,6 +26,9 @@ import pexpect
 
 from simulator.firmware.keys import encode
 
+# After a lone ESC, no byte for this long: the console's ESC_PAUSE (50 ms) and a margin.
+LONE_ESC = 0.08
+
 
 class ScreenNotFound(AssertionError):
     """The expected text never appeared on the console."""
@@ -54,6 +57,7 @@ class ConsoleDriver:
         self.transcript = Path(transcript)
         self.transcript.write_text("")
         self._pos = 0  # matches continue after the previous one, like pexpect
+        self._esc_sent = -LONE_ESC  # when the last ESC was sent (monotonic)
         args = ["-m", "simulator.cli", "--lab", str(lab_root), "power-on", name,
                 "--transcript", str(self.transcript), "--prompt-seconds", str(prompt_seconds)]  # fmt: skip
         if backend:
@@ -144,9 +148,15 @@ class ConsoleDriver:
         """Press keys by name ("F8", "DOWN", "ENTER", "ESC", "3") one after another."""
         for i, key in enumerate(keys):
             self._drain()  # a console blocked on a full pty would stop reading our keys
+            # a lone ESC must stand alone for the console's ESC pause, or the next byte would extend it
+            # into a sequence; only a key that follows too soon waits (a caller that waited for the
+            # screen to react to the ESC has already waited long enough)
+            wait = self._esc_sent + LONE_ESC - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             self.child.send(encode(key))
             if key.upper() == "ESC":
-                time.sleep(0.08)  # a lone ESC needs its pause, or the next byte would extend it
+                self._esc_sent = time.monotonic()
             elif i < len(keys) - 1:
                 time.sleep(0.02)  # a technician's pace between keys typed in one go
 

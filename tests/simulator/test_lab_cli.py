@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -179,3 +180,23 @@ def test_ssacli_command_errors_exit_nonzero(lab_root: Path) -> None:
     assert (proc.returncode, proc.stdout.strip()) == (1, "Error: No controllers detected.")
     proc = g7sim(lab_root, "ssacli", "cic1", "ctrl", "all", "show", "config")
     assert "logicaldrive 1 (838.3 GB, RAID 1+0, OK)" in proc.stdout
+
+
+def test_the_recovery_environments_array_cli_answers_as_g7sim_ssacli(lab_root: Path) -> None:
+    """`python -m simulator.hpacucli` (what irecovery runs on the process backend) is `g7sim ssacli`."""
+    from simulator.lab import Lab
+    from simulator.recovery_env import recovery_environment
+
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    g7sim(lab_root, "create", "small", "--config", "ias-120g7")
+    with Lab(lab_root).open("cic1", save=False) as server:
+        cli = recovery_environment(server, lab_root)["IRECOVERY_CONTROLLER_CLI"]
+    for name, command in [("cic1", "ctrl all show config"), ("cic1", "ctrl slot=0 ld all show detail"),
+                          ("cic1", "ctrl all show foo"), ("small", "ctrl all show config")]:  # fmt: skip
+        args = [*shlex.split(cli)[:-1], name, *command.split()]
+        ours = subprocess.run(args, capture_output=True, text=True)
+        theirs = g7sim(lab_root, "ssacli", name, command, check=False)
+        assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), command
+    missing = subprocess.run([*shlex.split(cli)[:-1], "nope", "ctrl", "all", "show", "config"], capture_output=True,
+                             text=True)  # fmt: skip
+    assert missing.returncode != 0 and "no server 'nope'" in missing.stderr
