@@ -2,8 +2,9 @@
 
 Three readers share one parser: :func:`write_stream` writes each record with ``pwrite`` strictly inside
 its target region (a thread decompresses ahead, another writes, so zstd and the disk overlap),
-:func:`check_stream` only checks the framing, bounds and record SHA-256, :func:`compare_stream` compares a
-written region with the stream. Buffers are bounded by MAX_RECORD and the zstd window.
+:func:`check_stream` only checks the framing, bounds, counts and zstd checksum (and a version 2 stream's
+record SHA-256), :func:`compare_stream` compares a written region with the stream. Buffers are bounded by
+MAX_RECORD and the zstd window.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import zstandard
 from recovery.blockimage import (
     DATA_RECORD,
     END_RECORD,
+    END_RECORD_V2,
     HEADER_RECORD,
     MAGIC,
     MAX_RECORD,
     MAX_WINDOW,
-    VERSION,
+    READ_VERSIONS,
     BlockMismatch,
     BlockStats,
     ImageProblem,
@@ -153,6 +155,23 @@ class _Failure:
 _DONE = object()
 
 
+_FRAME_HEADER_MAX = 18  # bytes: the longest zstd frame header
+
+
+class _Prefixed:
+    """``head`` (already read from ``stream`` to look at the frame header), then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            out = self.head if size < 0 else self.head[:size]
+            self.head = self.head[len(out) :]
+            return out
+        return self.stream.read(size)
+
+
 class _Decompressed:
     """The decompressed stream, produced ahead by a helper thread in DECODE_CHUNK pieces; exact reads give
     views into those pieces (a record's payload is never copied). zstd and file reads release the GIL, so
@@ -161,8 +180,16 @@ class _Decompressed:
     def __init__(self, stream: BinaryIO) -> None:
         dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
         try:
+            head = stream.read(_FRAME_HEADER_MAX)
+        except OSError as exc:
+            raise ImageProblem(f"cannot read content stream: {exc}") from exc
+        try:
+            self.checksummed = bool(head) and zstandard.get_frame_parameters(head).has_checksum
+        except zstandard.ZstdError:
+            self.checksummed = False  # not a zstd frame: the decompressor says what is wrong
+        try:
             self._reader = dctx.stream_reader(
-                stream, read_size=1024 * 1024, read_across_frames=True, closefd=False
+                _Prefixed(head, stream), read_size=1024 * 1024, read_across_frames=True, closefd=False
             )
         except zstandard.ZstdError as exc:
             raise ImageProblem(f"content stream is corrupt: {exc}") from exc
@@ -270,8 +297,11 @@ def _parse(
     )
     if magic != MAGIC:
         raise ImageProblem("content stream has no G7BLKIMG header")
-    if version != VERSION or flags or reserved:
+    if version not in READ_VERSIONS or flags or reserved:
         raise ImageProblem(f"content stream version {version} (flags {flags}) is not supported")
+    if version >= 3 and not source.checksummed:
+        raise ImageProblem("content stream has no zstd content checksum: its content cannot be proven")
+    records_sha = records_sha and version == 2
     if not (512 <= block_size <= MAX_RECORD) or block_size & (block_size - 1):
         raise ImageProblem(f"content stream block size {block_size} is invalid")
     if region_length is not None and (length > region_length or (exact and length != region_length)):
@@ -280,7 +310,8 @@ def _parse(
     while True:
         kind = source.read(1, "record type")
         if kind == b"E":
-            end_len, data_bytes, records, sha = END_RECORD.unpack(source.read(END_RECORD.size, "end record"))
+            end = END_RECORD_V2 if version == 2 else END_RECORD
+            end_len, data_bytes, records, *sha = end.unpack(source.read(end.size, "end record"))
             break
         if kind != b"D":
             raise ImageProblem(f"content stream has an unknown record type {kind!r} after byte {pos}")
@@ -310,12 +341,8 @@ def _parse(
     digest.update(length.to_bytes(8, "big"))
     if end_len != length or data_bytes != stats.data_bytes or records != stats.records:
         raise ImageProblem("content stream end record does not match its records")
-    if records_sha:
-        if digest.digest() != sha:
-            raise ImageProblem("content stream SHA-256 does not match its content")
-        stats.sha256 = digest.hexdigest()
-    else:
-        stats.sha256 = sha.hex()  # as the stream says: its bytes are proven by the caller's own check
+    if records_sha and [digest.digest()] != sha:
+        raise ImageProblem("content stream SHA-256 does not match its content")
     if progress:
         progress(length, length)
     return stats
@@ -329,8 +356,8 @@ def check_stream(
     progress: Progress | None = None,
     records_sha: bool = True,
 ) -> BlockStats:
-    """Decode without writing: framing, bounds (inside ``region_length``), zstd checksum and SHA-256
-    (``records_sha=False``: all but the SHA-256, see :func:`write_stream`)."""
+    """Decode without writing: framing, bounds (inside ``region_length``), counts, the zstd checksum and a
+    version 2 stream's record SHA-256 (``records_sha=False``: not that, see :func:`write_stream`)."""
     return _decode(stream, _Sink(), region_length, exact, progress, records_sha)
 
 
@@ -346,9 +373,9 @@ def write_stream(
     :class:`ImageProblem`; target write failures raise ``OSError`` unchanged. Records are written as they
     are decoded (a stream found corrupt half-way has written its first half): the caller keeps the disk
     unbootable until the whole stream has checked out. Nothing is left being written when this returns
-    or raises; the caller fsyncs. ``records_sha=False`` skips the record SHA-256 (framing, bounds, counts
-    and the zstd checksum are still checked): only for a stream whose bytes the caller proves itself,
-    e.g. against a trusted manifest's SHA-256 as it reads them.
+    or raises; the caller fsyncs. ``records_sha=False`` skips a version 2 stream's record SHA-256 (framing,
+    bounds, counts and the zstd checksum are still checked): only for a stream whose bytes the caller
+    proves itself, e.g. against a trusted manifest's SHA-256 as it reads them.
     """
     return _decode(stream, _WriteSink(fd, offset, zero_gap), region_length, exact, progress, records_sha)
 

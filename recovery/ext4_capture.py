@@ -155,8 +155,9 @@ def rebuild_ext4(
 ) -> Ext4Source:
     """The kept content of the ext4 filesystem at byte ``start`` of ``disk``, ready to be block-encoded.
 
-    Block level, like partclone: the filesystem's metadata is copied into a sparse file (``e2image -r``),
-    the excluded files are deleted from a second copy (``debugfs -w``: inodes and blocks freed, the
+    Block level, like partclone: the paths to exclude are listed on the disk (``debugfs``, read-only); with
+    nothing to exclude the capture is the blocks in use. Otherwise the filesystem's metadata is copied
+    into a sparse file (``e2image -r``), the excluded files are deleted from a second copy (``debugfs -w``: inodes and blocks freed, the
     excluded directories themselves kept, empty), which must check clean, and the capture is the blocks
     the edited copy still uses: the blocks the edit changed from the edited copy, everything else straight
     from the disk. Free blocks (the excluded files' data among them) are never read. If the edited copy does not check clean, the filesystem is
@@ -166,17 +167,17 @@ def rebuild_ext4(
     rc, out, _ = _run([tool("e2fsck"), "-fn", spec])
     if rc != 0:
         raise _Failed(f"the filesystem at {spec} has errors (e2fsck rc={rc}): {out.strip()[-300:]}")
+    block = int(ext4_info(spec)["Block size"])
+    found: list[str] = []
+    commands = _removals(spec, patterns, found)  # debugfs without -w: read-only
+    if not commands:
+        return Ext4Source(disk, start, _used_extents(spec, block, size))
     before = Path(tempfile.mkstemp(prefix="meta-", suffix=".img", dir=tmp)[1])
     meta = before.with_name(before.name.replace("meta-", "edited-"))
     try:
         rc, out, err = _run([tool("e2image"), "-r", "-o", str(start), str(disk), str(before)])
         if rc != 0:
             raise _Failed(f"e2image -r failed (rc={rc}): {(err or out).strip()[-300:]}")
-        block = int(ext4_info(str(before))["Block size"])
-        found: list[str] = []
-        commands = _removals(str(before), patterns, found)
-        if not commands:
-            return Ext4Source(disk, start, _used_extents(str(before), block, size), None, [before])
         _copy_sparse(before, meta)
         script = tmp / "exclude.cmds"
         script.write_bytes(os.fsencode("\n".join(commands) + "\n"))
@@ -184,9 +185,12 @@ def rebuild_ext4(
         rc, _, _ = _run([tool("e2fsck"), "-fn", str(meta)])
         if rc == 0:
             excluded += found
+            # compared with the unedited copy, not the disk: a copy's allocated range can hold blocks
+            # e2image left out (read as zeros in both copies) when the host's blocks are larger
             changed = _changed_blocks(before, meta, block, size)
+            before.unlink()
             used = _used_extents(str(meta), block, size)
-            return Ext4Source(disk, start, used, meta, [before, meta], changed)
+            return Ext4Source(disk, start, used, meta, [meta], changed)
     except BaseException:
         before.unlink(missing_ok=True)
         meta.unlink(missing_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import re
@@ -32,15 +31,11 @@ MIB = 1 << 20
 
 def _frame(length: int, records: list[tuple[int, bytes]], end: tuple | None, tail: bytes) -> bytes:
     raw = struct.pack(">8sHHIQQ", MAGIC, VERSION, 0, BLOCK_SIZE, length, 0)
-    digest = hashlib.sha256()
     for offset, data in records:
-        head = struct.pack(">QI", offset, len(data))
-        raw += b"D" + head + data
-        digest.update(head + data)
-    digest.update(length.to_bytes(8, "big"))
+        raw += b"D" + struct.pack(">QI", offset, len(data)) + data
     if end is None:
-        end = (length, sum(len(d) for _, d in records), len(records), digest.digest())
-    return raw + b"E" + struct.pack(">QQQ32s", *end) + tail
+        end = (length, sum(len(d) for _, d in records), len(records))
+    return raw + b"E" + struct.pack(">QQQ", *end) + tail
 
 
 REGION, CANARY = 64 * 1024, b"\xca" * 4096
@@ -52,12 +47,12 @@ def campaign_stream(examples: int, work: Path) -> Campaign:
     offsets = st.one_of(st.integers(0, REGION + 10), st.sampled_from([2**32, 2**63, 2**64 - 1, REGION - 1]))
     records = st.lists(st.tuples(offsets, st.binary(min_size=0, max_size=300)), max_size=5)
     end = st.one_of(st.none(), st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
-                                         st.integers(0, 2**64 - 1), st.binary(min_size=32, max_size=32)))  # fmt: skip
+                                         st.integers(0, 2**64 - 1)))  # fmt: skip
     strategy = st.tuples(st.integers(0, REGION + 100), records, end, st.binary(max_size=8),
                          st.sampled_from(["zstd", "zstd", "raw", "flip"]), st.integers(0, 10_000))  # fmt: skip
     path = work / "target.img"
     path.write_bytes(CANARY + bytes(REGION) + CANARY)
-    cctx = zstandard.ZstdCompressor()
+    cctx = zstandard.ZstdCompressor(write_checksum=True)
 
     def check(value: object, result: Campaign) -> None:
         length, recs, endrec, tail, mode, at = value  # type: ignore[misc]

@@ -56,7 +56,7 @@ def guest_factory_image(key: str, arts: GuestArtifacts) -> factory.FactoryImage:
     """The Standard Factory Image ``key`` with the guest boot files in its BOOT partition (cached)."""
     recipe = tomllib.loads(factory.recipe_path(key).read_text())
     h = InputHash("factory").file("recipe", factory.recipe_path(key)).file("factory", Path(factory.__file__))
-    h.file("builder", Path(__file__))
+    h.file("builder", Path(__file__)).text("block-format", str(factory.BLOCK_FORMAT))
     for name, path in sorted(arts.boot_files().items()):
         h.text(f"boot/{name}", _sha256(path))
     folder, _ = cached_build(f"factory-{key}", h.hexdigest(), lambda work: _build(key, recipe, work, arts))

@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -45,23 +46,24 @@ def encode(path: Path, offset: int, length: int) -> tuple[bytes, BlockEncoder]:
     return b"".join(encoder), encoder
 
 
-def compress(raw: bytes) -> io.BytesIO:
-    return io.BytesIO(zstandard.ZstdCompressor().compress(raw))
+def compress(raw: bytes, checksum: bool = True) -> io.BytesIO:
+    return io.BytesIO(zstandard.ZstdCompressor(write_checksum=checksum).compress(raw))
 
 
 def frame(
-    length: int, records: list[tuple[int, bytes]], end: tuple[int, int, int, bytes] | None = None
+    length: int, records: list[tuple[int, bytes]], end: tuple | None = None, version: int = VERSION
 ) -> bytes:
-    """A hand-made (possibly hostile) stream body."""
-    raw = struct.pack(">8sHHIQQ", MAGIC, VERSION, 0, BLOCK_SIZE, length, 0)
+    """A hand-made (possibly hostile) stream body; version 2 ends with the records' SHA-256."""
+    raw = struct.pack(">8sHHIQQ", MAGIC, version, 0, BLOCK_SIZE, length, 0)
     digest = hashlib.sha256()
     for offset, data in records:
         raw += b"D" + struct.pack(">QI", offset, len(data)) + data
         digest.update(struct.pack(">QI", offset, len(data)) + data)
     digest.update(length.to_bytes(8, "big"))
     if end is None:
-        end = (length, sum(len(d) for _, d in records), len(records), digest.digest())
-    return raw + b"E" + struct.pack(">QQQ32s", *end)
+        end = (length, sum(len(d) for _, d in records), len(records))
+        end += (digest.digest(),) if version == 2 else ()
+    return raw + b"E" + struct.pack(">QQQ32s" if version == 2 else ">QQQ", *end)
 
 
 def test_round_trip_skips_holes_and_zero_blocks(tmp_path: Path) -> None:
@@ -73,12 +75,12 @@ def test_round_trip_skips_holes_and_zero_blocks(tmp_path: Path) -> None:
     }
     content = sparse_file(tmp_path / "src.img", 9 * MIB + 2, pieces)
     stream, encoder = encode(tmp_path / "src.img", 0, len(content))
-    assert encoder.done and len(encoder.stats.sha256) == 64
+    assert encoder.done and encoder.stats.records == 3
     assert (
         encoder.stats.data_bytes == 6 * BLOCK_SIZE + 2
     )  # only the blocks holding data (1 + 4 + 1 + 2 bytes)
     assert len(stream) < 300 * KIB
-    assert check_stream(io.BytesIO(stream), len(content)).sha256 == encoder.stats.sha256
+    assert check_stream(io.BytesIO(stream), len(content)) == replace(encoder.stats, compressed_bytes=0)
     target = tmp_path / "dst.img"
     target.write_bytes(b"\xff" * (len(content) + 2 * MIB))
     fd = os.open(target, os.O_RDWR)
@@ -131,7 +133,7 @@ def test_round_trip_property(tmp_path_factory: pytest.TempPathFactory, length: i
     tmp = tmp_path_factory.mktemp("prop")
     content = sparse_file(tmp / "src.img", length, dict(pieces))
     stream, encoder = encode(tmp / "src.img", 0, length)
-    assert check_stream(io.BytesIO(stream), length).sha256 == encoder.stats.sha256
+    assert check_stream(io.BytesIO(stream), length) == replace(encoder.stats, compressed_bytes=0)
     sparse_file(tmp / "dst.img", length + 10, {length: b"0123456789"})
     fd = os.open(tmp / "dst.img", os.O_RDWR)
     try:
@@ -150,12 +152,25 @@ def test_round_trip_property(tmp_path_factory: pytest.TempPathFactory, length: i
         (frame(100, [(98, b"abc")]), "out of bounds"),
         (frame(100, [(10, b"abc"), (5, b"abc")]), "out of order"),
         (frame(100, [(10, b"abc"), (11, b"abc")]), "out of order"),
-        (frame(100, [(0, b"abc")], (100, 3, 1, bytes(32))), "SHA-256"),
-        (frame(100, [(0, b"abc")], (100, 4, 1, bytes(32))), "does not match its records"),
+        (frame(100, [(0, b"abc")], (100, 3, 1, bytes(32)), version=2), "SHA-256"),
+        (frame(100, [(0, b"abc")], (100, 4, 1)), "does not match its records"),
+        (frame(100, [(0, b"abc")], version=4), "version 4"),
         (frame(100, [(0, b"abc")])[:32] + b"X" + frame(100, [(0, b"abc")])[33:], "unknown record type"),
         (frame(2 * MIB, []), "its partition has"),
     ],
-    ids=["magic", "truncated", "trailing", "bounds", "order", "overlap", "sha", "counts", "type", "too-big"],
+    ids=[
+        "magic",
+        "truncated",
+        "trailing",
+        "bounds",
+        "order",
+        "overlap",
+        "v2-sha",
+        "counts",
+        "version",
+        "type",
+        "too-big",
+    ],
 )
 def test_hostile_or_damaged_streams_are_refused(tmp_path: Path, body: bytes, message: str) -> None:
     with pytest.raises(ImageProblem, match=message):
@@ -170,6 +185,33 @@ def test_hostile_or_damaged_streams_are_refused(tmp_path: Path, body: bytes, mes
         os.close(fd)
     data = target.read_bytes()
     assert data[:100] == data[200:] == b"\xaa" * 100  # never outside the region, whatever the stream
+
+
+def test_version_2_streams_still_read_and_their_record_sha_is_checked(tmp_path: Path) -> None:
+    body = frame(100, [(0, b"abc"), (50, b"defg")], version=2)
+    stats = check_stream(compress(body, checksum=False), 100)  # version 2 needs no zstd checksum
+    assert (stats.records, stats.data_bytes) == (2, 7)
+    target = tmp_path / "t.img"
+    target.write_bytes(bytes(100))
+    fd = os.open(target, os.O_RDWR)
+    try:
+        write_stream(compress(body), fd, 0, 100, records_sha=False)
+    finally:
+        os.close(fd)
+    assert target.read_bytes()[:3] == b"abc" and target.read_bytes()[50:54] == b"defg"
+    tampered = body.replace(b"defg", b"defh")
+    with pytest.raises(ImageProblem, match="SHA-256"):
+        check_stream(compress(tampered), 100)
+
+
+def test_version_3_needs_the_zstd_content_checksum(tmp_path: Path) -> None:
+    body = frame(100, [(0, b"abc")])
+    assert check_stream(compress(body), 100).records == 1
+    with pytest.raises(ImageProblem, match="no zstd content checksum"):
+        check_stream(compress(body, checksum=False), 100)
+    content = sparse_file(tmp_path / "src.img", MIB, {0: os.urandom(4096)})
+    stream, _ = encode(tmp_path / "src.img", 0, len(content))
+    assert zstandard.get_frame_parameters(stream[:18]).has_checksum  # what the writer makes
 
 
 def test_corrupt_compressed_bytes_and_not_zstd_at_all(tmp_path: Path) -> None:
