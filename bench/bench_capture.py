@@ -5,7 +5,7 @@ For each content size one disk is built (BOOT vfat + SYSTEM ext4 holding the con
 
 - ``ours``: ``recovery.capture.capture`` into a fresh folder-store slot with the appliance's exclusions
   (``recordings/**``, ``logs/**``): ext4 metadata copied and edited, used blocks encoded (zstd level 3,
-  2 threads), every file fsynced, the image read back and verified (decode + SHA-256), slot switched;
+  2 threads), every file fsynced, the image read back and every file checked against its SHA-256, slot switched;
 - ``tar``: ``tar --zstd`` of the same files with the same exclusions (``--exclude=./recordings/*``,
   ``--exclude=./logs/*``), then ``sync`` of the archive;
 - ``partclone``: ``partclone.ext4 -c | zstd`` of the SYSTEM filesystem (it cannot exclude files: it

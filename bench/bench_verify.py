@@ -122,7 +122,7 @@ def main() -> None:
         f"Verify time (median of {args.repeat} runs; ratio = ours / sha256sum of the same files)",
         COLUMNS,
         note="irecovery = `irecovery verify factory` on a FAT DriveKey (mtools); sha256sum fat = mcopy | sha256sum;\n"
-        "verify dir = verify_image (decode + record SHA-256 + manifest), manifest dir = verify_manifest, on a folder",
+        "verify dir = verify_image (decode + zstd checksum + manifest), manifest dir = verify_manifest, on a folder",
     )
     for mib in benchlib.sizes_of(args.sizes):
         with benchlib.workdir(args.work, f"g7verify-{mib}-") as work:

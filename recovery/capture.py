@@ -149,7 +149,7 @@ def capture(
                 writer.finish()
         # read back: every file of SLOT.new is the one written (its SHA-256, computed as it was written,
         # against the bytes the store gives back); a full decode (verify_image) would add 1 CPU-s per GiB
-        # and prove nothing more about the medium: the streams' framing and record SHA-256 are checked
+        # and prove nothing more about the medium: the streams' framing, counts and zstd checksum are checked
         # whenever they are decoded (a restore writes no partition table before they check out)
         verify_manifest(store, new, progress=lambda f, t: tick(0.6 + 0.35 * f, t))
         tick(0.95, "switching the capture slot")

@@ -406,8 +406,8 @@ def verify_manifest(store: ImageStore, path: str, *, progress: Progress | None =
 
     Checks: manifest complete and matching, layout valid, boot code sizes, and the SHA-256 of every file
     against ``SHA256SUMS`` (which the module configuration pins for the factory image). A content stream
-    that matches its manifest is byte for byte the one its writer produced; its framing, bounds and
-    record SHA-256 are checked when it is decoded (:func:`verify_image`, or the restore as it writes).
+    that matches its manifest is byte for byte the one its writer produced; its framing, bounds, counts
+    and zstd checksum are checked when it is decoded (:func:`verify_image`, or the restore as it writes).
     All problems are raised together as one :class:`ImageProblem`.
     """
     started = time.monotonic()

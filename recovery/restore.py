@@ -151,7 +151,7 @@ def restore(
     ``appliance``: refuse an image for another appliance (``LayoutMismatch`` kind ``appliance``).
     ``verify_first``: prove the image intact before erasing anything: every file against its SHA-256 in the
     manifest (which the module configuration pins), the layout, the boot code sizes. Each content stream's
-    framing, bounds and record SHA-256 are then checked as it is written. ``full_verify``: decode every
+    framing, bounds, counts and zstd checksum are then checked as it is written. ``full_verify``: decode every
     stream before erasing as well (reads the image twice, like Clonezilla's pre-restore check).
     ``compare``: after writing, re-read the image and compare every written extent.
 
