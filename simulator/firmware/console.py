@@ -15,7 +15,7 @@ import termios
 import threading
 import time
 import tty
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,10 +247,15 @@ class Console:
             raise PowerButtonPressed()
         return key
 
-    def window(self, seconds: float | None, accept: Collection[str] | None = None) -> str | None:
-        """Open a prompt window: wait up to ``seconds`` (None: for ever) for one of ``accept``
-        (any key if None). Keys pressed before the window opened are forgotten."""
+    def window(
+        self, seconds: float | None, accept: Collection[str] | None = None, *, prompt: Sequence[str] = ()
+    ) -> str | None:
+        """Open a prompt window: show its ``prompt`` lines, then wait up to ``seconds`` (None: for ever)
+        for one of ``accept`` (any key if None). Keys pressed before the window opened are forgotten;
+        the window opens before its prompt shows, so a key pressed on seeing the prompt always counts."""
         self.flush_keys()
+        for text in prompt:
+            self.line(text)
         deadline = None if seconds is None else time.monotonic() + seconds
         while True:
             left = None if deadline is None else deadline - time.monotonic()

@@ -124,9 +124,10 @@ def run_post(console: Console, machine: Machine) -> PostResult:
         hw = server.entry.hardware
         banner = banner_lines(hw)
         smart_array = smart_array_lines(server) if hw.has_controller else None
-    for text in banner:
+    *lines, any_key = banner
+    for text in lines:
         console.line(text)
-    verbose = console.window(console.timing.prompt_seconds) is not None
+    verbose = console.window(console.timing.prompt_seconds, prompt=[any_key]) is not None
     if verbose:
         for text in option_rom_lines(hw):
             console.line(text)
@@ -134,9 +135,7 @@ def run_post(console: Console, machine: Machine) -> PostResult:
         result = _smart_array_stage(console, machine, smart_array, verbose)
         if result is not None:
             return result
-    for text in FKEY_PROMPTS:
-        console.line(text)
-    key = console.window(console.timing.prompt_seconds, {"F9", "F10", "F11", "F12"})
+    key = console.window(console.timing.prompt_seconds, {"F9", "F10", "F11", "F12"}, prompt=FKEY_PROMPTS)
     return _function_key(console, machine, key)
 
 
@@ -149,11 +148,9 @@ def _smart_array_stage(
             console.line(text)
     for text in errors:
         console.line(text, RED)
-    if verbose:
-        console.line(ORCA_PROMPT)
-        console.line(ORCA_SKIP)
     # The controller takes F8 while it initialises, whether or not its messages are shown.
-    if console.window(console.timing.prompt_seconds, {"F8", "ESC"}) != "F8":
+    prompt = (ORCA_PROMPT, ORCA_SKIP) if verbose else ()
+    if console.window(console.timing.prompt_seconds, {"F8", "ESC"}, prompt=prompt) != "F8":
         return None
     from simulator.firmware.orca import OrcaExit, run_orca
 

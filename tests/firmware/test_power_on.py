@@ -263,3 +263,33 @@ def test_quiet_session_writes_only_the_transcript(lab: Lab, tmp_path: Path) -> N
     assert proc.returncode == 0 and proc.stdout == b""  # input ended at once: the server powers off
     text = transcript.read_text()
     assert "ProLiant System BIOS - P68 (05/05/2011)" in text and "Server cic powered off." in text
+
+
+def test_a_window_opens_before_its_prompt_shows() -> None:
+    """A key pressed on seeing a prompt is never too early: the keys before the window are forgotten
+    before its prompt is drawn (drawn first, a key racing the window's opening was lost: once in CI)."""
+    import io
+    import os
+
+    from simulator.firmware.console import Console, ConsoleClosed
+
+    rfd, wfd = os.pipe()
+    out = io.StringIO()
+    console = Console(rfd, out)
+    console.start()
+    shown_when_opened: list[str] = []
+    forget = console.flush_keys
+
+    def flush_keys() -> None:
+        shown_when_opened.append(out.getvalue())
+        forget()
+
+    console.flush_keys = flush_keys  # type: ignore[method-assign]
+    assert console.window(0.01, {"F11"}, prompt=['Press "F11" key']) is None
+    os.close(wfd)
+    with pytest.raises(ConsoleClosed):
+        while True:
+            console.get_key()
+    os.close(rfd)
+    assert shown_when_opened and 'Press "F11" key' not in shown_when_opened[0]
+    assert 'Press "F11" key' in out.getvalue()
