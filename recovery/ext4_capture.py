@@ -155,12 +155,13 @@ def rebuild_ext4(
 ) -> Ext4Source:
     """The kept content of the ext4 filesystem at byte ``start`` of ``disk``, ready to be block-encoded.
 
-    Block level, like partclone: the paths to exclude are listed on the disk (``debugfs``, read-only); with
-    nothing to exclude the capture is the blocks in use. Otherwise the filesystem's metadata is copied
-    into a sparse file (``e2image -r``), the excluded files are deleted from a second copy (``debugfs -w``: inodes and blocks freed, the
-    excluded directories themselves kept, empty), which must check clean, and the capture is the blocks
-    the edited copy still uses: the blocks the edit changed from the edited copy, everything else straight
-    from the disk. Free blocks (the excluded files' data among them) are never read. If the edited copy does not check clean, the filesystem is
+    Block level, like partclone: the paths to exclude are listed on the disk (``debugfs``, read-only);
+    with nothing to exclude the capture is the blocks in use. Otherwise the filesystem's metadata is
+    copied into a sparse file (``e2image -r``), the excluded files are deleted from a second copy
+    (``debugfs -w``: inodes and blocks freed, the excluded directories themselves kept, empty), which
+    must check clean, and the capture is the blocks the edited copy still uses: the blocks the edit
+    changed from the first copy, everything else straight from the disk. Free blocks (the excluded
+    files' data among them) are never read. If the edited copy does not check clean, the filesystem is
     rebuilt file by file instead (``debugfs rdump`` + ``mkfs.ext4 -d``). The disk is only read.
     """
     spec = f"{disk}?offset={start}"
