@@ -1,16 +1,18 @@
 """The block codec: one partition's content as its used extents, framed inside one zstd stream.
 
-Stream layout (all integers big-endian, everything below lives inside a single zstd frame with a
-content checksum):
+Stream layout (all integers big-endian, everything below is the content of zstd frames, each with its
+content checksum; the writer makes one frame, readers read on across several):
 
-- header ``G7BLKIMG`` + version (u16 = 1) + flags (u16 = 0) + block size (u32) + logical length (u64)
+- header ``G7BLKIMG`` + version (u16: 3; 2 is still read) + flags (u16 = 0) + block size (u32) + logical length (u64)
   + reserved (u64 = 0);
 - data records ``D`` + offset (u64) + length (u32, 1..MAX_RECORD) + the bytes; offsets strictly ascending,
   records never overlap, never reach past the logical length;
 - one end record ``E`` + logical length (u64) + data bytes (u64) + record count (u64); nothing may follow it.
 
-The frame must carry zstd's content checksum (XXH64 of everything above): with the image manifest's
-SHA-256 of every compressed file, it proves the content. Version 2 (still read) ended with a SHA-256 of
+Every frame must carry zstd's content checksum (XXH64 of its content) and be whole (the readers follow
+the frame and block headers, :mod:`recovery.zstdframes`: zstd alone returns a frame cut short, even one
+cut inside its checksum, without complaint); with the image manifest's SHA-256 of every compressed file,
+that proves the content. Version 2 (still read) ended with a SHA-256 of
 every record as well (``E`` + the three counts + 32 bytes): a third proof of the same bytes that cost a
 capture 0.9 CPU-s per GiB; version 1 hashed the gaps as zeros too (6 s for an 8 GiB partition).
 

@@ -1,7 +1,8 @@
 """Reading the block codec's streams (:mod:`recovery.blockimage` has the format and the writer).
 
 Three readers share one parser: :func:`write_stream` writes each record with ``pwrite`` strictly inside
-its target region (a thread decompresses ahead, another writes, so zstd and the disk overlap),
+its target region (a thread reads ahead, another decompresses (:mod:`recovery.zstdframes`), another
+writes, so reading, hashing, zstd and the disk overlap),
 :func:`check_stream` only checks the framing, bounds, counts and zstd checksum (and a version 2 stream's
 record SHA-256), :func:`compare_stream` compares a written region with the stream. Buffers are bounded by
 MAX_RECORD and the zstd window.
@@ -13,10 +14,8 @@ import hashlib
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import BinaryIO
-
-import zstandard
 
 from recovery.blockimage import (
     DATA_RECORD,
@@ -25,7 +24,6 @@ from recovery.blockimage import (
     HEADER_RECORD,
     MAGIC,
     MAX_RECORD,
-    MAX_WINDOW,
     READ_VERSIONS,
     BlockMismatch,
     BlockStats,
@@ -33,9 +31,8 @@ from recovery.blockimage import (
     Progress,
     pwrite_all,
 )
+from recovery.zstdframes import DecompressedStream
 
-DECODE_CHUNK = 2 * 1024 * 1024  # decompressed bytes handed from the decompressing thread to the parser
-DECODE_AHEAD = 4  # chunks decompressed ahead of the parser
 WRITE_AHEAD = 8  # record pieces queued for the writing thread
 WRITEBACK_BYTES = 32 * 1024 * 1024  # start the disk writing every this many bytes (no waiting)
 _SYNC_FILE_RANGE_WRITE = 2
@@ -147,125 +144,7 @@ class _CompareSink(_Sink):
             raise BlockMismatch(f"bytes {rel}..{rel + len(payload)} of the region differ from the image")
 
 
-class _Failure:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-_DONE = object()
-
-
-_FRAME_HEADER_MAX = 18  # bytes: the longest zstd frame header
-
-
-class _Prefixed:
-    """``head`` (already read from ``stream`` to look at the frame header), then the rest of ``stream``."""
-
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self.head, self.stream = head, stream
-
-    def read(self, size: int = -1) -> bytes:
-        if self.head:
-            out = self.head if size < 0 else self.head[:size]
-            self.head = self.head[len(out) :]
-            return out
-        return self.stream.read(size)
-
-
-class _Decompressed:
-    """The decompressed stream, produced ahead by a helper thread in DECODE_CHUNK pieces; exact reads give
-    views into those pieces (a record's payload is never copied). zstd and file reads release the GIL, so
-    decompressing overlaps with the parser's hashing and writing."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
-        try:
-            head = stream.read(_FRAME_HEADER_MAX)
-        except OSError as exc:
-            raise ImageProblem(f"cannot read content stream: {exc}") from exc
-        try:
-            self.checksummed = bool(head) and zstandard.get_frame_parameters(head).has_checksum
-        except zstandard.ZstdError:
-            self.checksummed = False  # not a zstd frame: the decompressor says what is wrong
-        try:
-            self._reader = dctx.stream_reader(
-                _Prefixed(head, stream), read_size=1024 * 1024, read_across_frames=True, closefd=False
-            )
-        except zstandard.ZstdError as exc:
-            raise ImageProblem(f"content stream is corrupt: {exc}") from exc
-        self._queue: queue.Queue[object] = queue.Queue(DECODE_AHEAD)
-        self._stop = threading.Event()
-        self._view, self._pos, self._eof = memoryview(b""), 0, False
-        self._thread = threading.Thread(target=self._run, name="blockimage-decompress", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        final: object = _DONE
-        try:
-            while not self._stop.is_set():
-                chunk = self._reader.read(DECODE_CHUNK)
-                if not chunk:
-                    break
-                self._put(chunk)
-        except zstandard.ZstdError as exc:
-            final = _Failure(ImageProblem(f"content stream is corrupt: {exc}"))
-        except ImageProblem as exc:
-            final = _Failure(exc)
-        except OSError as exc:
-            final = _Failure(ImageProblem(f"cannot read content stream: {exc}"))
-        except BaseException as exc:  # noqa: BLE001 - handed to the parser's thread
-            final = _Failure(exc)
-        self._put(final)
-
-    def _put(self, item: object) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def _next(self) -> bool:
-        if self._eof:
-            return False
-        item = self._queue.get()
-        if item is _DONE:
-            self._eof = True
-            return False
-        if isinstance(item, _Failure):
-            self._eof = True
-            raise item.exc
-        self._view, self._pos = memoryview(item), 0  # type: ignore[arg-type]
-        return True
-
-    def pieces(self, size: int, what: str) -> Iterator[memoryview]:
-        """Exactly ``size`` bytes, as views; a stream that ends first is truncated."""
-        while size:
-            if self._pos == len(self._view) and not self._next():
-                raise ImageProblem(f"content stream is truncated ({what})")
-            n = min(size, len(self._view) - self._pos)
-            yield self._view[self._pos : self._pos + n]
-            self._pos += n
-            size -= n
-
-    def read(self, size: int, what: str) -> bytes:
-        return b"".join(self.pieces(size, what))
-
-    def at_end(self) -> bool:
-        """True if nothing follows (reads the rest of the stream to find out)."""
-        while self._pos == len(self._view):
-            if not self._next():
-                return True
-        return False
-
-    def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            try:
-                self._queue.get(timeout=0.05)
-            except queue.Empty:
-                continue
-        self._thread.join()
+_NO_CHECKSUM = "content stream has no zstd content checksum: its content cannot be proven"
 
 
 def _decode(
@@ -273,7 +152,7 @@ def _decode(
     records_sha: bool = True,
 ) -> BlockStats:  # fmt: skip
     try:
-        source = _Decompressed(stream)
+        source = DecompressedStream(stream)
     except BaseException:
         sink.abort()
         raise
@@ -289,7 +168,7 @@ def _decode(
 
 
 def _parse(
-    source: _Decompressed, sink: _Sink, region_length: int | None, exact: bool, progress: Progress | None,
+    source: DecompressedStream, sink: _Sink, region_length: int | None, exact: bool, progress: Progress | None,
     records_sha: bool,
 ) -> BlockStats:  # fmt: skip
     magic, version, flags, block_size, length, reserved = HEADER_RECORD.unpack(
@@ -299,8 +178,8 @@ def _parse(
         raise ImageProblem("content stream has no G7BLKIMG header")
     if version not in READ_VERSIONS or flags or reserved:
         raise ImageProblem(f"content stream version {version} (flags {flags}) is not supported")
-    if version >= 3 and not source.checksummed:
-        raise ImageProblem("content stream has no zstd content checksum: its content cannot be proven")
+    if version >= 3 and not source.all_checksummed():
+        raise ImageProblem(_NO_CHECKSUM)
     records_sha = records_sha and version == 2
     if not (512 <= block_size <= MAX_RECORD) or block_size & (block_size - 1):
         raise ImageProblem(f"content stream block size {block_size} is invalid")
@@ -336,6 +215,8 @@ def _parse(
             progress(pos, length)
     if not source.at_end():
         raise ImageProblem("content stream has data after its end record")
+    if version >= 3 and not source.all_checksummed():  # every frame, now that all were read
+        raise ImageProblem(_NO_CHECKSUM)
     if pos < length:
         sink.gap(pos, length - pos)
     digest.update(length.to_bytes(8, "big"))

@@ -49,7 +49,8 @@ def campaign_stream(examples: int, work: Path) -> Campaign:
     end = st.one_of(st.none(), st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
                                          st.integers(0, 2**64 - 1)))  # fmt: skip
     strategy = st.tuples(st.integers(0, REGION + 100), records, end, st.binary(max_size=8),
-                         st.sampled_from(["zstd", "zstd", "raw", "flip"]), st.integers(0, 10_000))  # fmt: skip
+                         st.sampled_from(["zstd", "zstd", "raw", "flip", "frames", "cut"]),
+                         st.integers(0, 10_000))  # fmt: skip
     path = work / "target.img"
     path.write_bytes(CANARY + bytes(REGION) + CANARY)
     cctx = zstandard.ZstdCompressor(write_checksum=True)
@@ -61,6 +62,12 @@ def campaign_stream(examples: int, work: Path) -> Campaign:
         except struct.error:
             return  # not representable in the format at all (a value past u32/u64): nothing to feed
         data = body if mode == "raw" else cctx.compress(body)
+        if mode == "frames":  # two frames, split anywhere (even inside a record)
+            split = at % (len(body) + 1)
+            data = cctx.compress(body[:split]) + cctx.compress(body[split:])
+        short = mode == "cut" and at % (len(data) + 1) < len(data)
+        if short:  # the compressed bytes cut short anywhere (even inside the checksum)
+            data = data[: at % (len(data) + 1)]
         if mode == "flip" and data:
             flipped = bytearray(data)
             flipped[at % len(flipped)] ^= 0x40
@@ -70,8 +77,10 @@ def campaign_stream(examples: int, work: Path) -> Campaign:
             write_stream(io.BytesIO(data), fd, len(CANARY), REGION, exact=False)
         except ImageProblem:
             result.refused += 1
+            short = False
         finally:
             os.close(fd)
+        assert not short, "a stream cut short was accepted"
         with open(path, "rb") as fh:
             whole = fh.read()
         assert whole[: len(CANARY)] == CANARY and whole[-len(CANARY) :] == CANARY, "wrote outside its region"
