@@ -7,20 +7,24 @@ and a ``tar --zstd`` of the files. Each run restores onto a fresh sparse file on
 
 - ``dd``: the disk image copied with ``bs=1M conv=sparse,fsync``: the same non-zero bytes written and
   flushed, with no decoding and no checks: the physical limit on this disk;
-- ``ours``: ``recovery.restore.restore`` as the product calls it (manifest pre-verify, decode + SHA-256 of
-  every record while writing, partition table and boot code last, fsync, e2fsck/mtools read-back);
+- ``ours``: ``recovery.restore.restore`` as the product calls it (manifest pre-verify, decode while
+  writing with the manifest's SHA-256 of every file again as it is read, framing, bounds and zstd
+  checksums, partition table and boot code last, fsync, e2fsck/mtools read-back);
 - ``full-verify``: the same with ``full_verify=True`` (the whole image decoded once before erasing);
 - ``partclone``: ``zstd -dc | partclone.restore -O`` of the ext4 filesystem alone, then ``sync``;
 - ``tar``: ``tar --zstd -xf`` of the files into an empty folder, then ``sync -f`` (files, not a disk).
 
-MiB/s are content MiB per second for every tool; ``ours/dd`` is dd's time over ours (1.0 = the limit).
+Before every timed run (not timed): the previous run's output is deleted and ``sync`` waits for the
+disk to settle. MiB/s are content MiB per second for every tool; ``ours/dd`` is dd's time over ours (1.0 =
+the limit).
 
-    .venv/bin/python bench/bench_restore.py [--sizes 64,512,2048] [--repeat 3]
+    .venv/bin/python bench/bench_restore.py [--sizes 64,512,2048] [--repeat 3] [--show-runs]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -50,12 +54,17 @@ def sh(command: str) -> None:
 def timed(fn, before=None) -> float:  # noqa: ANN001
     if before:
         before()
+    # a quiet disk for every run: the previous run's deletions (discards on this mount) and writeback
+    # are not charged to the next tool, whichever it is
+    os.sync()
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
 
 
-def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.Table) -> None:
+def bench_size(
+    work: Path, mib: int, repeat: int, content: str, table: benchlib.Table, show_runs: bool = False
+) -> None:
     disk = benchlib.make_disk(work, mib, content)
     store_root = work / "store"
     benchlib.write_image(store_root, "factory", disk)
@@ -93,6 +102,9 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
     for _ in range(repeat):  # interleaved, so a burst of load hits every tool alike
         for name, (fn, before) in tool.items():
             runs[name].append(timed(fn, before))
+    if show_runs:
+        print(f"# {mib} MiB, every run (s): " + "; ".join(f"{k} " + " ".join(f"{t:.2f}" for t in v)
+                                                         for k, v in runs.items()))  # fmt: skip
     shutil.rmtree(extract, ignore_errors=True)
     target.unlink(missing_ok=True)
     m = {k: statistics.median(v) for k, v in runs.items()}
@@ -105,6 +117,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     benchlib.common_args(parser)
+    parser.add_argument("--show-runs", action="store_true", help="print every run's time, not only medians")
     args = parser.parse_args()
     missing = [
         t for t in ("dd", "zstd", "tar", "partclone.ext4", "partclone.restore") if not benchlib.tool(t)
@@ -122,7 +135,7 @@ def main() -> None:
     for mib in benchlib.sizes_of(args.sizes):
         with benchlib.workdir(args.work, f"g7restore-{mib}-") as work:
             try:
-                bench_size(work, mib, args.repeat, args.content, table)
+                bench_size(work, mib, args.repeat, args.content, table, args.show_runs)
             except benchlib.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
 

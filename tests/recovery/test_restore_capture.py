@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from recovery import blockreader
+from recovery import restore as restore_module
 from recovery.blockimage import ImageProblem
 from recovery.capture import capture, recover_slot
 from recovery.errors import CaptureError, DiskWriteError, ImageError, SavedStateError
@@ -318,6 +319,32 @@ def test_content_corrupt_without_preverify_leaves_no_partition_table(
     with pytest.raises(ImageProblem):
         restore(store, "factory", [target], verify_first=False)
     assert region(target.path, 0, 512) == bytes(512)
+    assert_canaries(target)
+
+
+@pytest.mark.parametrize("change", ["flip", "cut-checksum"])
+def test_a_medium_that_reads_differently_after_the_check_fails_the_restore(
+    store: DirectoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """The manifest checks out before erasing, then the stream reads otherwise: caught as it is decoded."""
+    stream = store.root / "factory/disk1-part2.ext4.zst"
+    real_check = restore_module.verify_manifest
+
+    def check_then_change(*args: object, **kwargs: object) -> object:
+        report = real_check(*args, **kwargs)  # type: ignore[arg-type]
+        data = bytearray(stream.read_bytes())
+        if change == "flip":
+            data[len(data) // 2] ^= 0x10
+        else:  # the last 2 bytes of the frame's content checksum: zstd alone would not notice
+            del data[-2:]
+        stream.write_bytes(bytes(data))
+        return report
+
+    monkeypatch.setattr(restore_module, "verify_manifest", check_then_change)
+    target = make_volume(tmp_path / "volume.img")
+    with pytest.raises(ImageProblem, match="truncated" if change == "cut-checksum" else "corrupt"):
+        restore(store, "factory", [target])
+    assert region(target.path, 0, 512) == bytes(512)  # no partition table: not bootable
     assert_canaries(target)
 
 
