@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from recovery import image as image_module
 from recovery.blockimage import ImageProblem
-from recovery.image import ImageHeader, ImageWriter, read_image, verify_image
+from recovery.image import ImageHeader, ImageWriter, read_image, verify_image, verify_manifest
 from recovery.imagestore import DirectoryStore, FatImageStore, ImageStore, StoreError
 from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout, TargetDisk
 from recovery.restore import restore
@@ -315,3 +316,33 @@ def test_content_streams_are_split_into_pieces_a_fat_drivekey_can_hold(
     any_store.remove_tree(f"img/{pieces[-1]}")
     with pytest.raises(ImageProblem):
         verify_image(any_store, "img")
+
+
+def test_the_manifest_check_hashes_pieces_side_by_side_and_names_every_bad_one_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(image_module, "PIECE_BYTES", 25_000)
+    (tmp_path / "store").mkdir()
+    store = DirectoryStore(tmp_path / "store")
+    small_image(store, tmp_path)
+    pieces = read_image(store, "img").pieces("disk1-part1.raw.zst")
+    assert len(pieces) >= 4
+    real_sha256, together = image_module._sha256, threading.Barrier(2, timeout=10)
+    calls: list[str] = []
+
+    def watched(*args: object) -> tuple[int, str]:
+        calls.append(str(args[1]))
+        if len(calls) <= 2:
+            together.wait()  # the first two files are hashed at the same time, or this times out
+        return real_sha256(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(image_module, "_sha256", watched)
+    assert verify_manifest(store, "img").files.keys() >= set(pieces)
+    for bad in (pieces[3], pieces[1]):
+        path = store.root / "img" / bad
+        path.write_bytes(path.read_bytes()[:-1] + b"?")
+    with pytest.raises(ImageProblem) as info:
+        verify_manifest(store, "img")
+    assert info.value.problems == [
+        f"{p}: does not match its checksum in SHA256SUMS" for p in (pieces[1], pieces[3])
+    ]
