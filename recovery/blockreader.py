@@ -238,14 +238,14 @@ def check_stream(
     records_sha: bool = True,
 ) -> BlockStats:
     """Decode without writing: framing, bounds (inside ``region_length``), counts, the zstd checksum and a
-    version 2 stream's record SHA-256 (``records_sha=False``: not that, see :func:`write_stream`)."""
+    version 2 stream's record SHA-256 (``records_sha=False``: not that, for a stream whose bytes the
+    caller proves itself)."""
     return _decode(stream, _Sink(), region_length, exact, progress, records_sha)
 
 
 def write_stream(
     stream: BinaryIO, fd: int, offset: int, region_length: int, *,
     zero_gap: Callable[[int, int], None] | None = None, exact: bool = True, progress: Progress | None = None,
-    records_sha: bool = True,
 ) -> BlockStats:  # fmt: skip
     """Write the stream's records into [offset, offset+region_length) of ``fd``; never outside it.
 
@@ -254,11 +254,10 @@ def write_stream(
     :class:`ImageProblem`; target write failures raise ``OSError`` unchanged. Records are written as they
     are decoded (a stream found corrupt half-way has written its first half): the caller keeps the disk
     unbootable until the whole stream has checked out. Nothing is left being written when this returns
-    or raises; the caller fsyncs. ``records_sha=False`` skips a version 2 stream's record SHA-256 (framing,
-    bounds, counts and the zstd checksum are still checked): only for a stream whose bytes the caller
-    proves itself, e.g. against a trusted manifest's SHA-256 as it reads them.
+    or raises; the caller fsyncs. A version 2 stream's record SHA-256 is checked (its frames may lack
+    zstd's content checksum).
     """
-    return _decode(stream, _WriteSink(fd, offset, zero_gap), region_length, exact, progress, records_sha)
+    return _decode(stream, _WriteSink(fd, offset, zero_gap), region_length, exact, progress)
 
 
 def compare_stream(stream: BinaryIO, fd: int, offset: int, region_length: int) -> BlockStats:

@@ -160,6 +160,7 @@ class _Producer:
     def __init__(self, name: str, depth: int) -> None:
         self._queue: queue.Queue[object] = queue.Queue(depth)
         self._stop = threading.Event()
+        self._ended = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def _produce(self) -> Iterator[object]:
@@ -184,11 +185,17 @@ class _Producer:
                 continue
         return False
 
-    def _get(self) -> object:
+    def _take(self) -> object | None:
+        """The next item, None once the helper is done; its failure is raised (again on every call)."""
+        if self._ended:
+            return None
         item = self._queue.get()
         if isinstance(item, _Failure):
-            self._queue.put(item)  # every later call raises it again
+            self._queue.put(item)
             raise item.exc
+        if item is _DONE:
+            self._ended = True
+            return None
         return item
 
     def close(self) -> None:
@@ -207,7 +214,7 @@ class _ReadAhead(_Producer):
     def __init__(self, stream: BinaryIO) -> None:
         super().__init__("zstd-read", READ_AHEAD)
         self.stream, self.cutter = stream, FrameCutter()
-        self._buffer, self._eof = b"", False
+        self._buffer = b""
         self._thread.start()
 
     def _produce(self) -> Iterator[object]:
@@ -220,11 +227,8 @@ class _ReadAhead(_Producer):
         self.cutter.finish()
 
     def _fill(self) -> bool:
-        if self._eof:
-            return False
-        item = self._get()
-        if item is _DONE:
-            self._eof = True
+        item = self._take()
+        if item is None:
             return False
         self._buffer += item  # type: ignore[operator]
         return True
@@ -263,7 +267,7 @@ class DecompressedStream(_Producer):
             if problem is exc:
                 raise
             raise problem from exc
-        self._view, self._pos, self._eof = memoryview(b""), 0, False
+        self._view, self._pos = memoryview(b""), 0
         self._thread.start()
 
     def _produce(self) -> Iterator[object]:
@@ -276,11 +280,8 @@ class DecompressedStream(_Producer):
         return cutter.frames > 0 and not cutter.unchecksummed
 
     def _next(self) -> bool:
-        if self._eof:
-            return False
-        item = self._get()
-        if item is _DONE:
-            self._eof = True
+        item = self._take()
+        if item is None:
             return False
         self._view, self._pos = memoryview(item), 0  # type: ignore[arg-type]
         return True

@@ -195,7 +195,7 @@ def test_version_2_streams_still_read_and_their_record_sha_is_checked(tmp_path: 
     target.write_bytes(bytes(100))
     fd = os.open(target, os.O_RDWR)
     try:
-        write_stream(compress(body), fd, 0, 100, records_sha=False)
+        write_stream(compress(body), fd, 0, 100)
     finally:
         os.close(fd)
     assert target.read_bytes()[:3] == b"abc" and target.read_bytes()[50:54] == b"defg"
