@@ -1,8 +1,8 @@
 """Reading the block codec's streams (:mod:`recovery.blockimage` has the format and the writer).
 
-Three readers share one parser: :func:`write_stream` writes each record with ``pwrite`` strictly inside
-its target region (a thread reads ahead, another decompresses (:mod:`recovery.zstdframes`), another
-writes, so reading, hashing, zstd and the disk overlap),
+Three readers share one parser: :func:`write_stream` writes each record strictly inside its target
+region (a thread reads ahead, another decompresses (:mod:`recovery.zstdframes`), another writes, through
+O_DIRECT where it can (:mod:`recovery.regionwriter`), so reading, zstd and the disk overlap),
 :func:`check_stream` only checks the framing, bounds, counts and zstd checksum (and a version 2 stream's
 record SHA-256), :func:`compare_stream` compares a written region with the stream. Buffers are bounded by
 MAX_RECORD and the zstd window.
@@ -29,21 +29,11 @@ from recovery.blockimage import (
     BlockStats,
     ImageProblem,
     Progress,
-    pwrite_all,
 )
+from recovery.regionwriter import RegionWriter
 from recovery.zstdframes import DecompressedStream
 
 WRITE_AHEAD = 8  # record pieces queued for the writing thread
-WRITEBACK_BYTES = 32 * 1024 * 1024  # start the disk writing every this many bytes (no waiting)
-_SYNC_FILE_RANGE_WRITE = 2
-try:
-    import ctypes
-
-    _libc = ctypes.CDLL(None, use_errno=True)
-    _sync_file_range = _libc.sync_file_range
-    _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
-except (OSError, AttributeError):  # not Linux / glibc: the final fsync does all the work
-    _sync_file_range = None
 
 
 class _Sink:
@@ -64,19 +54,20 @@ class _WriteSink(_Sink):
     """Writes in a helper thread, in order, so decompressing, hashing and writing overlap.
 
     A write error stops the writing and is raised, unchanged, by the next ``data``/``gap``/``finish``.
-    The disk starts writing back every WRITEBACK_BYTES (``sync_file_range``, no waiting), so the caller's
-    final fsync has little left to do.
+    How the bytes reach the disk (O_DIRECT where it can) is :class:`recovery.regionwriter.RegionWriter`'s.
     """
 
-    def __init__(self, fd: int, offset: int, zero_gap: Callable[[int, int], None] | None) -> None:
+    def __init__(
+        self, fd: int, offset: int, region_length: int, zero_gap: Callable[[int, int], None] | None
+    ) -> None:
         self.fd, self.offset, self.zero_gap = fd, offset, zero_gap
         self.error: BaseException | None = None
+        self.region = RegionWriter(fd, offset, offset + region_length)
         self._queue: queue.Queue[tuple[int, object] | None] = queue.Queue(WRITE_AHEAD)
         self._thread = threading.Thread(target=self._run, name="blockimage-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        flushed = unflushed = -1  # absolute: writeback started below flushed; written data since
         while (item := self._queue.get()) is not None:
             if self.error is not None:
                 continue  # drain: the producer learns about the error at its next put
@@ -86,16 +77,16 @@ class _WriteSink(_Sink):
                     if self.zero_gap:
                         self.zero_gap(offset, what)
                     continue
-                pwrite_all(self.fd, what, offset)  # type: ignore[arg-type]
-                end = offset + len(what)  # type: ignore[arg-type]
-                if flushed < 0:
-                    flushed = offset
-                unflushed = end
-                if _sync_file_range is not None and unflushed - flushed >= WRITEBACK_BYTES:
-                    _sync_file_range(self.fd, flushed, unflushed - flushed, _SYNC_FILE_RANGE_WRITE)
-                    flushed = unflushed
+                self.region.write(offset, what)  # type: ignore[arg-type]
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self.error = exc
+        try:
+            if self.error is None:
+                self.region.close()
+        except BaseException as exc:  # noqa: BLE001 - likewise
+            self.error = exc
+        finally:
+            self.region.discard()
 
     def _put(self, item: tuple[int, object] | None) -> None:
         if self.error is not None:
@@ -257,7 +248,7 @@ def write_stream(
     or raises; the caller fsyncs. A version 2 stream's record SHA-256 is checked (its frames may lack
     zstd's content checksum).
     """
-    return _decode(stream, _WriteSink(fd, offset, zero_gap), region_length, exact, progress)
+    return _decode(stream, _WriteSink(fd, offset, region_length, zero_gap), region_length, exact, progress)
 
 
 def compare_stream(stream: BinaryIO, fd: int, offset: int, region_length: int) -> BlockStats:

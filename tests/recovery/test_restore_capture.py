@@ -4,6 +4,7 @@ stored in a folder and on a FAT DriveKey image, restored onto sparse volume file
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from recovery import blockreader
+from recovery import regionwriter
 from recovery import restore as restore_module
 from recovery.blockimage import ImageProblem
 from recovery.capture import capture, recover_slot
@@ -348,23 +349,27 @@ def test_a_medium_that_reads_differently_after_the_check_fails_the_restore(
     assert_canaries(target)
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["o_direct", "buffered"])
 def test_disk_write_failure_is_216_and_a_rerun_succeeds(
-    store: DirectoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: DirectoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
 ) -> None:
     target = make_volume(tmp_path / "volume.img")
-    real_pwrite_all, calls = blockreader.pwrite_all, []
+    real_pwrite, failed_on = os.pwrite, []
 
-    def failing(fd: int, data: bytes, offset: int) -> None:
-        calls.append(offset)
-        if len(calls) == 3:
+    def failing(fd: int, data: bytes, offset: int) -> int:
+        if offset >= MIB:  # the content, past the table and boot code
+            failed_on.append(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
             raise OSError(5, "Input/output error")
-        real_pwrite_all(fd, data, offset)
+        return real_pwrite(fd, data, offset)
 
-    monkeypatch.setattr(blockreader, "pwrite_all", failing)
+    monkeypatch.setattr(regionwriter, "DIRECT", direct)
+    monkeypatch.setattr(os, "pwrite", failing)
     with pytest.raises(DiskWriteError) as info:
         restore(store, "factory", [target])
+    monkeypatch.setattr(os, "pwrite", real_pwrite)
     assert "Input/output error" in info.value.detail
-    monkeypatch.undo()
+    assert bool(failed_on[0]) == direct  # the failure was on the path under test
+    assert region(target.path, 0, 512) == bytes(512)  # and left no partition table
     restore(store, "factory", [target])
     assert_factory_content(target.path)
 
