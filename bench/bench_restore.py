@@ -14,22 +14,31 @@ and a ``tar --zstd`` of the files. Each run restores onto a fresh sparse file on
 - ``partclone``: ``zstd -dc | partclone.restore -O`` of the ext4 filesystem alone, then ``sync``;
 - ``tar``: ``tar --zstd -xf`` of the files into an empty folder, then ``sync -f`` (files, not a disk).
 
+The tools run in rounds (``--repeat``), each round starting one tool later, so that no tool always
+follows the same one: what ran just before matters on this VM (below). Then ``--pairs`` pairs of dd and
+ours run back to back, dd first in every other pair: the second table, ``ours/dd`` the median of the
+pairs' ratios, compares the two in the same minute whatever the machine's state.
+
 Before every timed run (not timed): the previous run's output is deleted and ``sync`` waits for the
 disk. ``--cache`` says what the page cache holds then:
 
 - ``as-is`` (default): whatever the runs before left; the inputs were read recently, so they are in
-  memory, the best case for dd (it then only writes). The page cache fills up over a run of the bench
-  (10 GB and more) and later rounds of the CPU-bound tools slow down (ours up to 1.8 x its first round;
-  not so with ``reset``): the least favourable setting for us, and the one the goal is judged on;
-- ``reset`` (root): emptied, then the run's own inputs read back in. Every run starts alike, but the
-  filesystem's cached allocation metadata is gone too, which seems to cost dd (it allocates 2 GiB at its
-  final fsync) more than us (we start the writeback every 32 MiB): dd takes 2-3.4 s here against 1.5 s;
+  memory, the best case for dd (it then only writes);
+- ``reset`` (root): emptied, then the run's own inputs read back in;
 - ``cold`` (root): emptied, as for a restore from a DriveKey or a recovery partition: dd then reads the
   whole disk image where we read the compressed one.
 
+What ran before matters because the lab's VMs hand free memory back to the host (virtio-balloon free
+page reporting): a tool writing through the page cache needs 2 GiB of pages, and their first touch
+faults host memory in unless the run before had just freed as much. dd's time for the same bytes thus
+ranges from 1.4 s (right after another dd freed its output) to 4-5 s (after ours, which writes with
+O_DIRECT and frees no page cache); emptying the cache (``reset``, ``cold``) hands it all back, and dd
+takes 3 s and more. Ours, through O_DIRECT, takes the same time in every position.
+
 MiB/s are content MiB per second for every tool; ``ours/dd`` is dd's time over ours (1.0 = the limit).
 
-    .venv/bin/python bench/bench_restore.py [--sizes 64,512,2048] [--repeat 3] [--show-runs] [--cache as-is|reset|cold]
+    .venv/bin/python bench/bench_restore.py [--sizes 64,512,2048] [--repeat 5] [--pairs 6] [--show-runs]
+        [--cache as-is|reset|cold]
 """
 
 from __future__ import annotations
@@ -54,6 +63,8 @@ from recovery.restore import restore  # noqa: E402
 COLUMNS = [("content MiB", 11), ("dd s", 6), ("ours s", 7), ("full-verify s", 13), ("partclone s", 11),
            ("tar s", 6), ("dd MiB/s", 8), ("ours MiB/s", 10), ("ours/dd", 7), ("ours/partclone", 14),
            ("ours/tar", 8)]  # fmt: skip
+PAIR_COLUMNS = [("content MiB", 11), ("pairs", 5), ("dd s", 6), ("ours s", 7), ("ours/dd", 7), ("worst", 5),
+                ("best", 5)]  # fmt: skip
 
 
 def sh(command: str) -> None:
@@ -95,7 +106,10 @@ def bench_size(
     table: benchlib.Table,
     show_runs: bool = False,
     cache: str = "as-is",
+    pairs: int = 0,
+    pair_rows: list[tuple[object, ...]] | None = None,
 ) -> None:
+    pair_rows = [] if pair_rows is None else pair_rows
     disk = benchlib.make_disk(work, mib, content)
     store_root = work / "store"
     benchlib.write_image(store_root, "factory", disk)
@@ -132,27 +146,42 @@ def bench_size(
                       fresh_part, [pcl]),
         "tar": (lambda: sh(f"tar --zstd -xf {tarball} -C {extract} && sync -f {extract}"), fresh_dir, [tarball]),
     }  # fmt: skip
-    for _ in range(repeat):  # interleaved, so a burst of load hits every tool alike
-        for name, (fn, before, inputs) in tool.items():
+    names = list(tool)
+    for r in range(repeat):  # interleaved, each round starting one tool later: every tool follows each other
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            fn, before, inputs = tool[name]
             runs[name].append(timed(fn, before, cache, inputs))
+    paired: list[tuple[float, float]] = []  # (dd, ours) run back to back, dd first every other pair
+    for i in range(pairs):
+        order = ("dd", "ours") if i % 2 == 0 else ("ours", "dd")
+        took = {name: timed(tool[name][0], tool[name][1], cache, tool[name][2]) for name in order}
+        paired.append((took["dd"], took["ours"]))
     if show_runs:
         print(f"# {mib} MiB, every run (s): " + "; ".join(f"{k} " + " ".join(f"{t:.2f}" for t in v)
                                                          for k, v in runs.items()))  # fmt: skip
+        print(f"# {mib} MiB, pairs (dd, ours s): " + "; ".join(f"{d:.2f} {o:.2f}" for d, o in paired))
     shutil.rmtree(extract, ignore_errors=True)
     target.unlink(missing_ok=True)
     m = {k: statistics.median(v) for k, v in runs.items()}
     table.row(mib, m["dd"], m["ours"], m["full"], m["partclone"], m["tar"], mib / m["dd"], mib / m["ours"],
               m["dd"] / m["ours"], m["partclone"] / m["ours"], m["tar"] / m["ours"])  # fmt: skip
+    if paired:
+        ratios = [d / o for d, o in paired]
+        pair_rows.append((mib, len(paired), statistics.median(d for d, _ in paired),
+                          statistics.median(o for _, o in paired), statistics.median(ratios), min(ratios),
+                          max(ratios)))  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    benchlib.common_args(parser)
+    benchlib.common_args(parser, repeat=5)  # five tools: in five rounds each follows every other once
     parser.add_argument("--show-runs", action="store_true", help="print every run's time, not only medians")
     parser.add_argument("--cache", choices=("as-is", "reset", "cold"), default="as-is",
                         help="the page cache before every run (see above; reset and cold need root)")  # fmt: skip
+    parser.add_argument("--pairs", type=int, default=6,
+                        help="dd and ours run back to back this many times after the rounds (default 6; 0: none)")  # fmt: skip
     args = parser.parse_args()
     if args.cache != "as-is" and os.geteuid() != 0:
         parser.error(f"--cache {args.cache} empties the page cache: it needs root")
@@ -170,12 +199,23 @@ def main() -> None:
         "full-verify = ours with full_verify=True; partclone = zstd -dc | partclone.restore (ext4 only);\n"
         "tar = tar --zstd -x + sync -f (files only)",
     )
+    pair_rows: list[tuple[object, ...]] = []
     for mib in benchlib.sizes_of(args.sizes):
         with benchlib.workdir(args.work, f"g7restore-{mib}-") as work:
             try:
-                bench_size(work, mib, args.repeat, args.content, table, args.show_runs, args.cache)
+                bench_size(work, mib, args.repeat, args.content, table, args.show_runs, args.cache, args.pairs,
+                           pair_rows)  # fmt: skip
             except benchlib.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
+    if pair_rows:
+        pairs = benchlib.Table(
+            f"Restore against the dd limit, paired ({args.pairs} pairs run back to back, dd first in every "
+            f"other pair, page cache {args.cache})",
+            PAIR_COLUMNS,
+            note="ours/dd: the median of every pair's dd time over ours (1.0 = the limit); the goal's figure",
+        )
+        for row in pair_rows:
+            pairs.row(*row)
 
 
 if __name__ == "__main__":

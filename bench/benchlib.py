@@ -379,10 +379,13 @@ def workdir(base: str | None, prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def common_args(parser, sizes: str = "64,512,2048") -> None:  # noqa: ANN001 - argparse.ArgumentParser
+def common_args(parser, sizes: str = "64,512,2048", repeat: int = 3) -> None:  # noqa: ANN001 - argparse.ArgumentParser
     parser.add_argument("--sizes", default=sizes, help=f"content sizes in MiB (default {sizes})")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per figure; the median is printed (default 3)"
+        "--repeat",
+        type=int,
+        default=repeat,
+        help=f"runs per figure; the median is printed (default {repeat})",
     )
     parser.add_argument(
         "--content", choices=("usr", "synthetic"), default="usr", help="see bench/benchlib.py"

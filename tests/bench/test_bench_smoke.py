@@ -38,11 +38,20 @@ def rows(out: str, first: str) -> list[list[str]]:
     ],
 )
 def test_size_benches_print_one_row_per_size(script: str, title: str, cells: int, tmp_path: Path) -> None:
-    out = bench(script, "--sizes", "4", "--repeat", "1", "--work", str(tmp_path))
+    out = bench(script, "--sizes", "4", "--repeat", "1", "--work", str(tmp_path), *PAIRS.get(script, ()))
     assert title in out
-    (row,) = rows(out, "4")
+    row, *more = rows(out, "4")
     assert len(row) == cells and all(float(c) >= 0 for c in row[1:]), row
+    if script == "bench_restore.py":  # and the paired table: content, pairs, dd, ours, ratio, worst, best
+        assert "## Restore against the dd limit, paired (2 pairs" in out
+        ((_, pairs, *figures),) = more
+        assert pairs == "2" and len(figures) == 5 and all(float(c) > 0 for c in figures), more
+    else:
+        assert not more
     assert not list(tmp_path.iterdir()), "the scratch folder was not cleaned up"
+
+
+PAIRS = {"bench_restore.py": ("--pairs", "2")}
 
 
 @pytest.mark.slow
