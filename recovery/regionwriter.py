@@ -86,8 +86,8 @@ def _open_direct(fd: int) -> int:
 class RegionWriter:
     """Writes ascending pieces of ``[start, end)`` of ``fd``, and nothing outside it.
 
-    Two windows take turns: one is written by a helper thread while the next is staged, so the disk and
-    the copying overlap. ``close()`` writes what is staged and waits for it; the caller fsyncs ``fd``
+    WINDOWS windows take turns: full ones are written by helper threads while the next is staged, so
+    the disk and the copying overlap. ``close()`` writes what is staged and waits for it; the caller fsyncs ``fd``
     (both descriptors are the same file). A write error is raised unchanged (``OSError``) by a later
     ``write`` or by ``close``; a piece out of order or outside the region is a caller's bug
     (``ValueError``, before anything of it is written). Nothing is being written once ``close`` or
@@ -103,12 +103,11 @@ class RegionWriter:
         self.direct_fd = _open_direct(fd) if self.lo < self.hi else -1
         self._windows: list[mmap.mmap] = []
         self._views: list[memoryview] = []
-        self._pending: list[Future[None] | None] = [None] * WINDOWS
+        self._pending: list[Future[int] | None] = [None] * WINDOWS
         self._pool: ThreadPoolExecutor | None = None
         if self.direct_fd >= 0:
-            self._windows = [
-                mmap.mmap(-1, STAGE_BYTES) for _ in range(WINDOWS)
-            ]  # page-aligned, as O_DIRECT wants
+            # page-aligned, as O_DIRECT wants its memory
+            self._windows = [mmap.mmap(-1, STAGE_BYTES) for _ in range(WINDOWS)]
             self._views = [memoryview(w) for w in self._windows]
             self._pool = ThreadPoolExecutor(WINDOWS - 1, thread_name_prefix="region-direct")
         self._current = 0  # the window being staged
@@ -199,10 +198,12 @@ class RegionWriter:
     def _wait(self, i: int) -> None:
         pending, self._pending[i] = self._pending[i], None
         if pending is not None:
-            pending.result()  # a write error is raised here, unchanged
+            self.direct_bytes += pending.result()  # a write error is raised here, unchanged
 
-    def _write_window(self, i: int, length: int, offset: int) -> None:
-        """In the helper thread: one window to the disk, direct; the ordinary way if the disk refuses."""
+    def _write_window(self, i: int, length: int, offset: int) -> int:
+        """In a helper thread: one window to the disk, direct (the bytes that went so are returned); the
+        ordinary way if the disk refuses."""
+        direct = 0
         with self._views[i][:length] as view:
             while view:
                 try:
@@ -212,14 +213,15 @@ class RegionWriter:
                         raise
                     self._refused = True  # the device wants another alignment
                     pwrite_all(self.fd, view, offset)
-                    return
+                    break
                 if written <= 0:
                     raise OSError(errno.EIO, f"short write at byte {offset}")
-                self.direct_bytes += written
+                direct += written
                 view, offset = view[written:], offset + written
                 if offset % self.align:  # a short write that ended mid-block: finish it the ordinary way
                     pwrite_all(self.fd, view, offset)
-                    return
+                    break
+        return direct
 
     def _buffered(self, data: memoryview | bytes, offset: int) -> None:
         pwrite_all(self.fd, data, offset)
