@@ -146,15 +146,19 @@ def bench_size(
                       fresh_part, [pcl]),
         "tar": (lambda: sh(f"tar --zstd -xf {tarball} -C {extract} && sync -f {extract}"), fresh_dir, [tarball]),
     }  # fmt: skip
+
+    def run(name: str) -> float:
+        fn, before, inputs = tool[name]
+        return timed(fn, before, cache, inputs)
+
     names = list(tool)
     for r in range(repeat):  # interleaved, each round starting one tool later: every tool follows each other
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            fn, before, inputs = tool[name]
-            runs[name].append(timed(fn, before, cache, inputs))
+            runs[name].append(run(name))
     paired: list[tuple[float, float]] = []  # (dd, ours) run back to back, dd first every other pair
     for i in range(pairs):
         order = ("dd", "ours") if i % 2 == 0 else ("ours", "dd")
-        took = {name: timed(tool[name][0], tool[name][1], cache, tool[name][2]) for name in order}
+        took = {name: run(name) for name in order}
         paired.append((took["dd"], took["ours"]))
     if show_runs:
         print(f"# {mib} MiB, every run (s): " + "; ".join(f"{k} " + " ".join(f"{t:.2f}" for t in v)

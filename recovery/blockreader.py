@@ -60,7 +60,7 @@ class _WriteSink(_Sink):
     def __init__(
         self, fd: int, offset: int, region_length: int, zero_gap: Callable[[int, int], None] | None
     ) -> None:
-        self.fd, self.offset, self.zero_gap = fd, offset, zero_gap
+        self.offset, self.zero_gap = offset, zero_gap
         self.error: BaseException | None = None
         self.region = RegionWriter(fd, offset, offset + region_length)
         self._queue: queue.Queue[tuple[int, object] | None] = queue.Queue(WRITE_AHEAD)
@@ -80,13 +80,13 @@ class _WriteSink(_Sink):
                 self.region.write(offset, what)  # type: ignore[arg-type]
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self.error = exc
+        if self.error is not None:
+            self.region.discard()  # stopped or failed: what is staged is not written
+            return
         try:
-            if self.error is None:
-                self.region.close()
+            self.region.close()  # lets go of the region's descriptor and windows however it ends
         except BaseException as exc:  # noqa: BLE001 - likewise
             self.error = exc
-        finally:
-            self.region.discard()
 
     def _put(self, item: tuple[int, object] | None) -> None:
         if self.error is not None:

@@ -87,8 +87,8 @@ class RegionWriter:
     """Writes ascending pieces of ``[start, end)`` of ``fd``, and nothing outside it.
 
     WINDOWS windows take turns: full ones are written by helper threads while the next is staged, so
-    the disk and the copying overlap. ``close()`` writes what is staged and waits for it; the caller fsyncs ``fd``
-    (both descriptors are the same file). A write error is raised unchanged (``OSError``) by a later
+    the disk and the copying overlap. ``close()`` writes what is staged and waits for it; the caller
+    fsyncs ``fd`` (both descriptors are the same file). A write error is raised unchanged (``OSError``) by a later
     ``write`` or by ``close``; a piece out of order or outside the region is a caller's bug
     (``ValueError``, before anything of it is written). Nothing is being written once ``close`` or
     ``discard`` has returned.
