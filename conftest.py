@@ -48,6 +48,9 @@ def add_feature_options(parser: pytest.Parser) -> None:
                     help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)")  # fmt: skip
     group.addoption("--prompt-seconds", type=float, default=None, metavar="S",
                     help="length of each POST prompt window (default 0.2 s, libvirt 0.5 s)")  # fmt: skip
+    group.addoption("--real-time-windows", action="store_true",
+                    help="wait out every POST prompt window in full (default: a window the scenario is not "
+                    "going to answer ends at once, see simulator/firmware/fastforward.py)")  # fmt: skip
     group.addoption("--screens", type=Path, default=None, metavar="DIR",
                     help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*")  # fmt: skip
     group.addoption("--screen-timeout", type=float, default=None, metavar="S",

@@ -3,7 +3,9 @@
 - ``--backend process|libvirt`` (default process) boots the DriveKey and the hard drive as local processes
   or as QEMU guests; with libvirt only the scenarios tagged ``@libvirt`` run.
 - ``--prompt-seconds S`` (default 0.2 s, libvirt 0.5 s): the length of each POST prompt window (the
-  technician answers a prompt within ~40 ms even on a loaded machine; retries scale with it); ``--screen-timeout S``
+  technician answers a prompt within ~40 ms even on a loaded machine; retries scale with it). A window
+  the scenario is not going to answer ends at once (the console driver fast-forwards it: same screens,
+  same keys, less waiting); ``--real-time-windows`` waits each one out. ``--screen-timeout S``
   the longest wait for one screen (default 60 s, 300 s with libvirt); ``--screens DIR`` keeps every
   screen of every scenario as text and PNG (for documentation).
 - Every ``@seed.<id>`` tag is registered as a marker from ``seed_items.toml``, so ``--strict-markers``
@@ -68,6 +70,9 @@ def _add_options(parser: pytest.Parser) -> None:
                     help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)")  # fmt: skip
     group.addoption("--prompt-seconds", type=float, default=None, metavar="S",
                     help="length of each POST prompt window (default 0.2 s, libvirt 0.5 s)")  # fmt: skip
+    group.addoption("--real-time-windows", action="store_true",
+                    help="wait out every POST prompt window in full (default: a window the scenario is not "
+                    "going to answer ends at once, see simulator/firmware/fastforward.py)")  # fmt: skip
     group.addoption("--screens", type=Path, default=None, metavar="DIR",
                     help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*")  # fmt: skip
     group.addoption("--screen-timeout", type=float, default=None, metavar="S",
@@ -136,7 +141,8 @@ def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Tech
     if screens is not None:
         screens = screens.resolve() / re.sub(r"[^\w.-]+", "_", request.node.name)[:120]
     prompt = request.config.getoption("--prompt-seconds") or PROMPT_SECONDS[backend]
-    settings = Settings(backend, prompt, timeout, screens)
+    fast_forward = not request.config.getoption("--real-time-windows")
+    settings = Settings(backend, prompt, timeout, screens, fast_forward)
     tech = Technician(Bench(tmp_path / "lab"), tmp_path, settings)
     request.node.stash[TECHNICIAN] = tech
     yield tech

@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="length of each POST prompt window (default 3, or $G7SIM_PROMPT_SECONDS)",
     )
     c.add_argument("--backend", help="boot backend: process (default, or $G7SIM_BACKEND) or libvirt")
+    c.add_argument("--fast-forward", type=Path, metavar="SOCKET",
+                   help="end a prompt window at once when the driver listening at SOCKET will not answer it "
+                   "(tests; see simulator/firmware/fastforward.py)")  # fmt: skip
     c.add_argument("--libvirt-uri", metavar="URI",
                    help="libvirt backend: hypervisor URI (default $G7SIM_LIBVIRT_URI or qemu:///session)")  # fmt: skip
 
@@ -305,6 +308,8 @@ def cmd_power_on(lab: Lab, args: argparse.Namespace) -> int:
             screens_dir=args.screens,
             timing=timing,
         )
+        if args.fast_forward is not None:
+            console.fast_forward(args.fast_forward)
         console.start()
         try:
             Session(machine, console, backend).run()

@@ -47,6 +47,7 @@ class Console(ConsoleDriver):
         timeout: float,
         backend: str | None = None,
         screens: Path | None = None,
+        fast_forward: bool = True,
     ) -> None:
         self.vt = pyte.Screen(COLS, ROWS)
         self._stream = pyte.ByteStream(self.vt)
@@ -59,6 +60,7 @@ class Console(ConsoleDriver):
             timeout=timeout,
             transcript=transcript,
             extra_args=["--screens", str(screens)] if screens else None,
+            fast_forward=fast_forward,
         )
 
     # ---- the terminal --------------------------------------------------------------------------
@@ -165,9 +167,11 @@ class Console(ConsoleDriver):
         """Poll the console until ``ready()``; fail naming ``what`` with the screen the technician sees."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
+            window = self._open_window()  # before looking (see the driver's expect)
             self._drain()
             if ready():
                 return
+            self._not_answering(window)
             if time.monotonic() > deadline or not self.child.isalive():
                 self._drain()
                 if ready():
@@ -195,10 +199,12 @@ class Console(ConsoleDriver):
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         other_result_since: float | None = None
         while True:
+            window = self._open_window()
             self._drain()
             if self.text().find(text, self._pos) >= 0:
                 self.expect(text, timeout=0)
                 return
+            self._not_answering(window)
             screen = "\n".join(self.vt.display)
             if RESULT_FOOTER in screen and PROGRESS not in screen and text not in screen:
                 other_result_since = other_result_since or time.monotonic()

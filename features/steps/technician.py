@@ -19,6 +19,7 @@ class Settings:
     prompt_seconds: float  # each POST prompt window
     timeout: float  # the longest any single screen may take to come
     screens: Path | None = None  # keep every distinct screen (text + PNG) of every visit under this folder
+    fast_forward: bool = True  # end at once a POST prompt window the scenario is not going to answer
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Technician:
         screens = self.settings.screens / visit if self.settings.screens else None
         console = Console(self.bench.lab, NAME, transcript=self.workdir / f"{visit}.txt", screens=screens,
                           prompt_seconds=self.settings.prompt_seconds, timeout=self.settings.timeout,
-                          backend=self.settings.backend)  # fmt: skip
+                          backend=self.settings.backend, fast_forward=self.settings.fast_forward)  # fmt: skip
         self.visits.append(console)
         return console
 

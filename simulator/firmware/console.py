@@ -19,12 +19,16 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from simulator.firmware.keys import KeyDecoder
 from simulator.firmware.screen import ROWS, Attr, Screen
 
+if TYPE_CHECKING:
+    from simulator.firmware.fastforward import ConsoleLink
+
 ESC_PAUSE = 0.05  # after a lone ESC byte, how long to wait for the rest of a sequence
+_WAKE = object()  # put in the key queue to wake a window that the driver fast-forwards
 
 
 POWER_BUTTON = "CTRL-]"  # the virtual power button, as virsh console's escape
@@ -82,7 +86,7 @@ class Console:
         self.infd = infd
         self.out = out
         self.timing = timing or Timing()
-        self.keys: queue.Queue[str | None] = queue.Queue()
+        self.keys: queue.Queue[object] = queue.Queue()  # key names, None at end of input, _WAKE
         self._transcript = open(transcript, "a", encoding="utf-8") if transcript else None  # noqa: SIM115
         self._screens_dir = screens_dir
         self._screen_count = 0
@@ -92,6 +96,15 @@ class Console:
         self.last_screen: Screen | None = None
         self._raw_pipe: tuple[int, int] | None = None  # set while a booted system owns the keyboard
         self._mode = threading.Lock()
+        # Fast-forward (see fastforward.py): the finite window open now (0: none), the one to end, the
+        # bytes of keys decoded into the queue so far, and a skip waiting for keys still on their way.
+        self._link: ConsoleLink | None = None
+        self._windows = 0
+        self._open_window = 0
+        self._skipped_window = 0
+        self._bytes_decoded = 0
+        self._skip_request: tuple[int, int] | None = None
+        self._ff = threading.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -101,7 +114,15 @@ class Console:
         threading.Thread(target=self._read_keys, name="console-keys", daemon=True).start()
         self._write("\x1b[?7l\x1b[0m\x1b[2J\x1b[H")  # no auto-wrap: screens never scroll
 
+    def fast_forward(self, path: Path) -> None:
+        """End a prompt window at once when the driver listening at ``path`` says it will not answer it."""
+        from simulator.firmware.fastforward import ConsoleLink
+
+        self._link = ConsoleLink(path, self._request_skip)
+
     def close(self) -> None:
+        if self._link is not None:
+            self._link.close()
         self._write("\x1b[0m\x1b[?7h\r\n")
         if self._saved_tty is not None:
             termios.tcsetattr(self.infd, termios.TCSADRAIN, self._saved_tty)
@@ -110,12 +131,14 @@ class Console:
 
     def _read_keys(self) -> None:
         decoder = KeyDecoder()
+        held = 0  # bytes read whose keys are not in the queue yet (a lone ESC waiting for its pause)
         while True:
             timeout = ESC_PAUSE if decoder.pending else None
             ready, _, _ = select.select([self.infd], [], [], timeout)
             if not ready:
                 for key in decoder.flush():
                     self.keys.put(key)
+                held = self._decoded(held)
                 continue
             try:
                 data = os.read(self.infd, 1024)
@@ -128,6 +151,7 @@ class Console:
                     # the pipe's end; the key queue learns it too.
                     if data:
                         os.write(raw[1], data)
+                        held = self._decoded(held + len(data))
                         continue
                     os.close(raw[1])
                     self._raw_pipe = (raw[0], -1)
@@ -138,6 +162,30 @@ class Console:
                 return
             for key in decoder.feed(data):
                 self.keys.put(key)
+            held += len(data)
+            if not decoder.pending:
+                held = self._decoded(held)
+
+    def _decoded(self, count: int) -> int:
+        """``count`` more bytes have their keys in the queue: a skip that waited for them may go."""
+        with self._ff:
+            self._bytes_decoded += count
+            self._wake_if_due()
+        return 0
+
+    def _request_skip(self, window: int, sent: int) -> None:
+        with self._ff:
+            self._skip_request = (window, sent)
+            self._wake_if_due()
+
+    def _wake_if_due(self) -> None:
+        request = self._skip_request
+        if request is None or request[0] != self._open_window:
+            return  # no request, or for a window that has already ended
+        if self._bytes_decoded >= request[1]:
+            self._skip_request = None
+            self._skipped_window = request[0]
+            self.keys.put(_WAKE)  # behind every key the driver sent before asking
 
     # ---- output ----------------------------------------------------------------------------------
     def _write(self, text: str) -> None:
@@ -235,35 +283,59 @@ class Console:
                 return
 
     def get_key(self, timeout: float | None = None) -> str | None:
-        """Next key, or None when ``timeout`` passes. :raises ConsoleClosed: at end of input."""
-        try:
-            key = self.keys.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if key is None:
-            self.keys.put(None)  # stay closed for every later read
-            raise ConsoleClosed()
-        if key == POWER_BUTTON:
-            raise PowerButtonPressed()
-        return key
+        """Next key, or None when ``timeout`` passes (or the open window was fast-forwarded).
+
+        :raises ConsoleClosed: at end of input."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                key = self.keys.get(timeout=left)
+            except queue.Empty:
+                return None
+            if key is _WAKE:
+                if self._open_window and self._skipped_window == self._open_window:
+                    return None
+                continue  # a wake for a window that ended by itself meanwhile
+            if key is None:
+                self.keys.put(None)  # stay closed for every later read
+                raise ConsoleClosed()
+            if key == POWER_BUTTON:
+                raise PowerButtonPressed()
+            return str(key)
 
     def window(
         self, seconds: float | None, accept: Collection[str] | None = None, *, prompt: Sequence[str] = ()
     ) -> str | None:
         """Open a prompt window: show its ``prompt`` lines, then wait up to ``seconds`` (None: for ever)
         for one of ``accept`` (any key if None). Keys pressed before the window opened are forgotten;
-        the window opens before its prompt shows, so a key pressed on seeing the prompt always counts."""
+        the window opens before its prompt shows, so a key pressed on seeing the prompt always counts.
+        A driver that waits for later text may end a finite window early (fastforward.py)."""
         self.flush_keys()
         for text in prompt:
             self.line(text)
         deadline = None if seconds is None else time.monotonic() + seconds
-        while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return None
-            key = self.get_key(left)
-            if key is not None and (accept is None or key in accept):
-                return key
+        if deadline is not None:
+            with self._ff:
+                self._windows += 1
+                self._open_window = self._windows
+            if self._link is not None:
+                self._link.announce(self._windows)
+        try:
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return None
+                key = self.get_key(left)
+                if key is None:
+                    if self._open_window and self._skipped_window == self._open_window:
+                        return None  # fast-forwarded: as if its time were up
+                    continue
+                if accept is None or key in accept:
+                    return key
+        finally:
+            with self._ff:
+                self._open_window = 0
 
     def pause(self, seconds: float | None = None) -> None:
         time.sleep(self.timing.step_seconds if seconds is None else seconds)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pexpect
 
+from simulator.firmware.fastforward import DriverLink
 from simulator.firmware.keys import encode
 
 # After a lone ESC, no byte for this long: the console's ESC_PAUSE (50 ms) and a margin.
@@ -47,6 +48,7 @@ class ConsoleDriver:
         extra_env: dict[str, str] | None = None,
         extra_args: list[str] | None = None,
         echo: bool = False,
+        fast_forward: bool | None = None,
     ) -> None:
         self.name = name
         self.timeout = timeout
@@ -58,10 +60,19 @@ class ConsoleDriver:
         self.transcript.write_text("")
         self._pos = 0  # matches continue after the previous one, like pexpect
         self._esc_sent = -LONE_ESC  # when the last ESC was sent (monotonic)
+        self._sent = 0  # bytes of keys sent: a fast-forward waits until the console has them all
+        # Windows we will not answer end at once (fastforward.py), unless someone watches (echo): they
+        # see the firmware's real waits.
+        if fast_forward is None:
+            fast_forward = not echo
+        self._ff_dir = tempfile.TemporaryDirectory(prefix="g7ff-") if fast_forward else None
+        self._ff = DriverLink(Path(self._ff_dir.name)) if self._ff_dir else None
         args = ["-m", "simulator.cli", "--lab", str(lab_root), "power-on", name,
                 "--transcript", str(self.transcript), "--prompt-seconds", str(prompt_seconds)]  # fmt: skip
         if backend:
             args += ["--backend", backend]
+        if self._ff is not None:
+            args += ["--fast-forward", str(self._ff.path)]
         args += extra_args or []
         env = {**os.environ, **(extra_env or {})}
         self.child = pexpect.spawn(sys.executable, args, env=env, dimensions=(25, 80), timeout=timeout)
@@ -99,12 +110,14 @@ class ConsoleDriver:
         """Wait until ``needle`` appears (after the previous match); return the text up to it."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
+            window = self._open_window()  # before looking: the window's prompt is then in what we read
             self._drain()
             text = self.text()
             at = text.find(needle, self._pos)
             if at >= 0:
                 seen, self._pos = text[self._pos : at], at + len(needle)
                 return seen
+            self._not_answering(window)
             if time.monotonic() > deadline or not self.child.isalive():
                 ended = not self.child.isalive()
                 if ended and needle in self.text()[self._pos :]:
@@ -119,6 +132,7 @@ class ConsoleDriver:
         """Wait for the first of several texts; return which one appeared."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
+            window = self._open_window()
             self._drain()
             text = self.text()
             found = [(text.find(n, self._pos), n) for n in needles if text.find(n, self._pos) >= 0]
@@ -126,20 +140,31 @@ class ConsoleDriver:
                 at, needle = min(found)
                 self._pos = at + len(needle)
                 return needle
+            self._not_answering(window)
             if time.monotonic() > deadline or not self.child.isalive():
                 if not self.child.isalive() and any(n in self.text()[self._pos :] for n in needles):
                     continue  # printed just before the session ended
                 raise ScreenNotFound(f"none of {needles!r} appeared; last screen:\n{self.last_screen()}")
             self._wait_output(deadline)
 
+    def _open_window(self) -> int:
+        """The prompt window the console has opened and we have not yet let go (0: none)."""
+        return self._ff.open_window() if self._ff is not None else 0
+
+    def _not_answering(self, window: int) -> None:
+        """We looked at everything written up to ``window`` and still wait: nothing on the console can
+        change before that window ends, so it may end now. Every key we sent reaches it first."""
+        if window and self._ff is not None:
+            self._ff.skip(window, self._sent)
+
     def _wait_output(self, deadline: float) -> None:
-        """Sleep until the console writes something, at most 20 ms (the transcript may be written just
-        after the pty) and never past ``deadline``."""
+        """Sleep until the console writes something or opens a window, at most 20 ms (the transcript
+        may be written just after the pty) and never past ``deadline``."""
         left = min(0.02, deadline - time.monotonic())
         if left <= 0:
             return
         try:
-            select.select([self.child.child_fd], [], [], left)
+            select.select([self.child.child_fd, *([self._ff] if self._ff else [])], [], [], left)
         except (OSError, ValueError):
             time.sleep(left)  # the pty is closed: the session is over
 
@@ -154,17 +179,17 @@ class ConsoleDriver:
             wait = self._esc_sent + LONE_ESC - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            self.child.send(encode(key))
+            self._sent += self.child.send(encode(key))
             if key.upper() == "ESC":
                 self._esc_sent = time.monotonic()
             elif i < len(keys) - 1:
                 time.sleep(0.02)  # a technician's pace between keys typed in one go
 
     def type(self, text: str) -> None:
-        self.child.send(text.encode())
+        self._sent += self.child.send(text.encode())
 
     def power_button(self) -> None:
-        self.child.send(b"\x1d")
+        self._sent += self.child.send(b"\x1d")
 
     def wait_power_off(self, timeout: float | None = None) -> int:
         self.child.expect(pexpect.EOF, timeout=self.timeout if timeout is None else timeout)
@@ -189,6 +214,9 @@ class ConsoleDriver:
             except (pexpect.TIMEOUT, pexpect.EOF):
                 self.child.terminate(force=True)
         self._close_exited()
+        if self._ff is not None:
+            self._ff.close()
+            self._ff_dir.cleanup()
         if self._tmp:
             self._tmp.cleanup()
 
