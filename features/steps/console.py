@@ -167,11 +167,9 @@ class Console(ConsoleDriver):
         """Poll the console until ``ready()``; fail naming ``what`` with the screen the technician sees."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
-            window = self._open_window()  # before looking (see the driver's expect)
             self._drain()
             if ready():
                 return
-            self._not_answering(window)
             if time.monotonic() > deadline or not self.child.isalive():
                 self._drain()
                 if ready():
@@ -199,12 +197,10 @@ class Console(ConsoleDriver):
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         other_result_since: float | None = None
         while True:
-            window = self._open_window()
             self._drain()
             if self.text().find(text, self._pos) >= 0:
                 self.expect(text, timeout=0)
                 return
-            self._not_answering(window)
             screen = "\n".join(self.vt.display)
             if RESULT_FOOTER in screen and PROGRESS not in screen and text not in screen:
                 other_result_since = other_result_since or time.monotonic()

@@ -294,7 +294,7 @@ class Console:
             except queue.Empty:
                 return None
             if key is _WAKE:
-                if self._open_window and self._skipped_window == self._open_window:
+                if self._fast_forwarded():
                     return None
                 continue  # a wake for a window that ended by itself meanwhile
             if key is None:
@@ -328,14 +328,18 @@ class Console:
                     return None
                 key = self.get_key(left)
                 if key is None:
-                    if self._open_window and self._skipped_window == self._open_window:
-                        return None  # fast-forwarded: as if its time were up
+                    if self._fast_forwarded():
+                        return None  # as if its time were up
                     continue
                 if accept is None or key in accept:
                     return key
         finally:
             with self._ff:
                 self._open_window = 0
+
+    def _fast_forwarded(self) -> bool:
+        """The driver let the open window go (see fastforward.py)."""
+        return bool(self._open_window) and self._skipped_window == self._open_window
 
     def pause(self, seconds: float | None = None) -> None:
         time.sleep(self.timing.step_seconds if seconds is None else seconds)

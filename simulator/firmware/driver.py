@@ -67,6 +67,7 @@ class ConsoleDriver:
             fast_forward = not echo
         self._ff_dir = tempfile.TemporaryDirectory(prefix="g7ff-") if fast_forward else None
         self._ff = DriverLink(Path(self._ff_dir.name)) if self._ff_dir else None
+        self._window_seen = 0  # the window the console announced when we last waited (0: none)
         args = ["-m", "simulator.cli", "--lab", str(lab_root), "power-on", name,
                 "--transcript", str(self.transcript), "--prompt-seconds", str(prompt_seconds)]  # fmt: skip
         if backend:
@@ -110,14 +111,12 @@ class ConsoleDriver:
         """Wait until ``needle`` appears (after the previous match); return the text up to it."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
-            window = self._open_window()  # before looking: the window's prompt is then in what we read
             self._drain()
             text = self.text()
             at = text.find(needle, self._pos)
             if at >= 0:
                 seen, self._pos = text[self._pos : at], at + len(needle)
                 return seen
-            self._not_answering(window)
             if time.monotonic() > deadline or not self.child.isalive():
                 ended = not self.child.isalive()
                 if ended and needle in self.text()[self._pos :]:
@@ -132,7 +131,6 @@ class ConsoleDriver:
         """Wait for the first of several texts; return which one appeared."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
-            window = self._open_window()
             self._drain()
             text = self.text()
             found = [(text.find(n, self._pos), n) for n in needles if text.find(n, self._pos) >= 0]
@@ -140,26 +138,22 @@ class ConsoleDriver:
                 at, needle = min(found)
                 self._pos = at + len(needle)
                 return needle
-            self._not_answering(window)
             if time.monotonic() > deadline or not self.child.isalive():
                 if not self.child.isalive() and any(n in self.text()[self._pos :] for n in needles):
                     continue  # printed just before the session ended
                 raise ScreenNotFound(f"none of {needles!r} appeared; last screen:\n{self.last_screen()}")
             self._wait_output(deadline)
 
-    def _open_window(self) -> int:
-        """The prompt window the console has opened and we have not yet let go (0: none)."""
-        return self._ff.open_window() if self._ff is not None else 0
-
-    def _not_answering(self, window: int) -> None:
-        """We looked at everything written up to ``window`` and still wait: nothing on the console can
-        change before that window ends, so it may end now. Every key we sent reaches it first."""
-        if window and self._ff is not None:
-            self._ff.skip(window, self._sent)
-
     def _wait_output(self, deadline: float) -> None:
         """Sleep until the console writes something or opens a window, at most 20 ms (the transcript
-        may be written just after the pty) and never past ``deadline``."""
+        may be written just after the pty) and never past ``deadline``.
+
+        Every wait loop looks at the console before it calls this again: a window announced by the
+        previous call has been looked at and what we wait for is not there, so nothing can change
+        before that window ends and it may end now (fastforward.py). Every key we sent reaches it first.
+        """
+        if self._ff is not None and self._window_seen:
+            self._ff.skip(self._window_seen, self._sent)
         left = min(0.02, deadline - time.monotonic())
         if left <= 0:
             return
@@ -167,6 +161,8 @@ class ConsoleDriver:
             select.select([self.child.child_fd, *([self._ff] if self._ff else [])], [], [], left)
         except (OSError, ValueError):
             time.sleep(left)  # the pty is closed: the session is over
+        if self._ff is not None:
+            self._window_seen = self._ff.announced_window()  # read before the caller looks again
 
     # ---- typing ---------------------------------------------------------------------------------
     def press(self, *keys: str) -> None:

@@ -94,7 +94,7 @@ class DriverLink:
         """What to select() on: readable when the console connects or announces a window."""
         return (self._conn or self._listener).fileno()
 
-    def open_window(self) -> int:
+    def announced_window(self) -> int:
         """Read the console's announcements; the window opened last and not yet skipped (0: none)."""
         if self._conn is None:
             try:

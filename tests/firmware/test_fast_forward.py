@@ -121,9 +121,9 @@ def test_the_link_carries_windows_and_skips(tmp_path: Path) -> None:
         console.announce(1)
         console.announce(2)
         deadline = time.monotonic() + 5
-        while driver.open_window() != 2 and time.monotonic() < deadline:
+        while driver.announced_window() != 2 and time.monotonic() < deadline:
             time.sleep(0.005)
-        assert driver.open_window() == 2  # the last window opened
+        assert driver.announced_window() == 2  # the last window opened
         driver.skip(2, 17)
         driver.skip(2, 17)  # asked once only
         driver.skip(1, 17)  # an older window: never
@@ -132,7 +132,7 @@ def test_the_link_carries_windows_and_skips(tmp_path: Path) -> None:
             time.sleep(0.005)
         time.sleep(0.05)
         assert skips == [(2, 17)]
-        assert driver.open_window() == 0  # nothing open that we have not let go
+        assert driver.announced_window() == 0  # nothing open that we have not let go
     finally:
         console.close()
         driver.close()
