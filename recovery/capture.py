@@ -38,7 +38,7 @@ from recovery.layout import (
 from recovery.partition_table import read_layout_from_disk
 from recovery.restore import monotonic
 
-__all__ = ["CaptureReport", "capture", "recover_slot"]
+__all__ = ["CaptureReport", "capture", "recover_slot", "resolve_slot"]
 
 Progress = Callable[[float, str], None]
 
@@ -261,6 +261,20 @@ def _verifies(store: ImageStore, path: str) -> bool:
     except ImageProblem:
         return False
     return True
+
+
+def resolve_slot(store: ImageStore, slot: str) -> str | None:
+    """Where the capture of ``slot`` is, as :func:`recover_slot` would leave it, without changing anything.
+
+    For readers: they hold the DriveKey shared, so no capture is running, and what a killed capture left
+    (``SLOT.new``, ``SLOT.old``) is only repaired by the next capture, which holds it exclusively.
+    """
+    new, old = f"{check_path(slot)}.new", f"{slot}.old"
+    if store.exists(slot):
+        return slot
+    if store.exists(old):
+        return new if store.exists(new) and _verifies(store, new) else old
+    return None
 
 
 def recover_slot(store: ImageStore, slot: str) -> str:

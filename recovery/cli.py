@@ -6,19 +6,32 @@
     irecovery capture --yes [--json]
     irecovery ui                                the Recovery Environment screen on this terminal
 
-Inputs come from the environment (see recovery.detect) or the options below. Exit status: 0 on
-success, 2 for a usage error, else the error code minus 200 (208 IRERR -> 8 ... 216 DPARTERR -> 16).
+Inputs come from the environment (see recovery.detect) or the options below. An operation waits for
+another one that holds the DriveKey, a disk or the server (it says so on stderr); --no-wait (or
+IRECOVERY_NO_WAIT=1) makes it fail at once instead.
+
+Exit status: 0 on success; 2 for a usage error; 3 when `ui` ends with Shutdown; 75 when --no-wait found
+the DriveKey, a disk or the server in use; else the error code minus 200 (208 IRERR -> 8 ... 216
+DPARTERR -> 16). A failure prints one line on stderr (or one JSON document with --json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recovery.detect import Inputs
 from recovery.errors import RecoveryError
+from recovery.locking import Busy, LockPolicy
+
+if TYPE_CHECKING:
+    from recovery.operations import Recovery
+
+EXIT_USAGE, EXIT_SHUTDOWN, EXIT_BUSY = 2, 3, 75  # 75: EX_TEMPFAIL of sysexits.h, "try again later"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--controller-cli", help='array CLI command (default "hpacucli")')
     p.add_argument("--disk-map", type=Path, help="JSON list of disks instead of /sys/block")
     p.add_argument("--drivekey", type=Path, help="DriveKey disk or image (default: found by its content)")
+    p.add_argument("--no-wait", action="store_true",
+                   help=f"fail at once (exit {EXIT_BUSY}) if another operation holds the DriveKey, a disk or the "
+                   "server, instead of waiting for it (also IRECOVERY_NO_WAIT=1)")  # fmt: skip
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     c = sub.add_parser("detect", help="show the model, logical drives and target disks")
     c.add_argument("--json", action="store_true")
@@ -68,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from recovery.operations import Recovery
 
-    recovery = Recovery(_inputs(args))
+    wait = not (args.no_wait or os.environ.get("IRECOVERY_NO_WAIT", "") not in ("", "0"))
+    recovery = Recovery(_inputs(args), LockPolicy(wait, None if args.command == "ui" else _say_waiting))
     if args.command == "ui":
         from recovery.tui.terminal import Terminal, TerminalClosed
         from recovery.ui import Outcome, RecoveryScreen
@@ -78,13 +95,28 @@ def main(argv: list[str] | None = None) -> int:
                 outcome = RecoveryScreen(recovery, term).run()
         except TerminalClosed:
             return 0
-        return 0 if outcome is Outcome.RESTART else 3
+        return 0 if outcome is Outcome.RESTART else EXIT_SHUTDOWN
     if args.command in ("restore", "capture") and not args.yes:
         what = (
             "erases every target disk first" if args.command == "restore" else "replaces the previous capture"
         )
         print(f"irecovery: {args.command} {what}; add --yes to confirm", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    try:
+        return _run(recovery, args)
+    except Busy as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"ok": False, "busy": True, "error": {"message": str(exc)}}, indent=2))
+        else:
+            print(f"irecovery: busy: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+
+
+def _say_waiting(text: str) -> None:
+    print(f"irecovery: {text}", file=sys.stderr, flush=True)
+
+
+def _run(recovery: Recovery, args: argparse.Namespace) -> int:
     try:
         if args.command == "detect":
             data = recovery.describe()
@@ -99,12 +131,10 @@ def main(argv: list[str] | None = None) -> int:
             message = recovery.capture(_cli_progress(args))
             _emit(args, {"ok": True, "message": message}, message)
     except RecoveryError as exc:
-        from recovery.messages import FAILED
-
         if getattr(args, "json", False):
             print(json.dumps({"ok": False, "error": exc.to_json()}, indent=2))
         else:
-            print(f"{FAILED}\n{exc.code_line}\n{exc.detail}", file=sys.stderr)
+            print(f"irecovery: {exc.code_line} {exc.detail}".replace("\n", " "), file=sys.stderr)
         return exc.code - 200
     return 0
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from recovery.controller_report import ControllerCliError, ControllerReportError, parse_config
 from recovery.errors import ArrayMismatchError, ModuleConfigError
 from recovery.ld_detail import LogicalDriveDetail, parse_ld_detail
+from recovery.locking import child_lock
 from recovery.module import ModuleConfig
 
 
@@ -95,9 +96,11 @@ def read_dmi(root: Path) -> Dmi:
 
 def run_cli(inputs: Inputs, command: str) -> str:
     """The controller CLI's answer (stdout; "Error: ..." answers included)."""
+    lock_env, lock_fds = child_lock()  # a CLI answering from this server runs under our server lock
     try:
         proc = subprocess.run([*inputs.controller_cli, *command.split()], capture_output=True, text=True,
-                              timeout=60, stdin=subprocess.DEVNULL)  # fmt: skip
+                              timeout=60, stdin=subprocess.DEVNULL, env={**os.environ, **lock_env},
+                              pass_fds=lock_fds)  # fmt: skip
     except FileNotFoundError:
         return "Error: No controllers detected."  # no array CLI: no Smart Array to manage
     except subprocess.TimeoutExpired:

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from recovery import messages as msg
 from recovery.blockimage import ImageProblem
-from recovery.capture import capture, recover_slot
+from recovery.capture import capture, resolve_slot
 from recovery.detect import Detection, Inputs, detect, list_disks
 from recovery.errors import (
     CaptureError,
     ConfigImageMismatchError,
+    DiskWriteError,
     GeometryError,
     ImageError,
     ModuleConfigError,
@@ -28,8 +31,9 @@ from recovery.errors import (
     SavedStateError,
 )
 from recovery.image import Image, read_image, verify_image
-from recovery.imagestore import FatImageStore, ImageStore, StoreError
+from recovery.imagestore import DirectoryStore, FatImageStore, ImageStore, StoreError
 from recovery.layout import LayoutMismatch, TargetDisk
+from recovery.locking import Busy, LockError, LockPolicy, OperationLocks, operation_locks
 from recovery.module import MODULE_PATH, ModuleConfig, parse_module
 from recovery.restore import restore
 from recovery.ui import ImageChoice, Progress
@@ -45,12 +49,49 @@ def fat_partition_offset(device: Path) -> int:
     return lba * 512
 
 
-class Recovery:
-    """One visit's recovery service: finds the DriveKey, reads its module configuration, runs operations."""
+def medium(store: ImageStore) -> Path:
+    """The disk, image file or folder that holds a store: what is locked to read or write it."""
+    if isinstance(store, FatImageStore):
+        return store.image_path
+    if isinstance(store, DirectoryStore):
+        return store.root
+    raise TypeError(f"cannot lock {store!r}")
 
-    def __init__(self, inputs: Inputs) -> None:
+
+class Recovery:
+    """One visit's recovery service: finds the DriveKey, reads its module configuration, runs operations.
+
+    Every public operation holds its locks (:mod:`recovery.locking`) from its first read to its end:
+    the machine and the DriveKey shared to read, the machine exclusive and the DriveKey shared (restore)
+    or exclusive (capture) to write, then the disks it writes (exclusive) or reads (shared).
+    """
+
+    def __init__(self, inputs: Inputs, policy: LockPolicy | None = None) -> None:
         self.inputs = inputs
+        self.policy = policy or LockPolicy()
         self._store: ImageStore | None = None
+
+    @contextmanager
+    def _locked(self, *, writes: bool, drivekey_writes: bool = False,
+                progress: Progress | None = None) -> Iterator[OperationLocks]:  # fmt: skip
+        """The machine and the DriveKey locked for one operation; the caller adds the disks."""
+        told = self.policy.on_wait
+
+        def on_wait(text: str) -> None:
+            if told is not None:
+                told(text)
+            if progress is not None:
+                progress(0.0, text)
+
+        with operation_locks(LockPolicy(self.policy.wait, on_wait)) as locks:
+            try:
+                locks.machine(exclusive=writes)
+                locks.medium(medium(self.store()), drivekey_writes, "the DriveKey")
+            except Busy:
+                raise
+            except LockError as exc:
+                raise ModuleConfigError(str(exc)) from None
+            yield locks
 
     # ---- the DriveKey and its module configuration ----------------------------------------------
     def store(self) -> ImageStore:
@@ -77,14 +118,17 @@ class Recovery:
         return parse_module(data)
 
     def images(self) -> list[ImageChoice]:
-        config = self.config()
+        with self._locked(writes=False):
+            return self._images(self.config())
+
+    def _images(self, config: ModuleConfig) -> list[ImageChoice]:
         choices = [ImageChoice("factory", msg.FACTORY_IMAGE)]
         store = self.store()
         try:
-            recover_slot(store, config.user_slot)  # finish or undo an interrupted capture first
+            slot = resolve_slot(store, config.user_slot)
         except (StoreError, ImageProblem):
-            pass  # a read-only DriveKey: show what is there
-        if store.exists(f"{config.user_slot}/SHA256SUMS"):
+            slot = None  # an unreadable slot is not offered
+        if slot is not None and store.exists(f"{slot}/SHA256SUMS"):
             choices.append(ImageChoice("user", msg.USER_IMAGE))
         return choices
 
@@ -100,14 +144,15 @@ class Recovery:
 
     def _image(self, config: ModuleConfig, kind: str) -> Image:
         store = self.store()
-        path = config.factory_image if kind == "factory" else config.user_slot
+        path = config.factory_image
         if kind == "user":
-            try:
-                recover_slot(store, path)  # an interrupted capture is finished or undone first
-            except (StoreError, ImageProblem):
-                pass  # a read-only DriveKey: take the slot as it is
-        if kind == "user" and not store.exists(path):
-            raise SavedStateError("there is no captured system state (User Configured Image) on the DriveKey")
+            try:  # a capture killed mid-switch is read where it is; the next capture repairs the slot
+                found = resolve_slot(store, config.user_slot)
+            except (StoreError, ImageProblem) as exc:
+                raise SavedStateError(f"cannot read the capture slot {config.user_slot}: {exc}") from None
+            if found is None:
+                raise SavedStateError("there is no captured system state (User Configured Image) on the DriveKey")
+            path = found
         try:
             image = read_image(store, path)
             if kind == "factory":
@@ -141,6 +186,10 @@ class Recovery:
 
     # ---- operations ------------------------------------------------------------------------------
     def describe(self) -> dict[str, object]:
+        with self._locked(writes=False):
+            return self._describe()
+
+    def _describe(self) -> dict[str, object]:
         config = self.config()
         detection = self._detect(config)
         return {
@@ -152,10 +201,14 @@ class Recovery:
             "targets": [f"{t.name}: {t.device.path} ({t.device.vendor} {t.device.product} {t.device.serial})"
                         for t in detection.targets],
             "never_written": [str(d.path) for d in detection.others],
-            "images": [c.label for c in self.images()],
+            "images": [c.label for c in self._images(config)],
         }  # fmt: skip
 
     def verify(self, kind: str) -> dict[str, object]:
+        with self._locked(writes=False):
+            return self._verify(kind)
+
+    def _verify(self, kind: str) -> dict[str, object]:
         config = self.config()
         image = self._image(config, kind)
         try:
@@ -165,10 +218,20 @@ class Recovery:
         return {"image": image.path, "generation": image.header.generation, "report": str(report)}
 
     def restore(self, kind: str, progress: Progress) -> str:
+        with self._locked(writes=True, progress=progress) as locks:
+            return self._restore(kind, progress, locks)
+
+    def _restore(self, kind: str, progress: Progress, locks: OperationLocks) -> str:
         config = self.config()
         detection = self._detect(config, kind)
         image = self._image(config, kind)
         targets = self._targets(detection, image)
+        try:
+            locks.disks((t.path for t in targets), exclusive=True)
+        except Busy:
+            raise
+        except LockError as exc:
+            raise DiskWriteError(str(exc)) from None
         try:
             restore(self.store(), image.path, targets, progress=progress)
         except LayoutMismatch as exc:
@@ -185,6 +248,10 @@ class Recovery:
         return msg.FACTORY_DONE if kind == "factory" else msg.RESTORE_DONE
 
     def capture(self, progress: Progress) -> str:
+        with self._locked(writes=True, drivekey_writes=True, progress=progress) as locks:
+            return self._capture(progress, locks)
+
+    def _capture(self, progress: Progress, locks: OperationLocks) -> str:
         config = self.config()
         detection = self._detect(config)
         try:
@@ -192,6 +259,12 @@ class Recovery:
         except (ImageProblem, StoreError) as exc:
             raise CaptureError(f"the factory image's layout is needed to capture: {exc}") from None
         sources = self._targets(detection, factory)
+        try:
+            locks.disks((s.path for s in sources), exclusive=False)
+        except Busy:
+            raise
+        except LockError as exc:
+            raise CaptureError(str(exc)) from None
         generation = f"user capture {datetime.now(UTC).replace(microsecond=0).isoformat()}"
         try:
             capture(self.store(), config.user_slot, sources, factory.layout,

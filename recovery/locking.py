@@ -1,0 +1,191 @@
+"""Locks that keep two operations from interleaving on one machine, DriveKey or disk.
+
+An operation takes its locks in this order and holds them to its end, so two operations never deadlock:
+
+1. **the machine**, when ``IRECOVERY_LOCK`` names a lock file that stands for the whole server (a
+   simulated server's lock; in a real Recovery Environment the utility runs alone and needs none):
+   shared to read, exclusive to write. A program that runs irecovery while it already holds that lock
+   passes the descriptor down (``IRECOVERY_LOCK_FD``, mode in ``IRECOVERY_LOCK_MODE``); irecovery then
+   takes nothing more, and every program it runs (the controller CLI) inherits the same descriptor, so a
+   tool answering from the same server does not wait for its own caller;
+2. **the DriveKey**: shared to read an image, exclusive to write a capture (or repair the slot);
+3. **the disks**, in path order: exclusive to restore onto them, shared to capture from them.
+
+The DriveKey and the disks are locked with ``flock`` on the device or image file itself, the convention
+udev and systemd follow for block devices (an exclusive BSD lock on the whole disk keeps others off it),
+so any two irecovery processes on one machine exclude each other, simulated or not.
+
+A lock that is taken waits and says so (``on_wait``), or with ``wait=False`` fails at once with
+:class:`Busy`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_LOCK, ENV_LOCK_FD, ENV_LOCK_MODE = "IRECOVERY_LOCK", "IRECOVERY_LOCK_FD", "IRECOVERY_LOCK_MODE"
+SHARED, EXCLUSIVE = "shared", "exclusive"
+
+
+class LockError(Exception):
+    """A lock cannot be taken at all (not a medium that can be locked, a mode that cannot be had)."""
+
+
+class Busy(LockError):
+    """Another operation holds what this one needs, and it was asked not to wait."""
+
+
+@dataclass(frozen=True)
+class LockPolicy:
+    wait: bool = True
+    on_wait: Callable[[str], None] | None = None  # told once per lock it waits for: "the DriveKey /dev/sdb ..."
+
+
+def holders(fd: int) -> list[int]:
+    """The other processes holding a lock on the file of ``fd``, from /proc/locks (empty when unknown)."""
+    try:
+        st = os.fstat(fd)
+        lines = Path("/proc/locks").read_text(encoding="ascii", errors="replace").splitlines()
+    except OSError:
+        return []
+    ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's line has "->" after the number
+    return sorted({int(w[4]) for line in lines if len(w := line.split()) > 5 and w[5] == ident
+                   and w[4].isdigit() and int(w[4]) != os.getpid()})  # fmt: skip
+
+
+def _flock(fd: int, exclusive: bool, what: str, policy: LockPolicy) -> None:
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    except OSError as exc:
+        raise LockError(f"cannot lock {what}: {exc.strerror or exc}") from None
+    pids = ", ".join(map(str, holders(fd)))
+    busy = f"{what} is in use by another operation" + (f" (pid {pids})" if pids else "")
+    if not policy.wait:
+        raise Busy(busy)
+    if policy.on_wait is not None:
+        policy.on_wait(f"waiting: {busy}")
+    fcntl.flock(fd, mode)
+
+
+def _open_for_lock(path: Path, create: bool = False) -> int:
+    # O_NOFOLLOW: a lock file or a disk reached through a symbolic link is not the one it claims to be
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_CREAT if create else 0)
+    try:
+        return os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise LockError(f"cannot open {path} to lock it: {exc.strerror or exc}") from None
+
+
+def inherited(path: Path) -> tuple[int, str] | None:
+    """The descriptor (and mode) by which a calling program already holds the lock on ``path``."""
+    text = os.environ.get(ENV_LOCK_FD, "")
+    if not text.isdigit() or len(text) > 9:
+        return None
+    fd = int(text)
+    try:
+        held, want = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    if (held.st_dev, held.st_ino) != (want.st_dev, want.st_ino):
+        return None
+    return fd, (EXCLUSIVE if os.environ.get(ENV_LOCK_MODE) == EXCLUSIVE else SHARED)
+
+
+class _MachineLockTable:
+    """The machine lock this process holds now, for the programs it runs (one operation at a time)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: tuple[int, str] | None = None
+
+    def publish(self, fd: int, mode: str) -> None:
+        with self._lock:
+            self._held = (fd, mode)
+
+    def withdraw(self, fd: int) -> None:
+        with self._lock:
+            if self._held is not None and self._held[0] == fd:
+                self._held = None
+
+    def for_child(self) -> tuple[dict[str, str], tuple[int, ...]]:
+        """Environment and descriptors that let a child run under the machine lock held now."""
+        with self._lock:
+            if self._held is None:
+                return {}, ()
+            fd, mode = self._held
+        path = os.environ.get(ENV_LOCK, "")
+        return {ENV_LOCK: path, ENV_LOCK_FD: str(fd), ENV_LOCK_MODE: mode}, (fd,)
+
+
+MACHINE = _MachineLockTable()
+
+
+def child_lock() -> tuple[dict[str, str], tuple[int, ...]]:
+    """``(env, pass_fds)`` for a program run during an operation: it inherits the machine lock."""
+    return MACHINE.for_child()
+
+
+@dataclass
+class OperationLocks:
+    """The locks of one operation, released together (in reverse order) when it ends."""
+
+    policy: LockPolicy = field(default_factory=LockPolicy)
+    _fds: list[int] = field(default_factory=list)
+    _machine_fd: int | None = None
+
+    def machine(self, exclusive: bool) -> None:
+        """Take the machine lock named by ``IRECOVERY_LOCK``, if any (or confirm the inherited one)."""
+        name = os.environ.get(ENV_LOCK, "")
+        if not name:
+            return
+        path = Path(name)
+        found = inherited(path)
+        if found is not None:
+            fd, mode = found
+            if exclusive and mode != EXCLUSIVE:
+                raise LockError(f"this operation writes, but its caller holds {path} only shared")
+            MACHINE.publish(fd, mode)
+            self._machine_fd = fd
+            return
+        fd = _open_for_lock(path, create=True)
+        self._fds.append(fd)
+        _flock(fd, exclusive, f"the server ({path})", self.policy)
+        MACHINE.publish(fd, EXCLUSIVE if exclusive else SHARED)
+        self._machine_fd = fd
+
+    def medium(self, path: Path, exclusive: bool, what: str) -> None:
+        fd = _open_for_lock(path)
+        self._fds.append(fd)
+        _flock(fd, exclusive, f"{what} {path}", self.policy)
+
+    def disks(self, paths: Iterable[Path], exclusive: bool) -> None:
+        for path in sorted(set(paths)):
+            self.medium(path, exclusive, "disk")
+
+    def release(self) -> None:
+        if self._machine_fd is not None:
+            MACHINE.withdraw(self._machine_fd)
+            self._machine_fd = None
+        while self._fds:
+            with contextlib.suppress(OSError):
+                os.close(self._fds.pop())
+
+
+@contextlib.contextmanager
+def operation_locks(policy: LockPolicy) -> Iterator[OperationLocks]:
+    locks = OperationLocks(policy)
+    try:
+        yield locks
+    finally:
+        locks.release()
