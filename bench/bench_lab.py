@@ -57,7 +57,7 @@ def main() -> None:
             base_s = timed(baseline, args.repeat)
 
             def report(lab: Lab = lab) -> None:
-                with lab.open("s0", save=False) as server:
+                with lab.open("s0", write=False) as server:
                     if server.state.controller is not None:
                         run_command(server.smart_array, "ctrl all show config")
 

@@ -100,7 +100,7 @@ class ProcessServer:
             root.parent / "tmp"
         )  # the recovery's $TMPDIR: what killed captures leave goes with the campaign
         scratch.mkdir(exist_ok=True)
-        with self.lab.open(SERVER, save=False) as server:
+        with self.lab.open(SERVER, write=False) as server:
             self.env = {**benchlib.ENV, **recovery_environment(server, self.lab.root), "TMPDIR": str(scratch)}
             self.volume = Path(server.presented_disks()[0].path)
 

@@ -1,6 +1,8 @@
 """`g7sim`: create, inspect and break simulated PureConnect G7 packaged servers.
 
 Every error is one line on stderr (``g7sim: error: ...``) with a non-zero exit, and changes nothing.
+Exit status: 0 done; 1 refused (the line says why); 2 usage error; 75 the server is in use and --no-wait
+was given; 70 an internal error (a bug: the line says where to look).
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from recovery.controller_report import format_ld_size
@@ -18,6 +22,7 @@ from simulator.catalog import catalog
 from simulator.errors import SimError
 from simulator.hpacucli import ssacli
 from simulator.lab import Lab
+from simulator.locks import Waiting
 from simulator.nvram import ipl_names
 from simulator.server import Server
 from simulator.smartarray.report import raid_label, status_text
@@ -46,6 +51,8 @@ def _seconds(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="g7sim", description=__doc__.splitlines()[0])
     p.add_argument("--lab", help="lab folder (default: $G7SIM_LAB or ~/.local/share/g7sim/lab)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="fail at once (exit 75) if another command holds the server, instead of waiting for it")  # fmt: skip
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     c = sub.add_parser("catalog", help="list the packaged servers that can be created")
@@ -67,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("destroy", help="delete a server and all its drives")
     c.add_argument("name")
+    c.add_argument("--force", action="store_true", help="power the server off first if its console runs")
 
     c = sub.add_parser("ssacli", help='run an array CLI command, e.g. "ctrl all show config"')
     c.add_argument("name")
@@ -159,7 +167,7 @@ def cmd_list(lab: Lab, args: argparse.Namespace) -> int:
     rows = []
     for name in lab.names():
         try:
-            with lab.open(name, save=False) as server:
+            with lab.open(name, write=False) as server:
                 rows.append({"name": name, "config": server.entry.key, "model": server.entry.hardware.name})
         except SimError as exc:
             rows.append({"name": name, "error": str(exc)})
@@ -220,7 +228,7 @@ def _accelerator() -> str:
 
 
 def cmd_show(lab: Lab, args: argparse.Namespace) -> int:
-    with lab.open(args.name, save=False) as server:
+    with lab.open(args.name, write=False) as server:
         if args.json:
             print(json.dumps({**server.summary(), "accelerator": _accelerator()}, indent=2))
         else:
@@ -229,7 +237,7 @@ def cmd_show(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_destroy(lab: Lab, args: argparse.Namespace) -> int:
-    lab.destroy(args.name)
+    lab.destroy(args.name, force=args.force)
     print(f"destroyed {args.name}")
     return 0
 
@@ -266,10 +274,7 @@ def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
                 warnings = faults.drive_replace(server, bay, size)
             done = f"{args.kind} bay {bay}: done"
         elif args.kind == "io-error":
-            m = re.fullmatch(r"(\d+)(B|KiB|MiB|GiB)?", args.bay or "")
-            if not m:
-                raise BadArgument(reason="io-error needs a byte offset, e.g. 300MiB")
-            offset = int(m[1]) * {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[m[2]]
+            offset = _io_error_offset(args.bay)
             faults.io_error(server, offset)
             done = f"writes beyond {offset} bytes now fail"
         elif args.kind == "usb-stick-insert":
@@ -285,6 +290,22 @@ def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
     return 0
 
 
+# An io-error offset below 1 MiB would fail the recovery's own scratch files before any disk write (the
+# fault works as a file-size limit of the recovery's process); 2^62 is far beyond any logical drive.
+IO_ERROR_MIN, IO_ERROR_MAX = 1 << 20, 1 << 62
+
+
+def _io_error_offset(text: str | None) -> int:
+    m = re.fullmatch(r"([0-9]{1,20})(B|KiB|MiB|GiB|TiB)?", text or "")
+    if not m:
+        raise BadArgument(reason="io-error needs a byte offset, e.g. 300MiB")
+    units = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+    offset = int(m[1]) * units[m[2]]
+    if not IO_ERROR_MIN <= offset <= IO_ERROR_MAX:
+        raise BadArgument(reason=f"io-error offset {text} is out of range (1MiB .. {IO_ERROR_MAX >> 40}TiB)")
+    return offset
+
+
 def cmd_power_on(lab: Lab, args: argparse.Namespace) -> int:
     from simulator.backends import get_backend
     from simulator.firmware.console import Console, Timing
@@ -298,7 +319,7 @@ def cmd_power_on(lab: Lab, args: argparse.Namespace) -> int:
     timing = Timing.from_env()
     if args.prompt_seconds is not None:
         timing = Timing(args.prompt_seconds, min(timing.step_seconds, args.prompt_seconds / 4))
-    with powered(machine):
+    with powered(machine), _sigterm_is_the_power_button():
         if not args.quiet:
             print(f"g7sim: console of {args.name}; Ctrl-] powers the server off", file=sys.stderr)
         console = Console(
@@ -319,25 +340,50 @@ def cmd_power_on(lab: Lab, args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _sigterm_is_the_power_button() -> Iterator[None]:
+    """SIGTERM/SIGHUP power the server off as the power button does (``destroy --force`` sends it)."""
+    from simulator.firmware.console import PowerButtonPressed
+
+    def press(_signum: int, _frame: object) -> None:
+        raise PowerButtonPressed()
+
+    old = {s: signal.signal(s, press) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+RECOVER_WRITES = ("restore", "capture", "ui")  # irecovery commands that write disks or the DriveKey
+RECOVER_COMMANDS = ("detect", "verify", *RECOVER_WRITES)
+
+
 def cmd_recover(lab: Lab, args: argparse.Namespace) -> int:
-    import os
     import subprocess
 
     from simulator.recovery_env import recovery_environment, write_limits
 
     argv = args.recovery_args[1:] if args.recovery_args[:1] == ["--"] else args.recovery_args
-    with lab.open(args.name, save=False) as server:
-        env = {**os.environ, **recovery_environment(server, lab.root)}
+    command = next((a for a in argv if a in RECOVER_COMMANDS), None)
+    # The whole run holds the server: exclusive for what writes, shared to read. irecovery and the
+    # controller CLI it runs inherit the lock (recovery.locking) instead of waiting for this process.
+    with lab.open(args.name, write=command in RECOVER_WRITES) as server:
+        assert server.held is not None
+        env = {**os.environ, **recovery_environment(server, lab.root), **server.held.child_env()}
+        if not lab.waiting.wait:
+            env["IRECOVERY_NO_WAIT"] = "1"
         limit = server.state.io_error_offset
-    proc = subprocess.run([sys.executable, "-m", "recovery.cli", *argv], env=env,
-                          preexec_fn=lambda: write_limits(limit))  # fmt: skip
+        proc = subprocess.run([sys.executable, "-m", "recovery.cli", *argv], env=env,
+                              pass_fds=server.held.pass_fds(), preexec_fn=lambda: write_limits(limit))  # fmt: skip
     return proc.returncode
 
 
 def cmd_files(lab: Lab, args: argparse.Namespace) -> int:
     from simulator import systemfiles
 
-    with lab.open(args.name, save=False) as server:
+    with lab.open(args.name, write=args.action in ("write", "rm")) as server:
         if args.action == "cat":
             sys.stdout.buffer.write(systemfiles.read_file(server, args.path, args.label))
         elif args.action == "ls":
@@ -381,10 +427,18 @@ COMMANDS: dict[str, Callable[[Lab, argparse.Namespace], int]] = {
 }
 
 
+def _say(text: str) -> None:
+    print(f"g7sim: {text}", file=sys.stderr, flush=True)
+
+
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](Lab(args.lab), args)
+        lab = Lab(args.lab, Waiting(wait=not args.no_wait, say=_say))
+        return COMMANDS[args.command](lab, args)
     except SimError as exc:
         print(f"g7sim: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -393,6 +447,16 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"g7sim: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("g7sim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback; the campaigns count these as bugs
+        where = exc.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        at = f" at {where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where is not None else ""
+        print(f"g7sim: internal error: {type(exc).__name__}: {exc}{at} (a bug: please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

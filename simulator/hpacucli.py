@@ -17,7 +17,7 @@ from simulator.smartarray.report import CliError, run_command
 
 def ssacli(lab: Lab, name: str, command: str) -> int:
     """Print the controller's answer to ``command``; 1 for a CLI error (printed as hpacucli does)."""
-    with lab.open(name, save=False) as server:
+    with lab.open(name, write=False) as server:
         array = server.smart_array if server.state.controller is not None else None
         try:
             print(run_command(array, command))

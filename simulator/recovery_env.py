@@ -12,18 +12,28 @@ import shlex
 import sys
 from pathlib import Path
 
+from recovery.locking import ENV_LOCK
+from simulator.lab import LOCK_FILE
 from simulator.server import Server
 from simulator.state import write_atomically
 
 
 def write_dmi(server: Server) -> Path:
+    """The SMBIOS folder; rewritten only where it differs, and atomically: commands that hold the server
+    shared write it side by side while a running irecovery reads it."""
     hw = server.entry.hardware
     root = server.dir / "dmi"
     root.mkdir(exist_ok=True)
     fields = {"sys_vendor": hw.manufacturer, "product_name": hw.product_name, "bios_vendor": "HP",
               "bios_version": hw.bios_family, "bios_date": hw.bios_date, "chassis_vendor": hw.manufacturer}  # fmt: skip
     for name, value in fields.items():
-        (root / name).write_text(value + "\n")
+        path = root / name
+        try:
+            current = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            current = None
+        if current != value + "\n":
+            write_atomically(path, value + "\n")
     return root
 
 
@@ -45,12 +55,14 @@ def disk_map(server: Server) -> list[dict[str, object]]:
 
 
 def recovery_environment(server: Server, lab_root: Path) -> dict[str, str]:
-    """Environment variables that point `irecovery` at this server's hardware."""
+    """Environment variables that point `irecovery` at this server's hardware, and at its lock: every
+    operation irecovery runs holds the server (shared to read, exclusive to write; recovery.locking)."""
     dmi = write_dmi(server)
     map_path = server.dir / "disks.json"
     write_atomically(map_path, json.dumps(disk_map(server), indent=2) + "\n")
     cli = [sys.executable, "-m", "simulator.hpacucli", str(lab_root), server.name]
     return {
+        ENV_LOCK: str(server.dir / LOCK_FILE),
         "IRECOVERY_DMI_ROOT": str(dmi),
         "IRECOVERY_DISK_MAP": str(map_path),
         "IRECOVERY_CONTROLLER_CLI": shlex.join(cli),

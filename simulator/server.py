@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.catalog import CatalogEntry, lookup
 from simulator.drives import create_drive_image
@@ -13,6 +13,9 @@ from simulator.errors import NoController
 from simulator.smartarray.model import SmartArray, unique_identifier
 from simulator.state import ServerState
 from simulator.units import drive_bytes
+
+if TYPE_CHECKING:
+    from simulator.locks import HeldLock
 
 STATE_FILE = "server.json"
 
@@ -35,6 +38,7 @@ class Server:
         self.state = state
         self.entry: CatalogEntry = lookup(state.config)
         self._array: SmartArray | None = None
+        self.held: HeldLock | None = None  # the lock this server was opened under (Lab.open)
 
     @property
     def name(self) -> str:

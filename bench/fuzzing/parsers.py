@@ -45,7 +45,7 @@ def report_seeds() -> dict[str, list[str]]:
         lab = Lab(Path(tmp))
         for key in ("cic-360g7", "sql-380g7", "ias-380g7"):
             lab.create(key, key, blank=True)
-            with lab.open(key, save=False) as server:
+            with lab.open(key, write=False) as server:
                 sa = server.smart_array
                 config.append(run_command(sa, "ctrl all show config"))
                 status.append(run_command(sa, "ctrl slot=0 ld all show status"))

@@ -86,12 +86,16 @@ class LibvirtBackend(BootBackend):
         machine = request.machine
         run_dir = Path(tempfile.mkdtemp(prefix="g7-"))  # short: unix socket paths have a length limit
         try:
-            with machine.read() as server:
+            with machine.change() as server:  # the guest files go onto the DriveKey and the disks
                 install_guest_boot_files(server, self.artifacts)
-                spec = boot_spec(server, request, self.accelerator, run_dir,
-                                 local_root=is_local(self.uri) and os.geteuid() == 0)  # fmt: skip
-            with _signals_end_the_boot():
-                return GuestBoot(conn, self.uri, spec, machine).run(console)
+            # The guest writes the disks without asking the host: the whole boot holds the server shared,
+            # so no host command changes them meanwhile (and this process takes no exclusive lock).
+            with machine.running_guest():
+                with machine.read() as server:
+                    spec = boot_spec(server, request, self.accelerator, run_dir,
+                                     local_root=is_local(self.uri) and os.geteuid() == 0)  # fmt: skip
+                with _signals_end_the_boot():
+                    return GuestBoot(conn, self.uri, spec, machine).run(console)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
 

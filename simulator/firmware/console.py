@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from simulator.errors import SimError
 from simulator.firmware.keys import KeyDecoder
 from simulator.firmware.screen import ROWS, Attr, Screen
 
@@ -52,9 +53,30 @@ class Timing:
 
     @classmethod
     def from_env(cls) -> Timing:
-        prompt = float(os.environ.get("G7SIM_PROMPT_SECONDS", cls.prompt_seconds))
-        step = float(os.environ.get("G7SIM_STEP_SECONDS", min(cls.step_seconds, prompt / 4)))
+        """:raises BadTiming: a variable that is not a number of seconds between 0 and MAX_SECONDS."""
+        prompt = _seconds_from_env("G7SIM_PROMPT_SECONDS", cls.prompt_seconds)
+        step = _seconds_from_env("G7SIM_STEP_SECONDS", min(cls.step_seconds, prompt / 4))
         return cls(prompt, step)
+
+
+MAX_SECONDS = 10**7  # about four months: longer than any wait anyone means
+
+
+class BadTiming(SimError):
+    message = "%(name)s=%(value)r: %(reason)s"
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadTiming(name=name, value=text, reason="not a number of seconds") from None
+    if not 0 <= value <= MAX_SECONDS:  # also refuses nan and inf
+        raise BadTiming(name=name, value=text, reason=f"seconds must be between 0 and {MAX_SECONDS}")
+    return value
 
 
 class RawKeys:

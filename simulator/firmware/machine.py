@@ -21,10 +21,17 @@ class Machine:
 
     @contextmanager
     def read(self) -> Iterator[Server]:
-        with self.lab.open(self.name, save=False) as server:
+        with self.lab.open(self.name, write=False) as server:
             yield server
 
     @contextmanager
     def change(self) -> Iterator[Server]:
         with self.lab.open(self.name) as server:
             yield server
+
+    @contextmanager
+    def running_guest(self) -> Iterator[None]:
+        """Held (shared) while a guest has the server's disks open: commands that change the drives,
+        volumes or DriveKey wait until it stops; commands that read them run alongside."""
+        with self.lab.hold(self.name, write=False):
+            yield

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from simulator import faults
 from simulator.backends.base import BootBackend, BootOutcome, BootRequest
@@ -15,6 +13,7 @@ from simulator.firmware.boot import ATTEMPT, NO_BOOT_DEVICE, PXE_FAILURE, BootTa
 from simulator.firmware.console import Console, ConsoleClosed
 from simulator.firmware.machine import Machine
 from simulator.firmware.post import PostChoice, run_post
+from simulator.lab import PoweredOn
 
 
 class AlreadyPoweredOn(SimError):
@@ -24,18 +23,15 @@ class AlreadyPoweredOn(SimError):
 @contextmanager
 def powered(machine: Machine) -> Iterator[None]:
     """Hold the server's power for the whole visit: one console session per server at a time."""
-    path = machine.lab.root / machine.name / ".power.lock"
     with machine.read():
         pass  # the server exists and its state is sound before we claim it
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    power = ExitStack()
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AlreadyPoweredOn(name=machine.name) from None
+        power.enter_context(machine.lab.power(machine.name))
+    except PoweredOn:
+        raise AlreadyPoweredOn(name=machine.name) from None
+    with power:
         yield
-    finally:
-        os.close(fd)
 
 
 class Session:

@@ -33,7 +33,7 @@ def check_golden(name: str, text: str) -> None:
 
 
 def ipl(lab: Lab, name: str = "cic") -> list[str]:
-    with lab.open(name, save=False) as server:
+    with lab.open(name, write=False) as server:
         return list(server.state.nvram.ipl)
 
 

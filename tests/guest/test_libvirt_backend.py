@@ -47,7 +47,7 @@ def test_domain_from_a_cic_360_g7(lab: Lab) -> None:
     scsi = [d for d in disks if d.find("target").get("bus") == "scsi"]
     usb = [d for d in disks if d.find("target").get("bus") == "usb"]
     assert len(scsi) == 1 and len(usb) == 1
-    with lab.open("cic", save=False) as server:
+    with lab.open("cic", write=False) as server:
         ld = server.smart_array.logical_drives()[0]
         assert scsi[0].find("source").get("file") == str(server.volume_path(ld.volume))
         assert scsi[0].findtext("serial") == unique_identifier(ld.volume)

@@ -1,0 +1,98 @@
+"""The locks of a lab: one per server (``.lock``: shared to read, exclusive to change), its power
+(``.power.lock``: held by the console session while the server is on), and the lab's own (``.lab.lock``:
+creating and destroying servers).
+
+A lock that is taken by someone else is waited for, saying so once (``Waiting.say``), or with
+``Waiting(wait=False)`` refused at once (:class:`ServerBusy`, exit 75). A program that runs under a server
+lock its caller holds (irecovery and the controller CLI it runs, see :mod:`recovery.locking`) finds the
+inherited descriptor and takes nothing more: it would otherwise wait for its own caller.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from recovery.locking import ENV_LOCK, ENV_LOCK_FD, ENV_LOCK_MODE, EXCLUSIVE, SHARED, holders, inherited
+from simulator.errors import SimError
+
+
+class ServerBusy(SimError):
+    message = "%(what)s is in use by another command%(by)s; try again, or leave out --no-wait to wait for it"
+    exit_code = 75  # EX_TEMPFAIL (sysexits.h): try again later
+
+
+class InheritedLockTooWeak(SimError):
+    message = "%(what)s is held shared by the program that ran this one; this command changes it"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a command does when a lock it needs is held: wait (saying so once), or refuse at once."""
+
+    wait: bool = True
+    say: Callable[[str], None] | None = None
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """A server lock held for a command, which programs it runs can inherit (``child_env``)."""
+
+    path: Path
+    fd: int | None  # None: held by the program that ran this one
+    exclusive: bool
+
+    def child_env(self) -> dict[str, str]:
+        if self.fd is None:
+            return {}
+        return {ENV_LOCK: str(self.path), ENV_LOCK_FD: str(self.fd),
+                ENV_LOCK_MODE: EXCLUSIVE if self.exclusive else SHARED}  # fmt: skip
+
+    def pass_fds(self) -> tuple[int, ...]:
+        return () if self.fd is None else (self.fd,)
+
+
+def _by(fd: int) -> str:
+    pids = holders(fd)
+    return f" (pid {', '.join(map(str, pids))})" if pids else ""
+
+
+def open_lock_file(path: Path) -> int:
+    # O_NOFOLLOW: a lock file that is a symbolic link is not this server's
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+
+
+def take(fd: int, *, exclusive: bool, what: str, waiting: Waiting) -> None:
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    by = _by(fd)
+    if not waiting.wait:
+        raise ServerBusy(what=what, by=by)
+    if waiting.say is not None:
+        waiting.say(f"waiting: {what} is in use by another command{by}")
+    fcntl.flock(fd, mode)
+
+
+@contextmanager
+def hold(path: Path, *, exclusive: bool, what: str, waiting: Waiting) -> Iterator[HeldLock]:
+    """Hold the lock file ``path`` (or confirm the one inherited from the calling program)."""
+    found = inherited(path)
+    if found is not None:
+        if exclusive and found[1] != EXCLUSIVE:
+            raise InheritedLockTooWeak(what=what)
+        yield HeldLock(path, None, exclusive)
+        return
+    fd = open_lock_file(path)
+    try:
+        take(fd, exclusive=exclusive, what=what, waiting=waiting)
+        yield HeldLock(path, fd, exclusive)
+    finally:
+        os.close(fd)
