@@ -97,6 +97,11 @@ def test_drive_images_are_sparse(lab_root: Path) -> None:
             "g7sim: error: no pulled drive with serial",
         ),
         (["fault", "cic1", "drive-insert", "5", "--size", "1XB"], "g7sim: error: bad drive size '1XB'"),
+        (["create", "x\n", "--config", "cic-360g7"], "g7sim: error: bad server name 'x\\n'"),
+        (["fault", "cic1", "io-error", "18446744073709551616"],
+         "g7sim: error: io-error offset 18446744073709551616 is out of range"),
+        (["fault", "cic1", "io-error", "0"], "g7sim: error: io-error offset 0 is out of range"),
+        (["fault", "cic1", "io-error", "1e3MiB"], "g7sim: error: io-error needs a byte offset"),
         (["show", "ghost"], "g7sim: error: no server 'ghost'"),
         (["destroy", "ghost"], "g7sim: error: no server 'ghost'"),
     ],
@@ -189,7 +194,7 @@ def test_the_recovery_environments_array_cli_answers_as_g7sim_ssacli(lab_root: P
 
     g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
     g7sim(lab_root, "create", "small", "--config", "ias-120g7")
-    with Lab(lab_root).open("cic1", save=False) as server:
+    with Lab(lab_root).open("cic1", write=False) as server:
         cli = recovery_environment(server, lab_root)["IRECOVERY_CONTROLLER_CLI"]
     for name, command in [("cic1", "ctrl all show config"), ("cic1", "ctrl slot=0 ld all show detail"),
                           ("cic1", "ctrl all show foo"), ("small", "ctrl all show config")]:  # fmt: skip
@@ -200,3 +205,49 @@ def test_the_recovery_environments_array_cli_answers_as_g7sim_ssacli(lab_root: P
     missing = subprocess.run([*shlex.split(cli)[:-1], "nope", "ctrl", "all", "show", "config"], capture_output=True,
                              text=True)  # fmt: skip
     assert missing.returncode != 0 and "no server 'nope'" in missing.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "inf", "nan", "-5", "1e999", ""])
+def test_prompt_seconds_from_the_environment_are_checked(lab_root: Path, value: str) -> None:
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    env = {**os.environ, "G7SIM_LAB": str(lab_root), "G7SIM_PROMPT_SECONDS": value}
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "power-on", "cic1", "--quiet"], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"g7sim: error: G7SIM_PROMPT_SECONDS={value!r}: ")
+    assert proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("link", ["drivekey.img", "volumes"])
+def test_symbolic_links_in_a_server_folder_are_never_followed(lab_root: Path, tmp_path: Path, link: str) -> None:
+    """A DriveKey or a logical drive that is a link out of the lab: every command refuses it, nothing
+    outside changes (on 2ec19ce a restore wrote through it and destroy chmodded the target)."""
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    folder = lab_root / "cic1"
+    outside = tmp_path / "outside.img"
+    if link == "volumes":
+        (victim,) = (folder / "volumes").iterdir()
+        size = victim.stat().st_size
+        victim.unlink()
+        with open(outside, "wb") as f:
+            f.truncate(size)
+        victim.symlink_to(outside)
+    else:
+        victim = folder / "drivekey.img"
+        outside.write_bytes(b"not a DriveKey")
+        victim.unlink()
+        victim.symlink_to(outside)
+    def seen() -> tuple[bytes, int, int, int]:
+        st = outside.stat()
+        with open(outside, "rb") as f:
+            return f.read(1 << 20), st.st_mode, st.st_blocks, st.st_mtime_ns
+
+    before = seen()
+    for args in (["recover", "cic1", "--", "restore", "factory", "--yes"], ["recover", "cic1", "--", "capture",
+                 "--yes"], ["fault", "cic1", "drivekey-readonly"], ["files", "cic1", "write", "/x", "--text", "y"],
+                 ["show", "cic1"], ["destroy", "cic1"]):  # fmt: skip
+        proc = g7sim(lab_root, *args, check=False)
+        assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+        assert proc.stderr == f"g7sim: error: refusing {victim}: it is a symbolic link to {str(outside)!r}; " \
+            "nothing was read or written through it\n"
+    assert seen() == before
