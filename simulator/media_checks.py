@@ -1,0 +1,83 @@
+"""Independent checks of a server's media, with the standard tools and plain reads: the oracle the tests
+and campaigns hold the recovery to (``fsck.fat -n`` on the DriveKey, a digest of what a disk holds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+FSCK_SECONDS = 120  # fsck.fat -n reads a 2 GB FAT32's tables and directories: a few seconds here
+
+
+def data_extents(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """(offset, length) of the regions of a sparse file that hold data (SEEK_DATA/SEEK_HOLE)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size if end is None else end
+        pos = start
+        while pos < size:
+            try:
+                pos = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: no data after pos
+                return
+            if pos >= size:
+                return
+            hole = min(os.lseek(fd, pos, os.SEEK_HOLE), size)
+            yield pos, hole - pos
+            pos = hole
+    finally:
+        os.close(fd)
+
+
+def content_digest(path: Path) -> str:
+    """SHA-256 of what a (sparse) disk image holds: every data region's offset and bytes, holes skipped
+    (a region of zeros and a hole differ here; the campaigns only compare a disk with itself)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for offset, length in data_extents(path):
+            h.update(offset.to_bytes(8, "little"))
+            f.seek(offset)
+            left = length
+            while left:
+                chunk = f.read(min(1 << 20, left))
+                if not chunk:
+                    break
+                h.update(chunk)
+                left -= len(chunk)
+    return h.hexdigest()
+
+
+def fsck_fat(image: Path, offset: int, size: int) -> str:
+    """``fsck.fat -n`` on the FAT partition at ``offset`` of a disk image (copied out sparsely: fsck.fat
+    takes no offset). Returns "" when clean, else its exit status and report."""
+    with tempfile.TemporaryDirectory(prefix="g7-fsck-") as tmp:
+        part = Path(tmp) / "part.img"
+        with open(image, "rb") as src, open(part, "wb") as dst:
+            dst.truncate(size)
+            for pos, length in data_extents(image, offset, offset + size):
+                src.seek(pos)
+                dst.seek(pos - offset)
+                left = length
+                while left:
+                    chunk = src.read(min(1 << 20, left))
+                    if not chunk:
+                        break
+                    dst.write(chunk)
+                    left -= len(chunk)
+        try:
+            proc = subprocess.run(["fsck.fat", "-n", str(part)], capture_output=True, text=True,
+                                  timeout=FSCK_SECONDS, stdin=subprocess.DEVNULL)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            return f"fsck.fat -n did not finish within {FSCK_SECONDS} s"
+    return "" if proc.returncode == 0 else f"fsck.fat exit {proc.returncode}: {(proc.stdout + proc.stderr).strip()}"
+
+
+def fsck_drivekey(path: Path) -> str:
+    from simulator.drivekey import DRIVEKEY_BYTES, PARTITION_START
+
+    return fsck_fat(path, PARTITION_START, DRIVEKEY_BYTES - PARTITION_START)
