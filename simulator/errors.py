@@ -28,6 +28,10 @@ class BadSize(SimError):
     message = "bad drive size %(text)r: %(reason)s"
 
 
+class BadCacheSize(SimError):
+    message = "bad cache module size %(text)r: a P410i takes 512 or 1024 (MB), or none (Zero Memory)"
+
+
 class BadName(SimError):
     message = "bad server name %(name)r: use letters, digits, '.', '_' or '-' (at most 64)"
 
