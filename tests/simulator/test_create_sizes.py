@@ -1,4 +1,5 @@
-"""`g7sim create` with any drive size or cache text ends in the server or in one line, exit 1."""
+"""`g7sim create` with any drive size or cache text ends in the server or in one line, exit 1; a drive or
+logical drive larger than the lab's filesystem takes is refused in one line, and nothing is created."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ import os
 import resource
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from simulator.errors import SimError
+from simulator.lab import Lab
 
 GB = 10**9
 
@@ -67,3 +73,46 @@ def test_a_good_cache_size_creates_the_server(lab_root: Path, text: str, mb: int
         g7sim(lab_root, "create", "x", "--config", "ims-medium", "--blank", "--cache", text).returncode == 0
     )
     assert json.loads(g7sim(lab_root, "show", "x", "--json").stdout)["cache_mb"] == mb
+
+
+def test_a_logical_drive_larger_than_the_lab_filesystem_takes_is_refused_in_one_line(lab_root: Path) -> None:
+    """Four 450 GB drives fit under the limit, their 900 GB logical drive does not."""
+    proc = g7sim(lab_root, "create", "x", "--config", "cic-360g7", fsize=600 * GB)
+    assert_one_line_and_nothing_created(
+        proc,
+        "g7sim: error: 838.3 GB logical drive: too large for the lab's filesystem\n",
+        lab_root,
+    )
+
+
+@contextmanager
+def file_size_limit(size: int) -> Iterator[None]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def ris_areas(server_dir: Path) -> dict[str, bytes]:
+    """The start of every drive, where the controller keeps its configuration."""
+    areas = {}
+    for path in (server_dir / "drives").iterdir():
+        with open(path, "rb") as fh:
+            areas[path.name] = fh.read(1 << 16)
+    return areas
+
+
+def test_orca_creating_a_logical_drive_too_large_for_the_lab_changes_nothing(lab: Lab) -> None:
+    """ORCA shows a SimError ("… Nothing was created.") where any other exception ends the console."""
+    lab.create("x", "ias-380g7", drive_size_gb=600, blank=True)
+    with lab.open("x") as server:
+        server.smart_array.delete_logical_drive(1)
+    before = ris_areas(lab.root / "x")
+    with lab.open("x") as server, file_size_limit(1000 * GB):
+        with pytest.raises(SimError, match=r"^2\.18 TB logical drive: too large for the lab's filesystem$"):
+            server.smart_array.create_logical_drive([1, 2, 3, 4], "0")
+        assert server.smart_array.logical_drives() == []
+    assert list((lab.root / "x" / "volumes").iterdir()) == []
+    assert ris_areas(lab.root / "x") == before
