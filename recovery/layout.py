@@ -15,7 +15,15 @@ from pathlib import Path
 
 HEADER = "# G7 recovery layout 1"
 SECTOR = 512
-MBR_MAX_BYTES = (2**32 - 1) * SECTOR  # the largest disk an msdos table addresses
+# The end of the last partition an msdos table addresses: every partition ends within the first 2^32-1
+# sectors (2 TiB). A disk may be larger (a logical drive of 4 TB drives is): the rest of it is erased by a
+# restore and stays unpartitioned. The 32-bit start and length fields would let a partition end further
+# (libparted accepts one), but a tool that computes the end in 32 bits does not, and sfdisk warns that a
+# DOS table "cannot be used" beyond this size: the image's partitions are fixed-size and start near the
+# beginning of the disk, so keeping them all within 2^32-1 sectors costs nothing.
+MBR_MAX_BYTES = (2**32 - 1) * SECTOR
+# The largest disk a layout may name: Linux addresses a disk with a signed 64-bit byte offset (loff_t).
+DISK_MAX_BYTES = 2**63 - SECTOR
 BOOT_LIMITS = {"4GB": 4 * 2**30, "8GB": 8 * 2**30}  # ORCA "Maximum Boot partition"
 FILESYSTEMS = ("vfat", "ext4", "raw")
 BOOTCODE_BYTES = 440
@@ -231,8 +239,8 @@ def validate_layout(layout: Layout, where: dict[object, int] | None = None) -> N
             raise LayoutError(f"table={disk.table} is not supported (only msdos)", line)
         if disk.boot_limit not in BOOT_LIMITS:
             raise LayoutError(f"boot_limit={disk.boot_limit} (expected {' or '.join(BOOT_LIMITS)})", line)
-        if not 0 < disk.min_bytes <= disk.max_bytes <= MBR_MAX_BYTES:
-            raise LayoutError(f"need 0 < min_bytes <= max_bytes <= {MBR_MAX_BYTES} (msdos limit)", line)
+        if not 0 < disk.min_bytes <= disk.max_bytes <= DISK_MAX_BYTES:
+            raise LayoutError(f"need 0 < min_bytes <= max_bytes <= {DISK_MAX_BYTES}", line)
         if disk.bootcode is not None:
             name(disk.bootcode, where.get(("bootcode", disk.number), 0))
         prev: PartitionLayout | None = None
@@ -259,6 +267,10 @@ def _validate_partition(
         raise LayoutError("start and size must be positive multiples of 512, start after the MBR", line)
     if prev is not None and p.start < prev.end:
         raise LayoutError(f"partition {n} overlaps or precedes partition {prev.number}", line)
+    if p.end > MBR_MAX_BYTES:
+        raise LayoutError(
+            f"partition {n} ends at {p.end}, beyond what an msdos table addresses ({MBR_MAX_BYTES})", line
+        )
     if p.end > disk.min_bytes:
         raise LayoutError(f"partition {n} ends at {p.end}, beyond min_bytes={disk.min_bytes}", line)
     if p.boot and p.end > disk.boot_limit_bytes:

@@ -21,7 +21,7 @@ import _ped
 import parted
 
 from recovery.blockimage import fd_size, pwrite_all
-from recovery.layout import SECTOR, DiskLayout
+from recovery.layout import MBR_MAX_BYTES, SECTOR, DiskLayout
 
 BLKRRPART = 0x125F  # _IO(0x12, 95): the kernel re-reads the partition table
 # every libparted failure pyparted can raise (they share no base class)
@@ -82,11 +82,19 @@ def table_sector(disk: DiskLayout, size_bytes: int, current: bytes, bootcode: by
     exact starts, sizes, ids and boot flags, then ``bootcode`` over its first bytes (if given).
 
     Composed by pyparted on a scratch file, so nothing is written to the disk. Failures raise ``OSError``.
+
+    The scratch file is the disk's size, but no larger than what an msdos table addresses. libparted 3.5
+    opens and commits an msdos label on a device over 2 TiB without a word and refuses only a partition
+    whose start or length passes 2^32-1 sectors (one that *ends* past 2^32 sectors it accepts); on the
+    capped scratch it refuses anything beyond the first 2^32-1 sectors, the layout's own rule
+    (:data:`recovery.layout.MBR_MAX_BYTES`). The sector is the same: an msdos label records nothing of the
+    disk's size, and CHS fields past cylinder 1023 are the same maximum either way. And the scratch stays
+    within what the temporary folder's filesystem can hold whatever the disk (ext4: 16 TiB - 4 KiB per file).
     """
     with tempfile.TemporaryDirectory(prefix="irecovery-table-") as tmp:
         scratch = os.path.join(tmp, "disk.img")
         with open(scratch, "wb") as fh:
-            fh.truncate(size_bytes)  # sparse: only sector 0 is ever written
+            fh.truncate(min(size_bytes, MBR_MAX_BYTES))  # sparse: only sector 0 is ever written
             fh.write(current[:446].ljust(446, b"\0") + _EMPTY_TABLE)
         try:
             device = _device(scratch)

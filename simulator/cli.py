@@ -26,19 +26,11 @@ from simulator.locks import Waiting
 from simulator.nvram import ipl_names
 from simulator.server import Server
 from simulator.smartarray.report import raid_label, status_text
-from simulator.units import parse_drive_size
+from simulator.units import parse_cache_size, parse_drive_size
 
 
 class BadArgument(SimError):
     message = "%(reason)s"
-
-
-def _cache(text: str) -> int:
-    if text.lower() in ("none", "0", "zm"):
-        return 0
-    if text in ("512", "1024"):
-        return int(text)
-    raise argparse.ArgumentTypeError("cache module size is 512, 1024 or none (Zero Memory)")
 
 
 def _seconds(text: str) -> float:
@@ -62,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("--config", required=True, metavar="KEY", help="catalog key, see `g7sim catalog`")
     c.add_argument("--drive-size", metavar="SIZE", help="nominal size of every drive, e.g. 146GB, 450GB")
-    c.add_argument("--cache", type=_cache, default=512, metavar="MB", help="512, 1024 or none")
+    c.add_argument("--cache", default="512", metavar="MB", help="512, 1024 or none")
     c.add_argument("--blank", action="store_true", help="leave the drives empty (as after replacing them)")
 
     c = sub.add_parser("list", help="list the servers of the lab")
@@ -157,8 +149,9 @@ def cmd_catalog(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_create(lab: Lab, args: argparse.Namespace) -> int:
-    size = parse_drive_size(args.drive_size) if args.drive_size else None
-    lab.create(args.name, args.config, drive_size_gb=size, cache_mb=args.cache, blank=args.blank)
+    size = parse_drive_size(args.drive_size) if args.drive_size is not None else None
+    cache = parse_cache_size(args.cache)  # here, not as an argparse type: a bad one is one line, exit 1
+    lab.create(args.name, args.config, drive_size_gb=size, cache_mb=cache, blank=args.blank)
     print(f"created {args.name} ({args.config}) in {lab.root}")
     return 0
 
@@ -257,7 +250,7 @@ DRIVEKEY_FAULTS = (
 def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
     from simulator import drivekey_faults, faults
 
-    size = parse_drive_size(args.size) if args.size else None
+    size = parse_drive_size(args.size) if args.size is not None else None
     warnings: list[str] = []
     with lab.open(args.name) as server:
         if args.kind in DRIVE_FAULTS:

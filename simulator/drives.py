@@ -8,6 +8,7 @@ power-on: pull all drives and insert blank ones, and the controller finds no con
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from simulator.errors import HostFileTooLarge
 from simulator.units import RESERVED_BYTES, drive_bytes
 
 RIS_MAGIC = b"G7SIMRIS"
@@ -27,11 +29,27 @@ class RisError(Exception):
     """The metadata area of a drive is unreadable or damaged."""
 
 
-def create_drive_image(path: Path, nominal_gb: int) -> None:
-    """Create a blank (never-configured) drive of the given nominal size as a sparse file."""
+def create_sparse_file(path: Path, size: int, what: str) -> None:
+    """Create ``path`` (never over an existing file) as a sparse file of ``size`` bytes: ``what`` holds.
+
+    :raises HostFileTooLarge: the lab's filesystem refuses a file that large (ext4 takes 16 TiB - 4 KiB,
+        less than a RAID 0 of eight 4 TB drives) or so does the file size limit (``ulimit -f``); the
+        file is removed again, so the caller has created nothing.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "xb") as f:
-        f.truncate(drive_bytes(nominal_gb))
+        try:
+            f.truncate(size)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            if exc.errno == errno.EFBIG:
+                raise HostFileTooLarge(what=what) from None
+            raise
+
+
+def create_drive_image(path: Path, nominal_gb: int) -> None:
+    """Create a blank (never-configured) drive of the given nominal size as a sparse file."""
+    create_sparse_file(path, drive_bytes(nominal_gb), f"{nominal_gb} GB drive")
 
 
 def read_ris(path: Path) -> dict[str, Any] | None:

@@ -28,6 +28,19 @@ class BadSize(SimError):
     message = "bad drive size %(text)r: %(reason)s"
 
 
+class BadCacheSize(SimError):
+    message = "bad cache module size %(text)r: a P410i takes 512 or 1024 (MB), or none (Zero Memory)"
+
+
+class HostFileTooLarge(SimError):
+    """The lab's filesystem (or the file size limit) cannot hold a drive or volume file of that size.
+
+    Short: ORCA shows it on its one red line, followed by " Nothing was created."
+    """
+
+    message = "%(what)s: too large for the lab's filesystem"
+
+
 class BadName(SimError):
     message = "bad server name %(name)r: use letters, digits, '.', '_' or '-' (at most 64)"
 

@@ -22,7 +22,7 @@ from typing import Any
 from recovery.blockimage import VERSION as BLOCK_FORMAT
 from recovery.image import ImageHeader, ImageWriter
 from recovery.imagestore import DirectoryStore
-from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout
+from recovery.layout import DISK_MAX_BYTES, DiskLayout, Layout, PartitionLayout
 from recovery.partition_table import write_partition_table
 
 BUILDER_VERSION = "1"
@@ -120,7 +120,9 @@ def layout_of(recipe: dict[str, Any]) -> Layout:
                 content=f"disk{d}-part{n}.{part['fs']}.zst",
             ))  # fmt: skip
             start += size
-        disks.append(DiskLayout(number=d, min_bytes=start, max_bytes=MBR_MAX_BYTES, boot_limit=disk["boot_limit"],
+        # The image suits any disk that holds its partitions: on a logical drive over 2 TiB the table
+        # still ends below 2^32 sectors (every partition does) and the rest of the drive stays unpartitioned.
+        disks.append(DiskLayout(number=d, min_bytes=start, max_bytes=DISK_MAX_BYTES, boot_limit=disk["boot_limit"],
                                 bootcode=f"disk{d}.mbr", partitions=tuple(parts)))  # fmt: skip
     return Layout(tuple(disks))
 

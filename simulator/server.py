@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recovery.controller_report import format_ld_size
 from simulator.catalog import CatalogEntry, lookup
-from simulator.drives import create_drive_image
+from simulator.drives import create_drive_image, create_sparse_file
 from simulator.errors import NoController
 from simulator.smartarray.model import SmartArray, unique_identifier
 from simulator.state import ServerState
@@ -63,10 +64,9 @@ class Server:
         create_drive_image(self.drive_path(serial), size_gb)
 
     def create_volume(self, volume: str, size_bytes: int) -> None:
-        path = self.volume_path(volume)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as f:
-            f.truncate(size_bytes)
+        """The logical drive's data file; :raises HostFileTooLarge: the lab's filesystem cannot hold it."""
+        what = f"{format_ld_size(size_bytes)} logical drive"
+        create_sparse_file(self.volume_path(volume), size_bytes, what)
 
     def delete_volume(self, volume: str) -> None:
         self.volume_path(volume).unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from simulator.errors import BadSize
+from simulator.errors import BadCacheSize, BadSize
 
 SECTOR = 512
 MIB = 1024 * 1024
@@ -19,20 +19,44 @@ RESERVED_BYTES = 32 * MIB
 # Published sector counts where they differ from the IDEMA rule (facts §7.1, S32).
 _KNOWN_SECTORS = {72: 143_374_744, 73: 143_374_744, 146: 286_749_488, 300: 585_937_500}
 
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*(GB|G|TB|T)?\s*$", re.IGNORECASE)
+MIN_DRIVE_GB, MAX_DRIVE_GB = 36, 4000  # what G7 drive bays take
+# ASCII digits only: int() would read Arabic-Indic or full-width digits too. Blanks around the number are
+# spaces and tabs, as a person types them ("450 GB"), never a line break.
+_SIZE_RE = re.compile(r"[ \t]*([0-9]+)[ \t]*(GB|G|TB|T)?[ \t]*", re.IGNORECASE | re.ASCII)
+_SHOWN = 40  # characters of a refused text quoted in the error, so that it stays one readable line
 
 
 def parse_drive_size(text: str) -> int:
-    """Return the nominal size in GB of a drive label such as "450GB", "450 GB", "1TB" or "146"."""
-    m = _SIZE_RE.match(text or "")
+    """Return the nominal size in GB of a drive label such as "450GB", "450 GB", "1TB" or "146".
+
+    :raises BadSize: anything else, with one line that quotes the text (its start, if it is long).
+    """
+    shown, more = text[:_SHOWN], f" (a text of {len(text)} characters)" if len(text) > _SHOWN else ""
+    m = _SIZE_RE.fullmatch(text)
     if not m:
-        raise BadSize(text=text, reason="expected a nominal size such as 146GB, 300GB, 450GB or 1TB")
-    value = int(m.group(1))
-    if (m.group(2) or "G").upper().startswith("T"):
-        value *= 1000
-    if not 36 <= value <= 4000:
-        raise BadSize(text=text, reason="G7 drive bays take drives from 36 GB to 4 TB")
+        raise BadSize(text=shown, reason=f"expected a nominal size such as 146GB, 300GB, 450GB or 1TB{more}")
+    digits = m.group(1).lstrip("0") or "0"
+    out_of_range = BadSize(text=shown, reason=f"G7 drive bays take drives from 36 GB to 4 TB{more}")
+    if len(digits) > 4:  # out of range whatever it says (and int() refuses more than 4300 digits)
+        raise out_of_range
+    value = int(digits) * (1000 if (m.group(2) or "G").upper().startswith("T") else 1)
+    if not MIN_DRIVE_GB <= value <= MAX_DRIVE_GB:
+        raise out_of_range
     return value
+
+
+CACHE_SIZES_MB = {"512": 512, "1024": 1024, "none": 0, "0": 0, "zm": 0}  # "zm": Zero Memory
+
+
+def parse_cache_size(text: str) -> int:
+    """The controller's cache module in MB from "512", "1024" or "none" (0: a Zero Memory controller).
+
+    :raises BadCacheSize: anything else, quoting (the start of) the text.
+    """
+    found = CACHE_SIZES_MB.get(text.lower())
+    if found is None:
+        raise BadCacheSize(text=text[:_SHOWN])
+    return found
 
 
 def drive_sectors(nominal_gb: int) -> int:

@@ -521,3 +521,20 @@ def test_random_keys_never_crash_or_corrupt(
         assert all(server.volume_path(ld.volume).stat().st_size == ld.size_bytes for ld in lds)
         assert server.state.controller.cache_ratio_read in (0, 25, 50, 75, 100)
     lab.destroy(name)
+
+
+def test_a_logical_drive_too_large_for_the_lab_is_refused_on_screen(blank_cic: Machine) -> None:
+    """A 32 TB RAID 0 passes what ext4 takes in a file; a file size limit under 838.3 GB stands for it."""
+    import resource
+
+    before = config_text(blank_cic)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (500 * 10**9, hard))
+    try:
+        run = orca(blank_cic, *CREATE, "ENTER", "TAB", "DOWN", "ENTER", "F8")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert run.last.name == "orca-create-logical-drive-confirm"  # stays on the screen, the console runs on
+    message_row(run.last, "838.3 GB logical drive: too large for the lab's filesystem Nothing was created.")
+    assert config_text(blank_cic) == before
+    assert not list((blank_cic.lab.root / "cic" / "volumes").iterdir())

@@ -81,7 +81,7 @@ def test_comments_blank_lines_and_dashes() -> None:
         ),
         (with_line(2, EXAMPLE.splitlines()[1].replace("table=msdos", "table=gpt")), 2, "only msdos"),
         (with_line(2, EXAMPLE.splitlines()[1].replace("4GB", "2GB")), 2, "boot_limit"),
-        (with_line(2, EXAMPLE.splitlines()[1].replace("2199023255040", "2199023255552")), 2, "msdos limit"),
+        (with_line(2, EXAMPLE.splitlines()[1].replace("2199023255040", str(2**63))), 2, "max_bytes <="),
         (with_line(2, "disk 2 " + EXAMPLE.splitlines()[1][7:]), 2, "out of order"),
         (with_line(3, "bootcode 2 file=x.mbr"), 3, "before its disk line"),
         (with_line(3, "bootcode 1 file=../x"), 3, "not allowed"),

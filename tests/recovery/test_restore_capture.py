@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from recovery.errors import CaptureError, DiskWriteError, ImageError, SavedState
 from recovery.image import ImageHeader, ImageWriter, read_image, verify_image
 from recovery.imagestore import DirectoryStore, FatImageStore, ImageStore
 from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, LayoutMismatch, PartitionLayout, TargetDisk
+from recovery.partition_table import read_layout_from_disk
 from recovery.restore import restore
 
 MIB = 2**20
@@ -117,11 +119,13 @@ def make_source_disk(path: Path, tmp: Path) -> None:
         fh.write(BOOTCODE)
 
 
-def write_image(store: ImageStore, path: str, disk: Path, kind: str = "factory") -> None:
+def write_image(
+    store: ImageStore, path: str, disk: Path, kind: str = "factory", layout: Layout = LAYOUT
+) -> None:
     header = ImageHeader.new(kind, "cic-360g7", "DL360G7", "2015 R1 factory", command="pytest make-image")
-    with ImageWriter(store, path, header, LAYOUT) as writer:
+    with ImageWriter(store, path, header, layout) as writer:
         writer.add_bootcode(1, region(disk, 0, 440))
-        for part in LAYOUT.disks[0].partitions:
+        for part in layout.disks[0].partitions:
             writer.add_partition(part, disk, part.start)
         writer.finish()
 
@@ -547,6 +551,41 @@ def test_capture_then_restore_brings_back_the_change_without_recordings_and_logs
     assert region(disk, 0, 440) == BOOTCODE
     assert run("mtype", "-i", f"{disk}@@{MIB}", "::/syslinux/syslinux.cfg").startswith("DEFAULT factory")
     assert_canaries(fresh)
+
+
+def test_a_disk_over_2_tib_is_restored_captured_and_restored_again(source_disk: Path, tmp_path: Path) -> None:
+    """A logical drive of 1.2 TB drives: the table stays below 2^32 sectors, the whole disk is erased, and
+    the capture taken on it restores onto that capacity only (215 for any other)."""
+    tib = 2**40
+    layout = Layout((replace(LAYOUT.disks[0], max_bytes=8 * tib),))  # a factory image for disks up to 8 TiB
+    (tmp_path / "store").mkdir()
+    store = DirectoryStore(tmp_path / "store")
+    write_image(store, "factory", source_disk, layout=layout)
+    live = make_volume(tmp_path / "live.img", 3 * tib)
+    stale = (MBR_MAX_BYTES - MIB, 2 * tib + MIB, 3 * tib - MIB)  # around and past the table's reach
+    with open(live.path, "r+b") as fh:
+        for offset in stale:
+            fh.seek(offset)
+            fh.write(b"\xee" * MIB)
+    restore(store, "factory", [live])
+    assert_factory_content(live.path)
+    for offset in stale:  # the unpartitioned rest was erased too
+        assert region(live.path, offset, MIB) == bytes(MIB)
+    assert_canaries(live)
+
+    change_system(live.path, tmp_path)
+    report = capture(store, "user", [live], layout, exclude=EXCLUDE, generation="customer 1",
+                     appliance="cic-360g7", device_type="DL360G7")  # fmt: skip
+    assert (report.layout.disks[0].min_bytes, report.layout.disks[0].max_bytes) == (3 * tib, 3 * tib)
+    restore(store, "factory", [live])
+    assert debugfs_cat(live.path, 17 * MIB, "/etc/hostname") == b"cic-factory\n"
+    restore(store, "user", [live])
+    assert debugfs_cat(live.path, 17 * MIB, "/etc/hostname") == b"cic-customer-01\n"
+    assert read_layout_from_disk(live.path) == LAYOUT.disks[0].table_entries()
+    larger = make_volume(tmp_path / "larger.img", 3 * tib + MIB)
+    with pytest.raises(LayoutMismatch) as info:
+        restore(store, "user", [larger])
+    assert info.value.kind == "capacity"
 
 
 def test_capture_refuses_a_changed_partition_table(store: DirectoryStore, tmp_path: Path) -> None:
