@@ -47,33 +47,3 @@ def file_digest(path: Path) -> str:
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
-
-def fsck_drivekey(drivekey: Path, scratch: Path) -> str:
-    """``fsck.fat -n`` on the DriveKey's FAT partition (copied out sparsely: fsck.fat takes no offset);
-    returns its report, with the exit status: "" when the filesystem is clean."""
-    import os
-    import subprocess
-
-    from simulator.drivekey import DRIVEKEY_BYTES, PARTITION_START
-
-    part = scratch / "drivekey-part.img"
-    with open(drivekey, "rb") as src, open(part, "wb") as dst:
-        dst.truncate(DRIVEKEY_BYTES - PARTITION_START)
-        pos = PARTITION_START
-        while pos < DRIVEKEY_BYTES:
-            try:
-                pos = os.lseek(src.fileno(), pos, os.SEEK_DATA)
-            except OSError:
-                break  # no data after pos
-            end = min(os.lseek(src.fileno(), pos, os.SEEK_HOLE), DRIVEKEY_BYTES)
-            src.seek(pos)
-            dst.seek(pos - PARTITION_START)
-            while pos < end:
-                chunk = src.read(min(1 << 20, end - pos))
-                dst.write(chunk)
-                pos += len(chunk)
-    try:
-        proc = subprocess.run(["fsck.fat", "-n", str(part)], capture_output=True, text=True, timeout=120)
-    finally:
-        part.unlink()
-    return "" if proc.returncode == 0 else f"fsck.fat exit {proc.returncode}: {proc.stdout}{proc.stderr}"

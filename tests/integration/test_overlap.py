@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from recovery_lab import fsck_drivekey, g7sim, recover
+from recovery_lab import g7sim, recover
 
 from simulator.backends.installed import READY, boot_chain
 from simulator.drivekey import store
 from simulator.lab import Lab
+from simulator.media_checks import fsck_drivekey
 from simulator.recovery_env import recovery_environment
 
 pytestmark = pytest.mark.slow
@@ -85,7 +86,7 @@ def test_irecovery_locks_the_drivekey_on_any_machine(lab: Lab, server: str) -> N
         os.close(fd)
 
 
-def test_overlapping_capture_and_restore_lose_nothing(lab: Lab, server: str, tmp_path: Path) -> None:
+def test_overlapping_capture_and_restore_lose_nothing(lab: Lab, server: str) -> None:
     g7sim(lab, "files", server, "write", "/config/marker.conf", "--text", "first")
     assert recover(lab, server, "capture", "--yes")[0] == 0
     for round_ in range(3):
@@ -95,7 +96,7 @@ def test_overlapping_capture_and_restore_lose_nothing(lab: Lab, server: str, tmp
         restore = popen_g7sim(lab, "recover", server, "--", "restore", "factory", "--yes")
         assert capture.wait(timeout=300) == 0, capture.communicate()
         assert restore.wait(timeout=300) == 0, restore.communicate()
-        assert fsck_drivekey(lab.root / server / "drivekey.img", tmp_path) == ""
+        assert fsck_drivekey(lab.root / server / "drivekey.img") == ""
         assert recover(lab, server, "verify", "user")[0] == 0
         assert recover(lab, server, "restore", "user", "--yes")[0] == 0
         assert READY not in boots(lab, server) and boots(lab, server)  # the restored disk boots
@@ -103,12 +104,12 @@ def test_overlapping_capture_and_restore_lose_nothing(lab: Lab, server: str, tmp
         assert got == f"round {round_}", "the capture is not the one taken before the restore"
 
 
-def test_two_captures_at_once_leave_one_complete_capture(lab: Lab, server: str, tmp_path: Path) -> None:
+def test_two_captures_at_once_leave_one_complete_capture(lab: Lab, server: str) -> None:
     for _ in range(3):
         first = popen_g7sim(lab, "recover", server, "--", "capture", "--yes")
         second = popen_g7sim(lab, "recover", server, "--", "capture", "--yes")
         assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0
-        assert fsck_drivekey(lab.root / server / "drivekey.img", tmp_path) == ""
+        assert fsck_drivekey(lab.root / server / "drivekey.img") == ""
         names = store(lab.root / server / "drivekey.img").listdir("IMAGES")
         assert sorted(n.upper() for n in names) == ["FACTORY", "USER"]
         assert recover(lab, server, "verify", "user")[0] == 0
