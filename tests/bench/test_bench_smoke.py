@@ -102,3 +102,10 @@ def test_fuzz_campaign_counts_inputs_and_failures(tmp_path: Path) -> None:
                      "screen"):  # fmt: skip
         assert int(table[campaign][1]) > 0 and table[campaign][3] == "0", table.get(campaign)
     assert "failures" in out and "# FAILURE" not in out, out
+
+
+@pytest.mark.slow
+def test_overlap_campaign_reports_trials_and_losses(tmp_path: Path) -> None:
+    out = bench("overlap_campaign.py", "--trials", "3", "--seed", "11", "--work", str(tmp_path), timeout=600)
+    assert "trials: 3  failures: 0  losses: 0" in out, out
+    assert "operations by outcome:" in out
