@@ -160,18 +160,18 @@ class OperationLocks:
             return
         fd = _open_for_lock(path, create=True)
         self._fds.append(fd)
-        _flock(fd, exclusive, f"the server ({path})", self.policy)
+        _flock(fd, exclusive, "the server", self.policy)
         MACHINE.publish(fd, EXCLUSIVE if exclusive else SHARED)
         self._machine_fd = fd
 
     def medium(self, path: Path, exclusive: bool, what: str) -> None:
         fd = _open_for_lock(path)
         self._fds.append(fd)
-        _flock(fd, exclusive, f"{what} {path}", self.policy)
+        _flock(fd, exclusive, what, self.policy)
 
     def disks(self, paths: Iterable[Path], exclusive: bool) -> None:
         for path in sorted(set(paths)):
-            self.medium(path, exclusive, "disk")
+            self.medium(path, exclusive, f"disk {path}")
 
     def release(self) -> None:
         if self._machine_fd is not None:

@@ -157,3 +157,34 @@ def test_destroy_refuses_a_powered_on_server_unless_forced(lab: Lab, server: str
     finally:
         console.kill()
         console.wait()
+
+
+def test_the_recovery_environment_waits_for_the_server_and_shows_it(lab: Lab, server: str) -> None:
+    """A restore confirmed in the console's Recovery Environment (process backend) holds the server: while
+    another command has it, the progress screen says what it waits for; then it restores."""
+    from simulator.firmware.driver import ConsoleDriver
+
+    fd = -1
+    with ConsoleDriver(lab.root, server, prompt_seconds=0.3, timeout=120) as c:
+        c.expect('Press "F11" key for Default Boot Override Options')
+        c.press("F11")
+        c.expect("3) One Time Boot to USB DriveKey")
+        c.press("3")
+        c.expect("Shutdown")
+        fd = held(lab.root / server / ".lock", fcntl.LOCK_EX)
+        try:
+            c.press("r")
+            c.expect("Enter: Confirm")
+            c.press("ENTER")
+            c.expect("waiting: the server is in use by another operation (pid ")
+            time.sleep(1.0)
+            assert "Factory reversion complete" not in c.text()
+        finally:
+            os.close(fd)
+        c.expect("Factory reversion complete")
+        c.press("ENTER")
+        c.expect("Are you sure you want to restart the machine?")
+        c.press("ENTER")
+        c.expect("System ready.")
+        c.power_button()
+        c.wait_power_off()
