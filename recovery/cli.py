@@ -19,10 +19,11 @@ from pathlib import Path
 
 from recovery.detect import Inputs
 from recovery.errors import RecoveryError
+from recovery.tui.visible import VisibleArgumentParser, visible, visible_lines
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="irecovery", description=__doc__.splitlines()[0])
+    p = VisibleArgumentParser(prog="irecovery", description=__doc__.splitlines()[0])
     p.add_argument("--dmi-root", type=Path, help="SMBIOS folder (default /sys/class/dmi/id)")
     p.add_argument("--controller-cli", help='array CLI command (default "hpacucli")')
     p.add_argument("--disk-map", type=Path, help="JSON list of disks instead of /sys/block")
@@ -61,7 +62,9 @@ def _inputs(args: argparse.Namespace) -> Inputs:
 
 
 def _emit(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
-    print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
+    """JSON (ensure_ascii escapes every control character and lone surrogate) or the text, made visible:
+    both quote DriveKey and controller text, which must not act on the terminal."""
+    print(json.dumps(data, indent=2) if getattr(args, "json", False) else visible_lines(text))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "detect":
             data = recovery.describe()
-            _emit(args, {"ok": True, **data}, "\n".join(f"{k}: {v}" for k, v in data.items()))
+            _emit(args, {"ok": True, **data}, "\n".join(f"{k}: {visible(str(v))}" for k, v in data.items()))
         elif args.command == "verify":
             report = recovery.verify(args.image)
             _emit(args, {"ok": True, **report}, f"{args.image} image is restorable: {report}")
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False):
             print(json.dumps({"ok": False, "error": exc.to_json()}, indent=2))
         else:
-            print(f"{FAILED}\n{exc.code_line}\n{exc.detail}", file=sys.stderr)
+            print(f"{FAILED}\n{exc.code_line}\n{visible(exc.detail)}", file=sys.stderr)
         return exc.code - 200
     return 0
 
@@ -114,7 +117,7 @@ def _cli_progress(args: argparse.Namespace):  # noqa: ANN202 - a small closure
         return lambda fraction, phase: None
 
     def show(fraction: float, phase: str) -> None:
-        print(f"\r{int(fraction * 100):3d}% {phase[:60]:<60}", end="", file=sys.stderr, flush=True)
+        print(f"\r{int(fraction * 100):3d}% {visible(phase)[:60]:<60}", end="", file=sys.stderr, flush=True)
 
     return show
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from recovery.tui.visible import visible, visible_lines
 from simulator.firmware.keys import KeyDecoder
 from simulator.firmware.screen import ROWS, Attr, Screen
 
@@ -195,7 +196,8 @@ class Console:
 
     def _record(self, text: str) -> None:
         if self._transcript:
-            self._transcript.write(text)
+            # A transcript is read in a terminal too (cat, less -R, a CI log): nothing in it may act on one.
+            self._transcript.write(visible_lines(text))
             self._transcript.flush()
 
     def clear(self) -> None:
@@ -205,7 +207,9 @@ class Console:
         self._write("\x1b[0m\x1b[2J\x1b[H")
 
     def line(self, text: str = "", attr: Attr | None = None) -> None:
-        """Print one line on the scrolling text console."""
+        """Print one line on the scrolling text console. Its text is shown, never interpreted: a line may
+        quote a disk's content (the installed system's banner), so control characters show as ``^[``."""
+        text = visible(text)
         self.lines.append(text)
         self._write((attr.sgr() if attr else "") + text + ("\x1b[0m" if attr else "") + "\r\n")
         self._record(text + "\n")
@@ -220,6 +224,7 @@ class Console:
 
     def record_line(self, text: str) -> None:
         """Record a line that a relayed console printed (it is already on the terminal)."""
+        text = visible(text)
         self.lines.append(text)
         self._record(text + "\n")
 
