@@ -28,7 +28,6 @@ from simulator.firmware.screen import ROWS, Attr, Screen
 if TYPE_CHECKING:
     from simulator.firmware.fastforward import ConsoleLink
 
-ESC_PAUSE = 0.05  # after a lone ESC byte, how long to wait for the rest of a sequence
 _WAKE = object()  # put in the key queue to wake a window that the driver fast-forwards
 
 
@@ -132,14 +131,15 @@ class Console:
 
     def _read_keys(self) -> None:
         decoder = KeyDecoder()
-        held = 0  # bytes read whose keys are not in the queue yet (a lone ESC waiting for its pause)
+        held = 0  # bytes read whose keys are not in the queue yet (an escape waiting for its pause)
         while True:
-            timeout = ESC_PAUSE if decoder.pending else None
-            ready, _, _ = select.select([self.infd], [], [], timeout)
+            # A lone ESC waits for its short pause, an unfinished sequence for a slow link (keys.py).
+            ready, _, _ = select.select([self.infd], [], [], decoder.timeout())
             if not ready:
-                for key in decoder.flush():
+                for key in decoder.settle():
                     self.keys.put(key)
-                held = self._decoded(held)
+                if not decoder.pending:  # a sequence still waiting for its end holds the skip too
+                    held = self._decoded(held)
                 continue
             try:
                 data = os.read(self.infd, 1024)

@@ -1,16 +1,23 @@
-"""The consoles under hostile input (#15 point 2): disk and DriveKey text is shown, never acts on the
-terminal or the transcript."""
+"""The consoles under hostile input (#15 points 2 and 8): disk and DriveKey text is shown, never acts on
+the terminal or the transcript; a key split by a slow link is still that key; a flood of escape bytes is
+read in linear time. The findings' tests use only what 2ec19ce already had, so they run there too."""
 
 from __future__ import annotations
 
 import io
 import os
+import threading
+import time
 from pathlib import Path
 
 import pyte
+import pytest
 
+from recovery.tui import keys as decoding
+from recovery.tui.keys import KeyDecoder
+from recovery.tui.terminal import Terminal
 from simulator.backends.installed import boot_chain
-from simulator.firmware.console import Console
+from simulator.firmware.console import Console, ConsoleClosed
 from simulator.lab import Lab
 from simulator.systemfiles import write_file
 
@@ -66,3 +73,58 @@ def test_the_installed_banner_is_disk_content_shown_visibly(lab: Lab) -> None:
     assert "PureConnect^[[2J^[[H" in lines
     assert "Configuration generation: M-^?M-^[ evil^G" in lines  # the bytes as cat -v shows them
     assert all(line.isprintable() for line in lines)
+
+
+# ------------------------------------------------------------------------------------------ keys
+
+
+def test_the_console_types_an_f11_split_by_a_slow_link_as_f11(tmp_path: Path) -> None:
+    """Finding: ``ESC[2``, pause, ``3~`` was typed ESC [ 2 3 ~: a "3" boots the DriveKey in the F11 menu."""
+    r, w = os.pipe()
+    console = Console(r, None)
+    console.start()
+    try:
+        os.write(w, b"\x1b[2")
+        threading.Timer(0.3, os.write, (w, b"3~")).start()
+        keys = [console.get_key(3)]
+        assert keys == ["F11"]
+        assert console.get_key(0.2) is None  # and nothing after it
+        os.write(w, b"\x1b")
+        started = time.monotonic()
+        assert console.get_key(3) == "ESC"  # a lone ESC: after its short pause
+        assert time.monotonic() - started >= decoding.LONE_ESC_PAUSE * 0.9
+    finally:
+        os.close(w)
+        with pytest.raises(ConsoleClosed):
+            while True:
+                console.get_key(5)
+        os.close(r)
+        console.close()
+
+
+def test_the_recovery_terminal_waits_for_a_split_key_and_drops_nothing_early() -> None:
+    r, w = os.pipe()
+    try:
+        term = Terminal(r, io.StringIO())
+        os.write(w, b"\x1b[2")
+        assert term.read_key(0.1) is None  # not ESC "[" "2": the rest may still come
+        threading.Timer(0.3, os.write, (w, b"3~")).start()
+        assert term.read_key(5) == "F11"
+        os.write(w, b"\x1b")
+        assert term.read_key(5) == "ESC"  # a lone ESC after its short pause
+    finally:
+        os.close(w)
+        os.close(r)
+
+
+@pytest.mark.timeout(120)
+def test_32_kb_after_an_unfinished_csi_is_decoded_in_linear_time() -> None:
+    """Finding: 32 KB after ``ESC[`` took 28 s (the buffer was rescanned on every read)."""
+    decoder = KeyDecoder()
+    started = time.monotonic()
+    keys = decoder.feed(b"\x1b[")
+    for _ in range(32 * 1024):
+        keys += decoder.feed(b"1")  # a slow serial link: one byte per read
+    keys += decoder.feed(b"~x")
+    assert time.monotonic() - started < 2.0
+    assert keys == ["x"]  # the overlong sequence dropped whole, nothing of it typed
