@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from recovery.detect import Inputs
 from recovery.errors import RecoveryError
 from recovery.locking import Busy, LockPolicy
+from recovery.tui.visible import VisibleArgumentParser, visible, visible_lines
 
 if TYPE_CHECKING:
     from recovery.operations import Recovery
@@ -35,7 +36,7 @@ EXIT_USAGE, EXIT_SHUTDOWN, EXIT_BUSY = 2, 3, 75  # 75: EX_TEMPFAIL of sysexits.h
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="irecovery", description=__doc__.splitlines()[0])
+    p = VisibleArgumentParser(prog="irecovery", description=__doc__.splitlines()[0])
     p.add_argument("--dmi-root", type=Path, help="SMBIOS folder (default /sys/class/dmi/id)")
     p.add_argument("--controller-cli", help='array CLI command (default "hpacucli")')
     p.add_argument("--disk-map", type=Path, help="JSON list of disks instead of /sys/block")
@@ -77,7 +78,9 @@ def _inputs(args: argparse.Namespace) -> Inputs:
 
 
 def _emit(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
-    print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
+    """JSON (ensure_ascii escapes every control character and lone surrogate) or the text, made visible:
+    both quote DriveKey and controller text, which must not act on the terminal."""
+    print(json.dumps(data, indent=2) if getattr(args, "json", False) else visible_lines(text))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,19 +111,19 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False):
             print(json.dumps({"ok": False, "busy": True, "error": {"message": str(exc)}}, indent=2))
         else:
-            print(f"irecovery: busy: {exc}", file=sys.stderr)
+            print(f"irecovery: busy: {visible(str(exc))}", file=sys.stderr)
         return EXIT_BUSY
 
 
 def _say_waiting(text: str) -> None:
-    print(f"irecovery: {text}", file=sys.stderr, flush=True)
+    print(f"irecovery: {visible(text)}", file=sys.stderr, flush=True)
 
 
 def _run(recovery: Recovery, args: argparse.Namespace) -> int:
     try:
         if args.command == "detect":
             data = recovery.describe()
-            _emit(args, {"ok": True, **data}, "\n".join(f"{k}: {v}" for k, v in data.items()))
+            _emit(args, {"ok": True, **data}, "\n".join(f"{k}: {visible(str(v))}" for k, v in data.items()))
         elif args.command == "verify":
             report = recovery.verify(args.image)
             _emit(args, {"ok": True, **report}, f"{args.image} image is restorable: {report}")
@@ -134,7 +137,7 @@ def _run(recovery: Recovery, args: argparse.Namespace) -> int:
         if getattr(args, "json", False):
             print(json.dumps({"ok": False, "error": exc.to_json()}, indent=2))
         else:
-            print(f"irecovery: {exc.code_line} {exc.detail}".replace("\n", " "), file=sys.stderr)
+            print(f"irecovery: {exc.code_line} {visible(exc.detail)}", file=sys.stderr)
         return exc.code - 200
     return 0
 
@@ -144,7 +147,7 @@ def _cli_progress(args: argparse.Namespace):  # noqa: ANN202 - a small closure
         return lambda fraction, phase: None
 
     def show(fraction: float, phase: str) -> None:
-        print(f"\r{int(fraction * 100):3d}% {phase[:60]:<60}", end="", file=sys.stderr, flush=True)
+        print(f"\r{int(fraction * 100):3d}% {visible(phase)[:60]:<60}", end="", file=sys.stderr, flush=True)
 
     return show
 

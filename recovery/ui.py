@@ -18,6 +18,7 @@ from recovery import messages as msg
 from recovery.errors import RecoveryError
 from recovery.tui.screen import COLS, ROWS, Attr, Screen
 from recovery.tui.terminal import Terminal
+from recovery.tui.visible import visible
 
 BASE = Attr("white", "blue")
 TITLE = Attr("white", "blue", bold=True)
@@ -107,14 +108,15 @@ class RecoveryScreen:
         s.put(12, 2, f"{action}... {pct}%")
         bar = int(60 * pct / 100)
         s.put(14, 2, "[" + "#" * bar + " " * (60 - bar) + "]")
-        s.put(16, 2, phase[: COLS - 4], DIM)
+        s.put(16, 2, visible(phase)[: COLS - 4], DIM)
         s.put(18, 2, "This can take several minutes. Please wait.")
         return s
 
     def result_screen(self, result: _Result) -> Screen:
         s = self._frame("recovery-result")
         for i, (line, attr) in enumerate(result.lines):
-            for j, part in enumerate(textwrap.wrap(line, COLS - 4) or [""]):
+            # Wrapped as it shows: an error detail may quote DriveKey text with control characters.
+            for j, part in enumerate(textwrap.wrap(visible(line), COLS - 4) or [""]):
                 s.put(11 + 2 * i + j, 2, part, attr)
         s.put(ROWS - 3, COLS - 14, f"[ {msg.RESTART_BUTTON} ]", BUTTON)
         s.put(ROWS - 1, 2, "Enter: Restart   Tab: Restore/Capture System State", DIM)

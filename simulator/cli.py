@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from recovery.controller_report import format_ld_size
+from recovery.tui.visible import VisibleArgumentParser, visible
 from simulator.catalog import catalog
 from simulator.errors import SimError
 from simulator.hpacucli import ssacli
@@ -41,7 +42,7 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="g7sim", description=__doc__.splitlines()[0])
+    p = VisibleArgumentParser(prog="g7sim", description=__doc__.splitlines()[0])
     p.add_argument("--lab", help="lab folder (default: $G7SIM_LAB or ~/.local/share/g7sim/lab)")
     p.add_argument("--no-wait", action="store_true",
                    help="fail at once (exit 75) if another command holds the server, instead of waiting for it")  # fmt: skip
@@ -119,9 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("recovery_args", nargs=argparse.REMAINDER, metavar="-- ARGS")
 
-    c = sub.add_parser("files", help="read or change the installed system's files (as its administrator)")
+    c = sub.add_parser("files", help="read or change the installed system's files (as its administrator)",
+                       description="cat writes the file's bytes unchanged, as cat(1) does (pipe it through "
+                       "`cat -v` to see control characters); ls shows names with control characters made "
+                       "visible (^[ for ESC).")  # fmt: skip
     c.add_argument("name")
-    c.add_argument("action", choices=["cat", "ls", "write", "rm"])
+    c.add_argument("action", choices=["cat", "ls", "write", "rm"],
+                   help="cat: the raw bytes; ls: the names, made visible; write (--text); rm")  # fmt: skip
     c.add_argument("path")
     c.add_argument("--text", help="write: the new content")
     c.add_argument("--label", default="SYSTEM", help="filesystem label (default SYSTEM)")
@@ -380,7 +385,8 @@ def cmd_files(lab: Lab, args: argparse.Namespace) -> int:
         if args.action == "cat":
             sys.stdout.buffer.write(systemfiles.read_file(server, args.path, args.label))
         elif args.action == "ls":
-            print("\n".join(systemfiles.listdir(server, args.path, args.label)))
+            # Names are disk content: shown, never interpreted (cat stays raw: the user asked for the bytes).
+            print("\n".join(visible(name) for name in systemfiles.listdir(server, args.path, args.label)))
         elif args.action == "write":
             if args.text is None:
                 raise BadArgument(reason="write needs --text")
@@ -433,12 +439,13 @@ def main(argv: list[str] | None = None) -> int:
         lab = Lab(args.lab, Waiting(wait=not args.no_wait, say=_say))
         return COMMANDS[args.command](lab, args)
     except SimError as exc:
-        print(f"g7sim: error: {exc}", file=sys.stderr)
+        print(f"g7sim: error: {visible(str(exc))}", file=sys.stderr)  # one line, whatever it quotes
         return exc.exit_code
     except BrokenPipeError:
         return 0
     except OSError as exc:
-        print(f"g7sim: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        text = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        print(f"g7sim: error: {visible(text)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("g7sim: interrupted", file=sys.stderr)

@@ -35,7 +35,8 @@ def partition(server: Server, label: str = "SYSTEM") -> tuple[Path, MbrPartition
 
 def _debugfs(spec: str, command: str, *, write: bool = False) -> str:
     args = ["debugfs", *(["-w"] if write else []), "-R", command, spec]
-    proc = subprocess.run(args, capture_output=True, text=True)
+    # a file name on the disk is any bytes: undecodable ones are kept, shown later as cat -v does
+    proc = subprocess.run(args, capture_output=True, text=True, errors="surrogateescape")
     errors = [line for line in proc.stderr.splitlines() if line and not line.startswith("debugfs ")]
     if proc.returncode or errors:
         raise SystemFilesError(reason=f"debugfs {command!r}: {'; '.join(errors) or proc.returncode}")
@@ -43,7 +44,8 @@ def _debugfs(spec: str, command: str, *, write: bool = False) -> str:
 
 
 def _exists(spec: str, path: str) -> bool:
-    proc = subprocess.run(["debugfs", "-R", f'stat "{path}"', spec], capture_output=True, text=True)
+    proc = subprocess.run(["debugfs", "-R", f'stat "{path}"', spec], capture_output=True, text=True,
+                          errors="surrogateescape")  # fmt: skip
     return proc.returncode == 0 and "Inode:" in proc.stdout
 
 

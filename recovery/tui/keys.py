@@ -7,6 +7,10 @@ HP's BIOS serial console maps ``ESC 1``..``ESC 9`` to F1..F9, ``ESC 0`` to F10, 
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Callable
+
 # What a test or a script sends for each key (xterm).
 SEQUENCES: dict[str, bytes] = {
     "F1": b"\x1bOP", "F2": b"\x1bOQ", "F3": b"\x1bOR", "F4": b"\x1bOS",
@@ -33,7 +37,16 @@ SERIAL_ESCAPES: dict[bytes, str] = {
 }  # fmt: skip
 
 _TABLE: dict[bytes, str] = {**{v: k for k, v in SEQUENCES.items()}, **_ALIASES, **SERIAL_ESCAPES}
-_MAX = max(len(k) for k in _TABLE)
+
+LONE_ESC_PAUSE = 0.05  # a lone ESC is the Escape key once nothing has followed it for this long
+SEQUENCE_PAUSE = 1.0  # an unfinished escape sequence waits this long for its next byte, then is dropped
+MAX_SEQUENCE = 32  # the longest escape sequence kept; a longer one is no key: dropped whole
+
+_ESC = 0x1B
+_INTRODUCERS = (ord("["), ord("O"))  # CSI and SS3: ESC followed by one of these starts a sequence
+_PARAMETER = range(0x20, 0x40)  # parameter and intermediate bytes of a sequence
+_FINAL = range(0x40, 0x7F)  # the byte that ends one
+_PARAMETERS = re.compile(rb"[\x20-\x3f]*")
 
 
 def encode(*keys: str) -> bytes:
@@ -44,54 +57,132 @@ def encode(*keys: str) -> bytes:
     return out
 
 
-class KeyDecoder:
-    """Incremental decoder. Feed bytes; take complete keys; flush a lone ESC after a pause."""
+def _plain_key(byte: int) -> str:
+    if key := _TABLE.get(bytes([byte])):
+        return key
+    ch = chr(byte)  # Latin-1
+    return ch if ch.isprintable() else f"CTRL-{chr(byte + 64)}" if byte < 32 else "UNKNOWN"
 
-    def __init__(self) -> None:
-        self._buf = b""
+
+_PLAIN: tuple[str, ...] = tuple(_plain_key(b) for b in range(256))  # what one byte outside a sequence is
+
+
+class KeyDecoder:
+    """Incremental decoder: feed bytes as they arrive, take complete keys; wait :meth:`timeout` seconds
+    for more before calling :meth:`settle`, and call :meth:`flush` when the input ends.
+
+    Every byte is looked at once (linear time) and at most :data:`MAX_SEQUENCE` bytes are held. A lone ESC
+    is the Escape key after :data:`LONE_ESC_PAUSE`; ``ESC 9``, ``ESC !`` ... are the HP serial forms.
+    An unfinished CSI or SS3 sequence (``ESC [``, ``ESC [ 2``, ``ESC O``) waits up to
+    :data:`SEQUENCE_PAUSE` for its next byte, since a serial link can pause inside a key; then it is
+    dropped, never typed as separate keys (an F11 split as ``ESC [ 2`` | ``3 ~`` must not type a "3",
+    which boots the DriveKey in the F11 menu). For the same reason a ``[`` or ``O`` that follows a lone
+    ESC within :data:`SEQUENCE_PAUSE` of it becoming Escape is the rest of a split key: dropped with it.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._seq = bytearray()  # the escape sequence being read: ESC, then its introducer and parameters
+        self._discarding = False  # past MAX_SEQUENCE: skipping to the end of a sequence already dropped
+        self._split = False  # the sequence is the rest of a split key whose ESC became Escape: dropped
+        self._split_until = -1.0  # until when a "[" or "O" continues a lone ESC that became Escape
+        self._last = 0.0  # when the last byte came
 
     @property
     def pending(self) -> bool:
-        """True when the buffer holds an ESC that may still start a sequence."""
-        return bool(self._buf)
+        """True when bytes are held that are not keys yet (an ESC, an unfinished escape sequence)."""
+        return bool(self._seq) or self._discarding
 
-    def feed(self, data: bytes) -> list[str]:
-        self._buf += data
-        keys: list[str] = []
-        while self._buf:
-            if self._buf[0] != 0x1B:
-                keys.append(self._plain(self._buf[:1]))
-                self._buf = self._buf[1:]
-                continue
-            match = next((s for s in sorted(_TABLE, key=len, reverse=True)
-                          if len(s) > 1 and self._buf.startswith(s)), None)  # fmt: skip
-            if match:
-                keys.append(_TABLE[match])
-                self._buf = self._buf[len(match) :]
-                continue
-            if any(s.startswith(self._buf) for s in _TABLE) and len(self._buf) < _MAX:
-                break  # an incomplete sequence: wait for more bytes (or flush)
-            if len(self._buf) >= 2 and self._buf[1:2] in (b"[", b"O"):
-                # An escape sequence we do not know: drop it whole rather than leak its bytes as keys.
-                end = next((i for i in range(2, len(self._buf)) if 0x40 <= self._buf[i] <= 0x7E), None)
-                if end is None:
-                    break
-                self._buf = self._buf[end + 1 :]
-                continue
-            keys.append("ESC")
-            self._buf = self._buf[1:]
-        return keys
+    @property
+    def held(self) -> int:
+        """How many bytes are held (never more than MAX_SEQUENCE)."""
+        return len(self._seq)
+
+    def timeout(self) -> float | None:
+        """Seconds to wait for more bytes before :meth:`settle` has something to settle; None: no wait."""
+        if not self.pending:
+            return None
+        pause = LONE_ESC_PAUSE if self._seq == b"\x1b" else SEQUENCE_PAUSE
+        return max(0.0, self._last + pause - self._clock())
+
+    def settle(self) -> list[str]:
+        """No byte came for :meth:`timeout` seconds: a lone ESC is Escape, an unfinished sequence is
+        dropped. Before that time nothing changes (the caller's wait may have ended early)."""
+        if self.timeout() != 0.0:
+            return []
+        return self.flush()
 
     def flush(self) -> list[str]:
-        """The pause after ESC is over: whatever is buffered is a lone ESC and plain keys."""
-        buf, self._buf = self._buf, b""
-        if not buf:
+        """Settle now (the input ended): a lone ESC is Escape, an unfinished sequence is dropped."""
+        lone_esc = self._seq == b"\x1b"
+        self._seq.clear()
+        self._discarding = self._split = False
+        if not lone_esc:
             return []
-        return ["ESC", *(self._plain(bytes([b])) for b in buf[1:])]
+        self._split_until = self._clock() + SEQUENCE_PAUSE
+        return ["ESC"]
 
-    @staticmethod
-    def _plain(b: bytes) -> str:
-        if b in _TABLE:
-            return _TABLE[b]
-        ch = b.decode("latin-1")
-        return ch if ch.isprintable() else f"CTRL-{chr(b[0] + 64)}" if b[0] < 32 else "UNKNOWN"
+    def feed(self, data: bytes) -> list[str]:
+        keys: list[str] = []
+        if not data:
+            return keys
+        self._last = self._clock()
+        at, end = 0, len(data)
+        if self._split_until >= 0:
+            if not self.pending and data[0] in _INTRODUCERS and self._last < self._split_until:
+                self._seq += b"\x1b"  # the rest of a key whose ESC became Escape after a pause
+                self._split = True
+            self._split_until = -1.0
+        while at < end:
+            if self._discarding:
+                at = _PARAMETERS.match(data, at).end()  # type: ignore[union-attr]  # always matches
+                if at < end:
+                    self._discarding = False
+                    if data[at] in _FINAL:
+                        at += 1  # the last byte of the dropped sequence
+            elif self._seq:
+                if self._sequence_byte(data[at], keys):
+                    at += 1
+            else:
+                esc = data.find(b"\x1b", at)
+                stop = end if esc < 0 else esc
+                keys += map(_PLAIN.__getitem__, data[at:stop])
+                if esc >= 0:
+                    self._seq += b"\x1b"
+                at = stop + 1
+        return keys
+
+    def _sequence_byte(self, byte: int, keys: list[str]) -> bool:
+        """Add one byte to the escape sequence being read; False: the byte is no part of it and is read
+        again as the start of what follows."""
+        seq = self._seq
+        if len(seq) == 1:
+            if byte in _INTRODUCERS:
+                seq.append(byte)
+                return True
+            seq.clear()
+            serial = _TABLE.get(bytes((_ESC, byte)))
+            if serial is not None:
+                keys.append(serial)  # ESC 9 = F9 ...
+                return True
+            keys.append("ESC")  # ESC, then a key of its own (another ESC starts a new sequence)
+            return False
+        if byte in _PARAMETER:
+            if len(seq) >= MAX_SEQUENCE - 1:  # no room left for its final byte: no key is this long
+                seq.clear()
+                self._discarding, self._split = True, False
+            else:
+                seq.append(byte)
+            return True
+        if byte in _FINAL:
+            seq.append(byte)
+            key = None if self._split else _TABLE.get(bytes(seq))
+            seq.clear()
+            self._split = False
+            if key is not None:
+                keys.append(key)
+            return True  # an escape sequence we do not know: dropped whole, never leaked as keys
+        # A byte no sequence holds (a control, ESC, DEL, an 8-bit byte): the unfinished one is dropped.
+        seq.clear()
+        self._split = False
+        return False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recovery.tui.visible import visible
+
 COLS, ROWS = 80, 25
 _SGR_FG = {
     "black": 30,
@@ -34,7 +36,12 @@ PLAIN = Attr()
 
 
 class Screen:
-    """A grid of characters and attributes. Text beyond the edge is clipped, never wrapped."""
+    """A grid of characters and attributes. Text beyond the edge is clipped, never wrapped.
+
+    Every cell holds a printable character: :meth:`put` shows control characters visibly (``^[``), so
+    text from a DriveKey, an image or a disk can never move the cursor or clear the terminal, whichever
+    screen it is drawn on.
+    """
 
     def __init__(self, name: str, attr: Attr = PLAIN) -> None:
         self.name = name
@@ -45,13 +52,14 @@ class Screen:
     def put(self, row: int, col: int, text: str, attr: Attr | None = None) -> None:
         if not 0 <= row < ROWS:
             return
-        for i, ch in enumerate(text):
+        for i, ch in enumerate(visible(text)):
             c = col + i
             if 0 <= c < COLS:
                 self.chars[row][c] = ch
                 self.attrs[row][c] = attr or self.base
 
     def center(self, row: int, text: str, attr: Attr | None = None) -> None:
+        text = visible(text)  # centred as it shows
         self.put(row, max(0, (COLS - len(text)) // 2), text, attr)
 
     def fill(self, row: int, attr: Attr, col: int = 0, width: int = COLS) -> None:

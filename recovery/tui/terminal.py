@@ -12,8 +12,6 @@ from typing import IO
 from recovery.tui.keys import KeyDecoder
 from recovery.tui.screen import Screen
 
-ESC_PAUSE = 0.05
-
 
 class TerminalClosed(Exception):
     """End of input: nobody is at the console any more."""
@@ -49,16 +47,14 @@ class Terminal:
         """Next key, or None after ``timeout`` seconds. :raises TerminalClosed: at end of input."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._pending:
-            wait = ESC_PAUSE if self._decoder.pending else None
+            wait = self._decoder.timeout()  # a lone ESC or an unfinished sequence waits for its pause
             if deadline is not None:
                 left = max(0.0, deadline - time.monotonic())
                 wait = left if wait is None else min(wait, left)
             ready, _, _ = select.select([self.infd], [], [], wait)
             if not ready:
-                if self._decoder.pending:
-                    self._pending += self._decoder.flush()
-                    continue
-                if deadline is not None and time.monotonic() >= deadline:
+                self._pending += self._decoder.settle()  # only once its pause is over
+                if not self._pending and deadline is not None and time.monotonic() >= deadline:
                     return None
                 continue
             data = os.read(self.infd, 1024)

@@ -3,7 +3,8 @@
 Reads the real boot chain written by a restore: the MBR boot code and partition table, the active
 partition's SYSLINUX files and configuration, then the root filesystem named by the kernel command line
 (``root=LABEL=...``), and prints what the installed image declares (``/etc/appliance-release``).
-Every broken link fails with the message the real component prints.
+Every broken link fails with the message the real component prints. What the disk holds (the banner,
+the kernel and root names) is disk content: it is shown, never interpreted (``recovery.tui.visible``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from recovery.tui.visible import visible
 
 SYSLINUX_BANNER = "SYSLINUX 6.04 EDD 20191223 Copyright (C) 1994-2015 H. Peter Anvin et al"
 READY = "System ready. Press <Enter> to restart the server, or type 'poweroff' and <Enter> to shut it down."
@@ -52,14 +55,16 @@ def _mtype(disk: Path, offset: int, name: str) -> str | None:
 
 
 def _ext4_label(disk: Path, part: MbrPartition) -> str | None:
-    proc = subprocess.run(["dumpe2fs", "-h", f"{disk}?offset={part.start}"], capture_output=True, text=True)
+    # A label is any 16 bytes: undecodable ones are kept (surrogateescape), never a UnicodeDecodeError.
+    proc = subprocess.run(["dumpe2fs", "-h", f"{disk}?offset={part.start}"], capture_output=True, text=True,
+                          errors="surrogateescape")  # fmt: skip
     m = re.search(r"^Filesystem volume name:\s+(\S+)", proc.stdout, re.M)
     return m[1] if proc.returncode == 0 and m else None
 
 
 def _debugfs_cat(disk: Path, part: MbrPartition, path: str) -> str | None:
     proc = subprocess.run(["debugfs", "-R", f"cat {path}", f"{disk}?offset={part.start}"],
-                          capture_output=True, text=True)  # fmt: skip
+                          capture_output=True, text=True, errors="surrogateescape")  # fmt: skip
     return proc.stdout if proc.returncode == 0 and proc.stdout else None
 
 
@@ -91,9 +96,7 @@ def boot_chain(disk: Path) -> list[str]:
     if release is None:
         raise BootFailure("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)")
     return [
-        *lines,
-        f"Mounting root filesystem LABEL={root[1]}... ok",
-        "",
-        *release.rstrip("\n").split("\n"),
-        "",
-    ]
+        visible(line)
+        for line in (*lines, f"Mounting root filesystem LABEL={root[1]}... ok", "",
+                     *release.rstrip("\n").split("\n"), "")
+    ]  # fmt: skip

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from recovery.tui.visible import visible, visible_lines
 from simulator.errors import SimError
 from simulator.firmware.keys import KeyDecoder
 from simulator.firmware.screen import ROWS, Attr, Screen
@@ -28,7 +29,6 @@ from simulator.firmware.screen import ROWS, Attr, Screen
 if TYPE_CHECKING:
     from simulator.firmware.fastforward import ConsoleLink
 
-ESC_PAUSE = 0.05  # after a lone ESC byte, how long to wait for the rest of a sequence
 _WAKE = object()  # put in the key queue to wake a window that the driver fast-forwards
 
 
@@ -153,14 +153,15 @@ class Console:
 
     def _read_keys(self) -> None:
         decoder = KeyDecoder()
-        held = 0  # bytes read whose keys are not in the queue yet (a lone ESC waiting for its pause)
+        held = 0  # bytes read whose keys are not in the queue yet (an escape waiting for its pause)
         while True:
-            timeout = ESC_PAUSE if decoder.pending else None
-            ready, _, _ = select.select([self.infd], [], [], timeout)
+            # A lone ESC waits for its short pause, an unfinished sequence for a slow link (keys.py).
+            ready, _, _ = select.select([self.infd], [], [], decoder.timeout())
             if not ready:
-                for key in decoder.flush():
+                for key in decoder.settle():
                     self.keys.put(key)
-                held = self._decoded(held)
+                if not decoder.pending:  # a sequence still waiting for its end holds the skip too
+                    held = self._decoded(held)
                 continue
             try:
                 data = os.read(self.infd, 1024)
@@ -217,7 +218,8 @@ class Console:
 
     def _record(self, text: str) -> None:
         if self._transcript:
-            self._transcript.write(text)
+            # A transcript is read in a terminal too (cat, less -R, a CI log): nothing in it may act on one.
+            self._transcript.write(visible_lines(text))
             self._transcript.flush()
 
     def clear(self) -> None:
@@ -227,7 +229,9 @@ class Console:
         self._write("\x1b[0m\x1b[2J\x1b[H")
 
     def line(self, text: str = "", attr: Attr | None = None) -> None:
-        """Print one line on the scrolling text console."""
+        """Print one line on the scrolling text console. Its text is shown, never interpreted: a line may
+        quote a disk's content (the installed system's banner), so control characters show as ``^[``."""
+        text = visible(text)
         self.lines.append(text)
         self._write((attr.sgr() if attr else "") + text + ("\x1b[0m" if attr else "") + "\r\n")
         self._record(text + "\n")
@@ -242,6 +246,7 @@ class Console:
 
     def record_line(self, text: str) -> None:
         """Record a line that a relayed console printed (it is already on the terminal)."""
+        text = visible(text)
         self.lines.append(text)
         self._record(text + "\n")
 

@@ -71,7 +71,7 @@ def test_a_key_sent_before_the_skip_still_counts(keyboard: tuple[Console, int]) 
 def test_a_lone_esc_still_counts_after_its_pause(keyboard: tuple[Console, int]) -> None:
     console, w = keyboard
     result = open_window(console, {"F8", "ESC"})
-    os.write(w, b"\x1b")  # decoded only after ESC_PAUSE: until then the byte is not a key
+    os.write(w, b"\x1b")  # decoded only after LONE_ESC_PAUSE: until then the byte is not a key
     console._request_skip(console._open_window, 1)
     assert result.result(timeout=5) == "ESC"
 
