@@ -90,7 +90,7 @@ def assert_error_lines_stand(rows: list[str], recorded: str, colours: Callable[[
 
 def run_screen(lab: Lab, name: str, operation: str, controller_cli: tuple[str, ...] | None = None) -> VT100:
     """R (or C), then Confirm, on the real Recovery Environment screen over the server's hardware."""
-    with lab.open(name, save=False) as server:
+    with lab.open(name, write=False) as server:
         env = recovery_environment(server, lab.root)
     inputs = Inputs(dmi_root=Path(env["IRECOVERY_DMI_ROOT"]), disk_map=Path(env["IRECOVERY_DISK_MAP"]),
                     controller_cli=controller_cli or tuple(shlex.split(env["IRECOVERY_CONTROLLER_CLI"])))  # fmt: skip

@@ -31,7 +31,7 @@ STALE = b"\xee" * 2**20
 
 def check_disks(lab: Lab, name: str) -> list[int]:
     """Every partition within what msdos addresses, the boot volume boots; the disks' sizes."""
-    with lab.open(name, save=False) as server:
+    with lab.open(name, write=False) as server:
         disks = server.presented_disks()
         for disk in disks:
             assert all(
@@ -50,7 +50,7 @@ def test_logical_drives_over_2_tib_restore_capture_and_boot(lab: Lab) -> None:
     assert check_disks(lab, "sql") == [usable_bytes(900), 3 * usable_bytes(900)]  # 838.3 GB, 2.46 TB
     assert 2 * usable_bytes(1200) > MBR_MAX_BYTES and 3 * usable_bytes(900) > MBR_MAX_BYTES
 
-    with lab.open("sql", save=False) as server:
+    with lab.open("sql", write=False) as server:
         data = server.presented_disks()[1]
     with open(data.path, "r+b") as fh:  # stale data past the table's reach, which a restore erases
         for offset in (MBR_MAX_BYTES, data.size_bytes - len(STALE)):
@@ -66,7 +66,7 @@ def test_logical_drives_over_2_tib_restore_capture_and_boot(lab: Lab) -> None:
     assert recover(lab, "sql", "capture", "--yes")[0] == 0
     g7sim(lab, "files", "sql", "write", "/config/site.conf", "--text", "site=changed\n")
     assert recover(lab, "sql", "restore", "user", "--yes")[0] == 0
-    with lab.open("sql", save=False) as server:
+    with lab.open("sql", write=False) as server:
         assert read_file(server, "/config/site.conf") == b"site=large\n"
     check_disks(lab, "sql")
 

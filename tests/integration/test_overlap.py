@@ -42,6 +42,24 @@ def held(path: Path, mode: int) -> int:
     return fd
 
 
+def wait_until_locked(path: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not locked(path):
+        assert time.monotonic() < deadline, f"nobody took {path}"
+        time.sleep(0.02)
+
+
+def locked(path: Path) -> bool:
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def boots(lab: Lab, name: str) -> list[str]:
     with lab.open(name, write=False) as s:
         return boot_chain(s.presented_disks()[0].path)
@@ -61,7 +79,7 @@ def test_a_command_waits_for_the_server_and_says_so_or_fails_at_once(lab: Lab, s
         os.close(fd)
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
-    assert err.startswith(f"g7sim: waiting: server {server} is in use by another command")
+    assert f"g7sim: waiting: server {server} is in use by another command (pid {os.getpid()})" in err, err
 
 
 def test_irecovery_locks_the_drivekey_on_any_machine(lab: Lab, server: str) -> None:
@@ -92,6 +110,7 @@ def test_overlapping_capture_and_restore_lose_nothing(lab: Lab, server: str) -> 
     for round_ in range(3):
         g7sim(lab, "files", server, "write", "/config/marker.conf", "--text", f"round {round_}")
         capture = popen_g7sim(lab, "recover", server, "--", "capture", "--yes")
+        wait_until_locked(lab.root / server / ".lock")  # the capture has the server: the restore must wait
         time.sleep(0.3)
         restore = popen_g7sim(lab, "recover", server, "--", "restore", "factory", "--yes")
         assert capture.wait(timeout=300) == 0, capture.communicate()
@@ -129,23 +148,12 @@ def test_readers_never_repair_a_capture_slot(lab: Lab, server: str) -> None:
     assert not fat.exists("IMAGES/USER.new")
 
 
-def powered_on(path: Path) -> bool:
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-
-
 def test_destroy_refuses_a_powered_on_server_unless_forced(lab: Lab, server: str) -> None:
     console = subprocess.Popen([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", server,
                                 "--quiet", "--prompt-seconds", "30"], stdin=subprocess.PIPE)  # fmt: skip
     try:
         deadline = time.monotonic() + 30
-        while not powered_on(lab.root / server / ".power.lock"):
+        while not locked(lab.root / server / ".power.lock"):
             assert time.monotonic() < deadline and console.poll() is None, "the console did not power on"
             time.sleep(0.1)
         refused = g7sim(lab, "destroy", server, check=False)
