@@ -7,7 +7,8 @@
     irecovery ui                                the Recovery Environment screen on this terminal
 
 Inputs come from the environment (see recovery.detect) or the options below. Exit status: 0 on
-success, 2 for a usage error, else the error code minus 200 (208 IRERR -> 8 ... 216 DPARTERR -> 16).
+success, 2 for a usage error (including a controller command, option or IRECOVERY_CONTROLLER_CLI,
+that cannot be split into words), else the error code minus 200 (208 IRERR -> 8 ... 216 DPARTERR -> 16).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from recovery.detect import Inputs
+from recovery.detect import InputError, Inputs, controller_command
 from recovery.errors import RecoveryError
 
 
@@ -45,14 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _inputs(args: argparse.Namespace) -> Inputs:
-    import shlex
+    """:raises InputError: an option or variable cannot be used (a usage error)."""
     from dataclasses import replace
 
     inputs = Inputs.from_env()
     if args.dmi_root:
         inputs = replace(inputs, dmi_root=args.dmi_root)
-    if args.controller_cli:
-        inputs = replace(inputs, controller_cli=tuple(shlex.split(args.controller_cli)))
+    if args.controller_cli is not None:
+        inputs = replace(inputs, controller_cli=controller_command(args.controller_cli, "--controller-cli"))
     if args.disk_map:
         inputs = replace(inputs, disk_map=args.disk_map)
     if args.drivekey:
@@ -68,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from recovery.operations import Recovery
 
-    recovery = Recovery(_inputs(args))
+    try:
+        recovery = Recovery(_inputs(args))
+    except InputError as exc:
+        print(f"irecovery: error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "ui":
         from recovery.tui.terminal import Terminal, TerminalClosed
         from recovery.ui import Outcome, RecoveryScreen
