@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from recovery.blockimage import BlockEncoder, BlockStats, ImageProblem
 from recovery.blockreader import check_stream
+from recovery.fsprobe import check_filesystems
 from recovery.imageheader import FORMAT, HEADER_FILE, HEADER_KEYS, KINDS, ImageHeader, tool_version
 from recovery.imagestore import Data, ImageStore, StoreError, iter_chunks
 from recovery.layout import BOOTCODE_BYTES, Layout, LayoutError, PartitionLayout, format_layout, parse_layout
@@ -294,7 +295,7 @@ def verify_image(
     Checks: manifest complete and matching, layout valid, boot code sizes, and every partition stream's
     framing, bounds (inside its partition), zstd checksum and final SHA-256 of its records
     (``records_sha=False``: all but the last, for an image just written whose records were hashed as they
-    were encoded). All problems are collected, then raised together as one :class:`ImageProblem` (its
+    were encoded); then that every ext4/vfat partition starts as its filesystem (:mod:`recovery.fsprobe`). All problems are collected, then raised together as one :class:`ImageProblem` (its
     ``problems`` lists them).
     """
     started = time.monotonic()
@@ -331,6 +332,11 @@ def verify_image(
                 problems.append(f"{piece}: does not match its checksum in {SUMS_FILE}")
         if name in bootcodes and stream.counts[name] != BOOTCODE_BYTES:
             problems.append(f"{name}: boot code is {stream.counts[name]} bytes, not {BOOTCODE_BYTES}")
+    if not problems:
+        try:
+            check_filesystems(store, image)  # intact is not enough: a partition must hold its filesystem
+        except ImageProblem as exc:
+            problems += exc.problems
     if problems:
         raise ImageProblem(f"image {path} is corrupt: " + "; ".join(problems), problems)
     report.seconds = time.monotonic() - started
