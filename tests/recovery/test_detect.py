@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -293,3 +294,25 @@ def test_dmi_files_with_odd_bytes(tmp_path: Path, raw: bytes, shown: str | None)
     with pytest.raises(ModuleConfigError, match="this server is a ") as info:
         detect(config(("1+0", 4)), found)
     assert shown in info.value.detail and info.value.detail.isascii() and info.value.detail.isprintable()
+
+
+def test_a_controller_cli_that_answers_without_end_is_parterr(tmp_path: Path) -> None:
+    """`yes` as the array CLI filled the memory until the kernel killed irecovery (exit 137)."""
+    for command in (("yes",), ("sh", "-c", "yes >&2")):
+        with pytest.raises(ArrayMismatchError, match="is longer than 4194304 bytes"):
+            detect(config(("1+0", 4)), replace(inputs(tmp_path, detail("1+0", 4)), controller_cli=command))
+
+
+def test_a_controller_cli_that_never_answers_is_parterr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recovery.detect
+
+    monkeypatch.setattr(recovery.detect, "CLI_SECONDS", 1)
+    started = time.monotonic()
+    with pytest.raises(ArrayMismatchError, match="did not answer 'ctrl all show config' within 1 s"):
+        detect(
+            config(("1+0", 4)),
+            replace(inputs(tmp_path, detail("1+0", 4)), controller_cli=("sh", "-c", "sleep 30")),
+        )
+    assert time.monotonic() - started < 10
