@@ -224,7 +224,8 @@ def _mapped_disk(row: object, what: str) -> BlockDevice:
     if bus not in BUSES:
         raise FieldError(f"{what}.bus {quote(bus)} is not one of {', '.join(BUSES)}")
     return BlockDevice(
-        Path(text(r["path"], f"{what}.path", max_len=4096)), text(r["vendor"], f"{what}.vendor", max_len=64, empty=True),
+        Path(text(r["path"], f"{what}.path", max_len=4096)),
+        text(r["vendor"], f"{what}.vendor", max_len=64, empty=True),
         text(r["product"], f"{what}.product", max_len=64, empty=True),
         text(r["serial"], f"{what}.serial", max_len=128, empty=True).upper(),
         whole(r["size_bytes"], f"{what}.size_bytes", 0, 2**63 - 1), bus,
@@ -280,7 +281,8 @@ def detect(config: ModuleConfig, inputs: Inputs) -> Detection:
     dmi = read_dmi(inputs.dmi_root)
     if dmi.product_name != config.product_name:
         raise ModuleConfigError(
-            f"the module configuration is for a {config.product_name}; this server is a {plain(dmi.product_name)}"
+            f"the module configuration is for a {config.product_name}; "
+            f"this server is a {plain(dmi.product_name)}"
         )
     disks = list_disks(inputs)
     if not config.logical_drives:

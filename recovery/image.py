@@ -295,8 +295,9 @@ def verify_image(
     Checks: manifest complete and matching, layout valid, boot code sizes, and every partition stream's
     framing, bounds (inside its partition), zstd checksum and final SHA-256 of its records
     (``records_sha=False``: all but the last, for an image just written whose records were hashed as they
-    were encoded); then that every ext4/vfat partition starts as its filesystem (:mod:`recovery.fsprobe`). All problems are collected, then raised together as one :class:`ImageProblem` (its
-    ``problems`` lists them).
+    were encoded); then that every ext4/vfat partition starts as its filesystem (:mod:`recovery.fsprobe`).
+    All problems are collected, then raised together as one :class:`ImageProblem` (its ``problems`` lists
+    them).
     """
     started = time.monotonic()
     image = read_image(store, path)

@@ -132,7 +132,8 @@ def _config(data: object) -> ModuleConfig:
             f"images.user_slot {quote(user_slot)} is the factory image's folder (FAT names ignore case)"
         )
     return ModuleConfig(
-        appliance=text(app["key"], "appliance.key", max_len=64, pattern=APPLIANCE_KEY, hint="a key like cic-360g7"),
+        appliance=text(app["key"], "appliance.key", max_len=64, pattern=APPLIANCE_KEY,
+                       hint="a key like cic-360g7"),
         device_type=text(app["device_type"], "appliance.device_type", max_len=MAX_TEXT),
         model=text(app["model"], "appliance.model", max_len=MAX_TEXT),
         part_number=text(app.get("part_number", ""), "appliance.part_number", max_len=MAX_TEXT, empty=True),
