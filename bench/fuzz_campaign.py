@@ -9,6 +9,8 @@ byte written outside the target (canary files and regions around every target ar
   simulator's own) and on random text; refusal: ``ControllerReportError``;
 - ``module``: ``parse_module`` on mutated module configurations (JSON values of every type, keys
   dropped or added, bytes flipped) and random bytes; refusal: ``ModuleConfigError`` (208);
+- ``disk-map``: ``list_disks`` on mutated disk maps (``IRECOVERY_DISK_MAP``: values of every type at every
+  place, rows dropped or added, bytes flipped) and random bytes; refusal: ``ArrayMismatchError`` (209);
 - ``layout``: ``parse_layout`` on mutated layouts of every factory recipe; refusal: ``LayoutError``;
   an accepted layout must round-trip through ``format_layout``;
 - ``manifest``: ``read_image`` of an image folder whose ``SHA256SUMS``, ``image.txt``, ``layout.txt`` and
@@ -46,11 +48,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 from fuzzing.console import campaign_keys, campaign_screen  # noqa: E402
 from fuzzing.disks import campaign_hostile_fs, campaign_members, campaign_store_paths, campaign_stream  # noqa: E402
-from fuzzing.parsers import campaign_hpacucli, campaign_layout, campaign_manifest, campaign_module  # noqa: E402
+from fuzzing.parsers import (  # noqa: E402
+    campaign_disk_map,
+    campaign_hpacucli,
+    campaign_layout,
+    campaign_manifest,
+    campaign_module,
+)
 
 # ---------------------------------------------------------------- main
 
-CAMPAIGNS = ["hpacucli", "module", "layout", "manifest", "stream", "store-paths", "members", "hostile-fs", "keys",
+CAMPAIGNS = ["hpacucli", "module", "disk-map", "layout", "manifest", "stream", "store-paths", "members", "hostile-fs", "keys",
              "screen"]  # fmt: skip
 
 
@@ -89,6 +97,7 @@ def main() -> None:
             runner = {
                 "hpacucli": lambda: campaign_hpacucli(args.examples),
                 "module": lambda: campaign_module(args.examples),
+                "disk-map": lambda w=where: campaign_disk_map(args.examples, w),
                 "layout": lambda: campaign_layout(args.examples),
                 "manifest": lambda w=where: campaign_manifest(args.examples, w),
                 "stream": lambda w=where: campaign_stream(args.examples, w),

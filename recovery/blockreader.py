@@ -158,10 +158,8 @@ def _decode(
         source.close()
 
 
-def _parse(
-    source: DecompressedStream, sink: _Sink, region_length: int | None, exact: bool, progress: Progress | None,
-    records_sha: bool,
-) -> BlockStats:  # fmt: skip
+def _header(source: DecompressedStream) -> tuple[int, int]:
+    """Read and check a stream's header record: (version, logical length)."""
     magic, version, flags, block_size, length, reserved = HEADER_RECORD.unpack(
         source.read(HEADER_RECORD.size, "header")
     )
@@ -171,9 +169,26 @@ def _parse(
         raise ImageProblem(f"content stream version {version} (flags {flags}) is not supported")
     if version >= 3 and not source.all_checksummed():
         raise ImageProblem(_NO_CHECKSUM)
-    records_sha = records_sha and version == 2
     if not (512 <= block_size <= MAX_RECORD) or block_size & (block_size - 1):
         raise ImageProblem(f"content stream block size {block_size} is invalid")
+    return version, length
+
+
+def _data_record(source: DecompressedStream, pos: int, length: int) -> tuple[bytes, int, int]:
+    """A data record's header (its bytes, offset, size), checked to follow ``pos`` inside ``length``."""
+    head = source.read(DATA_RECORD.size, "record header")
+    rel, size = DATA_RECORD.unpack(head)
+    if not 0 < size <= MAX_RECORD or rel < pos or rel + size > length:
+        raise ImageProblem(f"content record {rel}+{size} is out of order or out of bounds (0..{length})")
+    return head, rel, size
+
+
+def _parse(
+    source: DecompressedStream, sink: _Sink, region_length: int | None, exact: bool, progress: Progress | None,
+    records_sha: bool,
+) -> BlockStats:  # fmt: skip
+    version, length = _header(source)
+    records_sha = records_sha and version == 2
     if region_length is not None and (length > region_length or (exact and length != region_length)):
         raise ImageProblem(f"content stream holds {length} bytes, its partition has {region_length}")
     digest, stats, pos = hashlib.sha256(), BlockStats(length=length), 0
@@ -185,10 +200,7 @@ def _parse(
             break
         if kind != b"D":
             raise ImageProblem(f"content stream has an unknown record type {kind!r} after byte {pos}")
-        head = source.read(DATA_RECORD.size, "record header")
-        rel, size = DATA_RECORD.unpack(head)
-        if not 0 < size <= MAX_RECORD or rel < pos or rel + size > length:
-            raise ImageProblem(f"content record {rel}+{size} is out of order or out of bounds (0..{length})")
+        head, rel, size = _data_record(source, pos, length)
         if rel > pos:
             sink.gap(pos, rel - pos)
         if records_sha:
@@ -254,3 +266,31 @@ def write_stream(
 def compare_stream(stream: BinaryIO, fd: int, offset: int, region_length: int) -> BlockStats:
     """Check that every record of the stream is in place in the region (``BlockMismatch`` if not)."""
     return _decode(stream, _CompareSink(fd, offset), region_length, True, None)
+
+
+def read_head(stream: BinaryIO, size: int) -> bytes:
+    """The first ``size`` bytes (at most the stream's length) of the region the stream restores, zeros
+    where no record covers them, decoding only the records that reach into them: what the start of a
+    partition will hold, known before anything is written (the header and those records are checked as
+    by the other readers; the rest of the stream is not read)."""
+    source = DecompressedStream(stream)
+    try:
+        _version, length = _header(source)
+        head, pos = bytearray(min(size, length)), 0
+        while pos < len(head):
+            kind = source.read(1, "record type")
+            if kind == b"E":
+                break
+            if kind != b"D":
+                raise ImageProblem(f"content stream has an unknown record type {kind!r} after byte {pos}")
+            _, rel, record = _data_record(source, pos, length)
+            at = rel
+            for piece in source.pieces(record, "record data"):
+                if at < len(head):
+                    take = piece[: len(head) - at]
+                    head[at : at + len(take)] = take
+                at += len(piece)
+            pos = rel + record
+        return bytes(head)
+    finally:
+        source.close()

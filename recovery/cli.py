@@ -10,9 +10,10 @@ Inputs come from the environment (see recovery.detect) or the options below. An 
 another one that holds the DriveKey, a disk or the server (it says so on stderr); --no-wait (or
 IRECOVERY_NO_WAIT=1) makes it fail at once instead.
 
-Exit status: 0 on success; 2 for a usage error; 3 when `ui` ends with Shutdown; 75 when --no-wait found
-the DriveKey, a disk or the server in use; else the error code minus 200 (208 IRERR -> 8 ... 216
-DPARTERR -> 16). A failure prints one line on stderr (or one JSON document with --json).
+Exit status: 0 on success; 2 for a usage error (including a controller command, option or
+IRECOVERY_CONTROLLER_CLI, that cannot be split into words); 3 when `ui` ends with Shutdown; 75 when
+--no-wait found the DriveKey, a disk or the server in use; else the error code minus 200 (208 IRERR -> 8
+... 216 DPARTERR -> 16). A failure prints one line on stderr (or one JSON document with --json).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recovery.detect import Inputs
+from recovery.detect import InputError, Inputs, controller_command
 from recovery.errors import RecoveryError
 from recovery.locking import Busy, LockPolicy
 from recovery.tui.visible import VisibleArgumentParser, visible, visible_lines
@@ -62,14 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _inputs(args: argparse.Namespace) -> Inputs:
-    import shlex
+    """:raises InputError: an option or variable cannot be used (a usage error)."""
     from dataclasses import replace
 
     inputs = Inputs.from_env()
     if args.dmi_root:
         inputs = replace(inputs, dmi_root=args.dmi_root)
-    if args.controller_cli:
-        inputs = replace(inputs, controller_cli=tuple(shlex.split(args.controller_cli)))
+    if args.controller_cli is not None:
+        inputs = replace(inputs, controller_cli=controller_command(args.controller_cli, "--controller-cli"))
     if args.disk_map:
         inputs = replace(inputs, disk_map=args.disk_map)
     if args.drivekey:
@@ -88,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     from recovery.operations import Recovery
 
     wait = not (args.no_wait or os.environ.get("IRECOVERY_NO_WAIT", "") not in ("", "0"))
-    recovery = Recovery(_inputs(args), LockPolicy(wait, None if args.command == "ui" else _say_waiting))
+    try:
+        recovery = Recovery(_inputs(args), LockPolicy(wait, None if args.command == "ui" else _say_waiting))
+    except InputError as exc:
+        print(f"irecovery: error: {visible(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
     if args.command == "ui":
         from recovery.tui.terminal import Terminal, TerminalClosed
         from recovery.ui import Outcome, RecoveryScreen

@@ -8,23 +8,60 @@ Inputs are the same in every tier, only their places differ:
 - the DriveKey from ``IRECOVERY_DRIVEKEY`` or the USB disk whose FAT holds the module configuration.
 
 Disks are matched to logical drives by SCSI identity (the LD's Unique Identifier is the disk's WWID),
-never by name or order, so nothing but a required logical drive can become a restore target.
+never by name or order, so nothing but a required logical drive can become a restore target. An
+identity proves nothing when anyone can carry it: a USB disk (or the DriveKey) can be given any serial
+number, and a copy of a logical drive's identity on a second disk makes the choice a guess. So only a
+non-USB disk that is not the DriveKey can be a target, and an identity seen on a USB disk, the DriveKey
+or more than one disk is refused with 209 PARTERR: the detected configuration is not the required one,
+and writing either disk could destroy the one that matters. The plain-disk case (no controller, the
+DL120 G7) takes the first disk that is neither USB nor the DriveKey.
+
+The inputs are checked as they are read: a disk map is bounded JSON of exact types (else 209), the
+controller's answer must be UTF-8 text (else 209), a DMI file is read up to 256 bytes, and a controller
+command that cannot be split into words is an :class:`InputError` (a usage error).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
+import re
+import selectors
 import shlex
+import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from recovery.controller_report import ControllerCliError, ControllerReportError, parse_config
 from recovery.errors import ArrayMismatchError, ModuleConfigError
+from recovery.fields import FieldError, items, load_json, obj, plain, quote, text, whole
 from recovery.ld_detail import LogicalDriveDetail, parse_ld_detail
 from recovery.locking import child_lock
 from recovery.module import ModuleConfig
+
+DISK_MAP_BYTES = 1024 * 1024
+MAX_DISKS = 256
+BUSES = ("scsi", "ata", "usb")
+DMI_BYTES = 256
+CLI_SECONDS, CLI_BYTES = 60, 4 * 1024 * 1024  # a P410i's detail report is a few KiB
+_UNIQUE_ID = re.compile(r"[0-9A-F]{16,64}")  # a WWID in hex: 64-bit WWN .. 128-bit NAA and more
+
+
+class InputError(ValueError):
+    """An input setting (an option or an ``IRECOVERY_*`` variable) cannot be used: a usage error."""
+
+
+def controller_command(value: str, what: str) -> tuple[str, ...]:
+    """The array CLI command as words, as a shell would split it; :raises InputError: it cannot be."""
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise InputError(f"{what} cannot be split into words ({exc}): {quote(value)}") from None
+    if not words:
+        raise InputError(f"{what} names no command")
+    return tuple(words)
 
 
 @dataclass(frozen=True)
@@ -40,7 +77,9 @@ class Inputs:
         env = os.environ
         return cls(
             dmi_root=Path(env.get("IRECOVERY_DMI_ROOT", "/sys/class/dmi/id")),
-            controller_cli=tuple(shlex.split(env.get("IRECOVERY_CONTROLLER_CLI", "hpacucli"))),
+            controller_cli=controller_command(
+                env.get("IRECOVERY_CONTROLLER_CLI") or "hpacucli", "IRECOVERY_CONTROLLER_CLI"
+            ),
             disk_map=Path(env["IRECOVERY_DISK_MAP"]) if env.get("IRECOVERY_DISK_MAP") else None,
             drivekey=Path(env["IRECOVERY_DRIVEKEY"]) if env.get("IRECOVERY_DRIVEKEY") else None,
         )
@@ -84,13 +123,15 @@ class Detection:
 def read_dmi(root: Path) -> Dmi:
     def field_(name: str) -> str:
         try:
-            return (root / name).read_text(encoding="utf-8", errors="replace").strip()
+            with open(root / name, "rb") as fh:
+                data = fh.read(DMI_BYTES)
         except OSError:
             return ""
+        return data.decode("utf-8", errors="replace").strip().strip("\0").strip()
 
     dmi = Dmi(field_("sys_vendor"), field_("product_name"), field_("bios_version"), field_("bios_date"))
     if not dmi.product_name:
-        raise ModuleConfigError(f"cannot read the server model from {root}/product_name")
+        raise ModuleConfigError(f"cannot read the server model from {plain(str(root))}/product_name")
     return dmi
 
 
@@ -98,27 +139,101 @@ def run_cli(inputs: Inputs, command: str) -> str:
     """The controller CLI's answer (stdout; "Error: ..." answers included)."""
     lock_env, lock_fds = child_lock()  # a CLI answering from this server runs under our server lock
     try:
-        proc = subprocess.run([*inputs.controller_cli, *command.split()], capture_output=True, text=True,
-                              timeout=60, stdin=subprocess.DEVNULL, env={**os.environ, **lock_env},
-                              pass_fds=lock_fds)  # fmt: skip
+        stdout, stderr = _bounded_output([*inputs.controller_cli, *command.split()], lock_env, lock_fds)
     except FileNotFoundError:
         return "Error: No controllers detected."  # no array CLI: no Smart Array to manage
     except subprocess.TimeoutExpired:
-        raise ArrayMismatchError(f"the array CLI did not answer {command!r} within 60 s") from None
-    return proc.stdout if proc.stdout.strip() else (proc.stderr or "Error: No controllers detected.")
+        raise ArrayMismatchError(f"the array CLI did not answer {command!r} within {CLI_SECONDS} s") from None
+    except _TooLong:
+        raise ArrayMismatchError(
+            f"the array CLI's answer to {command!r} is longer than {CLI_BYTES} bytes"
+        ) from None
+    except OSError as exc:
+        raise ArrayMismatchError(
+            f"cannot run the array CLI {plain(inputs.controller_cli[0])}: {exc.strerror or exc}"
+        ) from None
+    answer = stdout if stdout.strip() else stderr
+    try:
+        # hpacucli answers in ASCII: bytes that are not even UTF-8 are not a report to act on
+        return answer.decode("utf-8") or "Error: No controllers detected."
+    except UnicodeDecodeError as exc:
+        raise ArrayMismatchError(
+            f"the array CLI's answer to {command!r} is not text (invalid UTF-8 at byte {exc.start})"
+        ) from None
+
+
+class _TooLong(Exception):
+    """A command wrote more than CLI_BYTES to one of its outputs."""
+
+
+def _bounded_output(argv: list[str], env: dict[str, str], fds: tuple[int, ...]) -> tuple[bytes, bytes]:
+    """stdout and stderr of a command that must end within CLI_SECONDS and write at most CLI_BYTES to
+    each (a command that writes without end, ``yes``, must not fill the memory); killed otherwise.
+    ``env`` and ``fds`` are added to its environment and descriptors (the inherited server lock)."""
+    deadline = time.monotonic() + CLI_SECONDS
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, **env}, pass_fds=fds,
+                            start_new_session=True)  # fmt: skip  # its own group: killed with its children
+    out = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    try:
+        with selectors.DefaultSelector() as selector:
+            for pipe in out:
+                selector.register(pipe, selectors.EVENT_READ)  # type: ignore[arg-type]
+            while selector.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(argv, CLI_SECONDS)
+                for key, _ in selector.select(left):
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+                    elif len(out[key.fileobj]) + len(chunk) > CLI_BYTES:  # type: ignore[index]
+                        raise _TooLong
+                    else:
+                        out[key.fileobj] += chunk  # type: ignore[index]
+        proc.wait(max(0.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pipe in out:
+            pipe.close()  # type: ignore[union-attr]
+    return bytes(out[proc.stdout]), bytes(out[proc.stderr])
 
 
 def list_disks(inputs: Inputs) -> list[BlockDevice]:
     if inputs.disk_map is not None:
+        where = plain(str(inputs.disk_map))
         try:
-            rows = json.loads(inputs.disk_map.read_text())
-            return [BlockDevice(Path(r["path"]), r["vendor"], r["product"], str(r["serial"]).upper(),
-                                int(r["size_bytes"]), r.get("bus", "scsi")) for r in rows]  # fmt: skip
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ArrayMismatchError(f"cannot read the disk map {inputs.disk_map}: {exc}") from None
+            with open(inputs.disk_map, "rb") as fh:
+                data = fh.read(DISK_MAP_BYTES + 1)
+        except OSError as exc:
+            raise ArrayMismatchError(f"cannot read the disk map {where}: {exc.strerror or exc}") from None
+        try:
+            rows = items(
+                load_json(data, "the disk map", max_bytes=DISK_MAP_BYTES, max_depth=4), "disks", MAX_DISKS
+            )
+            return [_mapped_disk(row, f"disks[{i}]") for i, row in enumerate(rows)]
+        except FieldError as exc:
+            raise ArrayMismatchError(f"the disk map {where} is invalid: {exc}") from None
     return [
         d for name in sorted(os.listdir(inputs.sysfs_block)) if (d := _sysfs_disk(inputs.sysfs_block / name))
     ]
+
+
+def _mapped_disk(row: object, what: str) -> BlockDevice:
+    r = obj(row, what, ("path", "vendor", "product", "serial", "size_bytes"), ("bus",))
+    bus = text(r.get("bus", "scsi"), f"{what}.bus", max_len=8)
+    if bus not in BUSES:
+        raise FieldError(f"{what}.bus {quote(bus)} is not one of {', '.join(BUSES)}")
+    return BlockDevice(
+        Path(text(r["path"], f"{what}.path", max_len=4096)),
+        text(r["vendor"], f"{what}.vendor", max_len=64, empty=True),
+        text(r["product"], f"{what}.product", max_len=64, empty=True),
+        text(r["serial"], f"{what}.serial", max_len=128, empty=True).upper(),
+        whole(r["size_bytes"], f"{what}.size_bytes", 0, 2**63 - 1), bus,
+    )  # fmt: skip
 
 
 def _sysfs_disk(node: Path) -> BlockDevice | None:
@@ -138,7 +253,8 @@ def _sysfs_disk(node: Path) -> BlockDevice | None:
     wwid = read(device / "wwid")
     serial = wwid.removeprefix("naa.") if wwid.startswith("naa.") else _unit_serial(device / "vpd_pg80")
     bus = "usb" if "/usb" in str(device.resolve()) else "scsi"
-    size = int(read(node / "size") or 0) * 512
+    sectors = read(node / "size")
+    size = int(sectors) * 512 if re.fullmatch(r"[0-9]{1,18}", sectors) else 0
     return BlockDevice(Path("/dev") / node.name, read(device / "vendor"), read(device / "model"),
                        serial.upper(), size, bus)  # fmt: skip
 
@@ -169,13 +285,14 @@ def detect(config: ModuleConfig, inputs: Inputs) -> Detection:
     dmi = read_dmi(inputs.dmi_root)
     if dmi.product_name != config.product_name:
         raise ModuleConfigError(
-            f"the module configuration is for a {config.product_name}; this server is a {dmi.product_name}"
+            f"the module configuration is for a {config.product_name}; "
+            f"this server is a {plain(dmi.product_name)}"
         )
     disks = list_disks(inputs)
     if not config.logical_drives:
-        internal = [d for d in disks if d.bus != "usb" and d.path != inputs.drivekey]
+        internal = [d for d in disks if d.bus != "usb" and not _is_drivekey(d, inputs)]
         if not internal:
-            raise ArrayMismatchError("no internal disk found")
+            raise ArrayMismatchError("no internal disk found (USB disks and the DriveKey are never targets)")
         target = Target("disk 1", internal[0], None)
         return Detection(dmi, (), (target,), tuple(d for d in disks if d is not internal[0]))
     details = _logical_drives(inputs)
@@ -193,14 +310,46 @@ def detect(config: ModuleConfig, inputs: Inputs) -> Detection:
             )
         if found.status != "OK":
             raise ArrayMismatchError(f"{what} status is {found.status}, not OK")
-        disk = next((d for d in disks if d.serial == found.unique_identifier), None)
-        if disk is None:
-            raise ArrayMismatchError(
-                f"{what} ({found.unique_identifier}) is not visible to the operating system"
-            )
-        targets.append(Target(what, disk, found.boot_limit))
+        targets.append(Target(what, _carrier(what, found.unique_identifier, disks, inputs), found.boot_limit))
     used = {t.device.path for t in targets}
+    if len(used) != len(targets):
+        raise ArrayMismatchError(
+            "two logical drives have the same Unique Identifier: refusing to choose targets"
+        )
     return Detection(dmi, details, tuple(targets), tuple(d for d in disks if d.path not in used))
+
+
+def _carrier(what: str, uid: str, disks: list[BlockDevice], inputs: Inputs) -> BlockDevice:
+    """The one disk that may be written for a logical drive (see the module docstring); else 209."""
+    if not _UNIQUE_ID.fullmatch(uid):
+        raise ArrayMismatchError(f"{what} has no usable Unique Identifier ({quote(uid)})")
+    carriers = [d for d in disks if d.serial == uid]
+    if not carriers:
+        raise ArrayMismatchError(f"{what} ({uid}) is not visible to the operating system")
+    odd = [d for d in carriers if d.bus == "usb" or _is_drivekey(d, inputs)]
+    if odd:
+        kind = "the DriveKey" if _is_drivekey(odd[0], inputs) else "a USB disk"
+        raise ArrayMismatchError(
+            f"{what}'s Unique Identifier {uid} is carried by {kind} ({plain(str(odd[0].path))}): "
+            "refusing to choose a target"
+        )
+    if len(carriers) > 1:
+        paths = ", ".join(plain(str(d.path)) for d in carriers[:4])
+        raise ArrayMismatchError(
+            f"{what}'s Unique Identifier {uid} is carried by {len(carriers)} disks ({paths}): "
+            "refusing to choose a target"
+        )
+    return carriers[0]
+
+
+def _is_drivekey(disk: BlockDevice, inputs: Inputs) -> bool:
+    """``disk`` is the DriveKey named by the inputs, however its path is spelt."""
+    if inputs.drivekey is None:
+        return False
+    try:
+        return os.path.samefile(disk.path, inputs.drivekey)
+    except (OSError, ValueError):
+        return os.path.abspath(disk.path) == os.path.abspath(inputs.drivekey)
 
 
 def _logical_drives(inputs: Inputs) -> tuple[LogicalDriveDetail, ...]:
@@ -210,6 +359,6 @@ def _logical_drives(inputs: Inputs) -> tuple[LogicalDriveDetail, ...]:
     except ControllerCliError as exc:
         if "does not have any logical drive" in str(exc):
             return ()
-        raise ArrayMismatchError(f"the array controller answered: {exc}") from None
+        raise ArrayMismatchError(f"the array controller answered: {plain(str(exc))}") from None
     except ControllerReportError as exc:
-        raise ArrayMismatchError(f"the array controller's report is unreadable: {exc}") from None
+        raise ArrayMismatchError(f"the array controller's report is unreadable: {plain(str(exc))}") from None

@@ -11,30 +11,27 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO
 
 from recovery.blockimage import BlockEncoder, BlockStats, ImageProblem
 from recovery.blockreader import check_stream
+from recovery.fsprobe import check_filesystems
+from recovery.imageheader import FORMAT, HEADER_FILE, HEADER_KEYS, KINDS, ImageHeader, tool_version
 from recovery.imagestore import Data, ImageStore, StoreError, iter_chunks
 from recovery.layout import BOOTCODE_BYTES, Layout, LayoutError, PartitionLayout, format_layout, parse_layout
 
 __all__ = [
-    "HEADER_FILE", "LAYOUT_FILE", "SUMS_FILE", "Image", "ImageHeader", "ImageProblem", "ImageWriter",
-    "VerifyReport", "read_image", "verify_image", "verify_manifest",
+    "FORMAT", "HEADER_FILE", "HEADER_KEYS", "KINDS", "LAYOUT_FILE", "SUMS_FILE", "Image", "ImageHeader",
+    "ImageProblem", "ImageWriter", "VerifyReport", "read_image", "tool_version", "verify_image",
+    "verify_manifest",
 ]  # fmt: skip
 
-FORMAT = 1
-HEADER_FILE, LAYOUT_FILE, SUMS_FILE = "image.txt", "layout.txt", "SHA256SUMS"
-KINDS = ("factory", "user")
-HEADER_KEYS = ("format", "kind", "appliance", "device_type", "generation", "created", "tool", "command")
+LAYOUT_FILE, SUMS_FILE = "layout.txt", "SHA256SUMS"
 SMALL_FILE = 1024 * 1024  # image.txt, layout.txt, SHA256SUMS are read whole, up to this size
 # a content stream is stored as NAME, NAME.001, NAME.002 ... of at most PIECE_BYTES each: FAT32 holds no
 # file of 4 GiB, and the manifest check before a restore hashes two pieces at once
@@ -44,63 +41,6 @@ _HASH_CHUNK = 4 * 1024 * 1024
 _SUM_LINE = re.compile(r"([0-9a-f]{64})  ([A-Za-z0-9_][A-Za-z0-9._+-]{0,99})\Z")
 
 Progress = Callable[[float, str], None]
-
-
-def tool_version() -> str:
-    try:
-        return f"irecovery {metadata.version('g7-recovery-lab')}"
-    except metadata.PackageNotFoundError:
-        return "irecovery unknown"
-
-
-@dataclass(frozen=True)
-class ImageHeader:
-    kind: str
-    appliance: str
-    device_type: str
-    generation: str
-    created: str
-    tool: str
-    command: str
-    format: int = FORMAT
-
-    @classmethod
-    def new(
-        cls, kind: str, appliance: str, device_type: str, generation: str, command: str | None = None
-    ) -> ImageHeader:
-        created = datetime.now(UTC).replace(microsecond=0).isoformat()
-        cmd = command if command is not None else " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
-        return cls(kind, appliance, device_type, generation, created, tool_version(), cmd)
-
-    def to_text(self) -> str:
-        values = {k: str(getattr(self, k)) for k in HEADER_KEYS}
-        for key, value in values.items():
-            if "\n" in value or "\r" in value:
-                raise ValueError(f"image header {key} must be one line")
-        return "".join(f"{k}={values[k]}\n" for k in HEADER_KEYS)
-
-    @classmethod
-    def parse(cls, text: str) -> ImageHeader:
-        values: dict[str, str] = {}
-        for no, line in enumerate(text.splitlines(), start=1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            key, sep, value = line.partition("=")
-            if not sep or key not in HEADER_KEYS or key in values:
-                raise ImageProblem(f"{HEADER_FILE} line {no}: unexpected {line[:60]!r}")
-            values[key] = value
-        missing = [k for k in HEADER_KEYS if k not in values]
-        if missing:
-            raise ImageProblem(f"{HEADER_FILE}: missing {', '.join(missing)}")
-        if values["format"] != str(FORMAT):
-            raise ImageProblem(
-                f"{HEADER_FILE}: format {values['format']!r} is not supported (expected {FORMAT})"
-            )
-        if values["kind"] not in KINDS:
-            raise ImageProblem(f"{HEADER_FILE}: kind {values['kind']!r} (expected factory or user)")
-        if not values["appliance"]:
-            raise ImageProblem(f"{HEADER_FILE}: empty appliance")
-        return cls(**{k: v for k, v in values.items() if k != "format"}, format=FORMAT)
 
 
 @dataclass(frozen=True)
@@ -325,17 +265,20 @@ def read_image(store: ImageStore, path: str) -> Image:
         extra = sorted(listed_files - {n.casefold() for n in sums})
         missing = sorted(n for n in sums if n.casefold() not in listed_files)
         raise ImageProblem(f"image {path}: files missing {missing} / not in {SUMS_FILE} {extra}")
-    texts: dict[str, str] = {}
+    texts: dict[str, bytes] = {}
     for name in (HEADER_FILE, LAYOUT_FILE):
         if name not in sums:
             raise ImageProblem(f"image {path}: {name} is missing")
         data = _small(store, f"{path}/{name}")
         if hashlib.sha256(data).hexdigest() != sums[name]:
             raise ImageProblem(f"image {path}: {name} does not match its checksum")
-        texts[name] = data.decode(errors="replace")
-    header = ImageHeader.parse(texts[HEADER_FILE])
+        texts[name] = data
     try:
-        layout = parse_layout(texts[LAYOUT_FILE])
+        header = ImageHeader.parse(texts[HEADER_FILE])
+    except ImageProblem as exc:
+        raise ImageProblem(f"image {path}: {exc}") from None
+    try:
+        layout = parse_layout(texts[LAYOUT_FILE].decode(errors="replace"))
     except LayoutError as exc:
         raise ImageProblem(f"image {path}: {exc}") from exc
     absent = [n for n in layout.files() if n not in sums]
@@ -352,8 +295,9 @@ def verify_image(
     Checks: manifest complete and matching, layout valid, boot code sizes, and every partition stream's
     framing, bounds (inside its partition), zstd checksum and final SHA-256 of its records
     (``records_sha=False``: all but the last, for an image just written whose records were hashed as they
-    were encoded). All problems are collected, then raised together as one :class:`ImageProblem` (its
-    ``problems`` lists them).
+    were encoded); then that every ext4/vfat partition starts as its filesystem (:mod:`recovery.fsprobe`).
+    All problems are collected, then raised together as one :class:`ImageProblem` (its ``problems`` lists
+    them).
     """
     started = time.monotonic()
     image = read_image(store, path)
@@ -389,6 +333,11 @@ def verify_image(
                 problems.append(f"{piece}: does not match its checksum in {SUMS_FILE}")
         if name in bootcodes and stream.counts[name] != BOOTCODE_BYTES:
             problems.append(f"{name}: boot code is {stream.counts[name]} bytes, not {BOOTCODE_BYTES}")
+    if not problems:
+        try:
+            check_filesystems(store, image)  # intact is not enough: a partition must hold its filesystem
+        except ImageProblem as exc:
+            problems += exc.problems
     if problems:
         raise ImageProblem(f"image {path} is corrupt: " + "; ".join(problems), problems)
     report.seconds = time.monotonic() - started

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recovery.fields import plain
+
 HEADER = "# G7 recovery layout 1"
 SECTOR = 512
 # The end of the last partition an msdos table addresses: every partition ends within the first 2^32-1
@@ -27,6 +29,7 @@ DISK_MAX_BYTES = 2**63 - SECTOR
 BOOT_LIMITS = {"4GB": 4 * 2**30, "8GB": 8 * 2**30}  # ORCA "Maximum Boot partition"
 FILESYSTEMS = ("vfat", "ext4", "raw")
 BOOTCODE_BYTES = 440
+MAX_DISKS = 64  # as many as the module configuration may require logical drives
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}\Z")
 _LABEL = re.compile(r"[A-Za-z0-9_.+-]{1,16}\Z")
 _VFAT_UUID = re.compile(r"[0-9A-F]{4}-[0-9A-F]{4}\Z")
@@ -192,6 +195,8 @@ def parse_layout(text: str) -> Layout:
             number, attrs = _disk(words, no)
             if number != len(disks) + 1:
                 raise LayoutError(f"disk {number} out of order (expected disk {len(disks) + 1})", no)
+            if number > MAX_DISKS:
+                raise LayoutError(f"more than {MAX_DISKS} disks", no)
             disks[number] = {**attrs, "bootcode": None, "partitions": []}
             where[number] = no
         elif words[0] in ("bootcode", "part"):
@@ -236,9 +241,11 @@ def validate_layout(layout: Layout, where: dict[object, int] | None = None) -> N
     for disk in layout.disks:
         line = where.get(disk.number, 0)
         if disk.table != "msdos":
-            raise LayoutError(f"table={disk.table} is not supported (only msdos)", line)
+            raise LayoutError(f"table={plain(disk.table)} is not supported (only msdos)", line)
         if disk.boot_limit not in BOOT_LIMITS:
-            raise LayoutError(f"boot_limit={disk.boot_limit} (expected {' or '.join(BOOT_LIMITS)})", line)
+            raise LayoutError(
+                f"boot_limit={plain(disk.boot_limit)} (expected {' or '.join(BOOT_LIMITS)})", line
+            )
         if not 0 < disk.min_bytes <= disk.max_bytes <= DISK_MAX_BYTES:
             raise LayoutError(f"need 0 < min_bytes <= max_bytes <= {DISK_MAX_BYTES}", line)
         if disk.bootcode is not None:
@@ -278,7 +285,7 @@ def _validate_partition(
     if not 0 < p.type_id <= 0xFF or p.type_id in (0x05, 0x0F, 0x85):
         raise LayoutError(f"partition id 0x{p.type_id:02x} is not allowed (no extended partitions)", line)
     if p.fs not in FILESYSTEMS:
-        raise LayoutError(f"fs={p.fs} (expected {', '.join(FILESYSTEMS)})", line)
+        raise LayoutError(f"fs={plain(p.fs)} (expected {', '.join(FILESYSTEMS)})", line)
     if p.label is not None and (not _LABEL.match(p.label) or (p.fs == "vfat" and len(p.label) > 11)):
         raise LayoutError(f"label={p.label!r} is not a valid {p.fs} label", line)
     pattern = {"vfat": _VFAT_UUID, "ext4": _EXT4_UUID}.get(p.fs)

@@ -4,7 +4,8 @@ the order of the seed's error codes, each failure raised as the one code it stan
 Restore factory: 208 module configuration / model -> 209 logical drives -> 210 Maximum Boot partition
 -> 211 image -> 212 image vs configuration -> 210 capacity -> 216 writing.
 Restore captured: 208 -> 209 -> 214 saved state missing/corrupt/incompatible -> 215 other disk layout -> 216.
-Capture: 208 -> 209 -> 213 anything that stops the capture (the previous capture is kept).
+Capture: 208 -> 209 -> 212 the factory image (whose layout a capture follows) vs configuration -> 213
+anything that stops the capture (the previous capture is kept).
 """
 
 from __future__ import annotations
@@ -163,6 +164,13 @@ class Recovery:
                     )
         except (ImageProblem, StoreError) as exc:
             raise (ImageError if kind == "factory" else SavedStateError)(str(exc)) from None
+        self._agrees(config, image, kind)
+        return image
+
+    @staticmethod
+    def _agrees(config: ModuleConfig, image: Image, kind: str) -> None:
+        """The image is for this configuration: device type, kind, disk count, Maximum Boot partition
+        (212 for the factory image, 214/215 for the user image)."""
         ok = image.header.device_type == config.device_type and (
             kind == "factory" or image.header.appliance == config.appliance)  # fmt: skip
         if not ok or image.header.kind != kind:
@@ -177,10 +185,13 @@ class Recovery:
                     f"disk {disk.number}: the image needs Maximum Boot partition {disk.boot_limit}, "
                     f"the module configuration requires {required.boot_limit}"
                 )
-        return image
 
     @staticmethod
     def _targets(detection: Detection, image: Image) -> list[TargetDisk]:
+        if len(detection.targets) != len(image.layout.disks):  # _agrees has made sure; never a crash
+            raise ConfigImageMismatchError(
+                f"the image lays out {len(image.layout.disks)} disk(s), {len(detection.targets)} were detected"
+            )
         return [TargetDisk(t.device.path, t.device.size_bytes, t.boot_limit or disk.boot_limit)
                 for t, disk in zip(detection.targets, image.layout.disks, strict=True)]  # fmt: skip
 
@@ -258,6 +269,7 @@ class Recovery:
             factory = read_image(self.store(), config.factory_image)
         except (ImageProblem, StoreError) as exc:
             raise CaptureError(f"the factory image's layout is needed to capture: {exc}") from None
+        self._agrees(config, factory, "factory")  # 212: the capture would follow another appliance's layout
         sources = self._targets(detection, factory)
         try:
             locks.disks((s.path for s in sources), exclusive=False)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from recovery.blockimage import BlockMismatch, ImageProblem, fd_size, pwrite_all
 from recovery.blockreader import compare_stream, write_stream
 from recovery.errors import DiskWriteError
+from recovery.fsprobe import check_filesystems
 from recovery.image import Image, read_image, verify_image, verify_manifest
 from recovery.imagestore import ImageStore, StoreError
 from recovery.layout import (
@@ -150,7 +151,9 @@ def restore(
 
     ``appliance``: refuse an image for another appliance (``LayoutMismatch`` kind ``appliance``).
     ``verify_first``: prove the image intact before erasing anything: every file against its SHA-256 in the
-    manifest (which the module configuration pins), the layout, the boot code sizes. Each content stream's
+    manifest (which the module configuration pins), the layout, the boot code sizes. Whatever the
+    options, every ext4/vfat partition's content must start as its filesystem before anything is erased
+    (:mod:`recovery.fsprobe`). Each content stream's
     framing, bounds, counts and zstd checksum are then checked as it is written. ``full_verify``: decode every
     stream before erasing as well (reads the image twice, like Clonezilla's pre-restore check).
     ``compare``: after writing, re-read the image and compare every written extent.
@@ -175,6 +178,8 @@ def restore(
     elif verify_first:
         verify_manifest(store, image_path, progress=_phase(progress, 0.0, 0.1))
         write_lo = 0.1
+    if not full_verify:  # (verify_image has probed them) a partition that cannot be its filesystem: 211/214
+        check_filesystems(store, image)
     bootcodes = _bootcodes(store, image)
     report = RestoreReport(
         image_path,

@@ -131,12 +131,20 @@ def campaign_module(examples: int) -> Campaign:
     def check(data: object, result: Campaign) -> None:
         try:
             config = parse_module(data)  # type: ignore[arg-type]
-        except ModuleConfigError:
+        except ModuleConfigError as exc:
+            assert exc.detail.isascii() and exc.detail.isprintable(), f"detail {exc.detail!r}"
             result.refused += 1
             return
         for ld in config.logical_drives:  # what parse_module promises of an accepted configuration
-            assert ld.raid in ("0", "1+0", "5", "6", "50") and 1 <= ld.drives <= 8, ld
-        assert config.appliance and config.factory_image and config.user_slot
+            assert (
+                ld.raid in ("0", "1+0", "5", "6", "50") and type(ld.drives) is int and 1 <= ld.drives <= 8
+            ), ld
+        texts = [config.appliance, config.device_type, config.model, config.product_name, config.factory_image,
+                 config.user_slot, *(g for globs in config.capture_exclude.values() for g in globs)]  # fmt: skip
+        assert all(t and t.isprintable() and len(t) <= 255 for t in texts), texts
+        folders = [config.factory_image.split("/"), config.user_slot.split("/")]
+        assert all(len(f) == 2 and f[0].upper() == "IMAGES" and "." not in f[1] for f in folders), folders
+        assert folders[0][1].casefold() != folders[1][1].casefold(), folders
 
     return run_campaign("module", examples, strategy, check)
 
@@ -232,9 +240,70 @@ def campaign_manifest(examples: int, work: Path) -> Campaign:
             for fname in image.sums:
                 assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}", fname), f"accepted name {fname!r}"
                 assert (target / fname).resolve().parent == target.resolve()
+            header = image.header
+            for value in (header.appliance, header.device_type, header.generation, header.created, header.tool,
+                          header.command):  # fmt: skip
+                assert value.isprintable() and len(value) <= 1024, f"accepted header value {value!r}"
         ring.check()
 
     try:
         return run_campaign("manifest", examples, strategy, check)
     finally:
         ring.check()
+
+
+# ---------------------------------------------------------------- disk map
+
+
+def campaign_disk_map(examples: int, work: Path) -> Campaign:
+    """``list_disks`` on mutated disk maps (values of every type at every place, rows dropped or added,
+    bytes flipped) and random bytes; refusal: ``ArrayMismatchError`` (209) with a printable one-line detail."""
+    from recovery.detect import Inputs, list_disks
+    from recovery.errors import ArrayMismatchError
+
+    seed = [{"path": "/dev/sda", "vendor": "HP", "product": "LOGICAL VOLUME", "serial": "600508B1001C" + "0" * 20,
+             "size_bytes": 900129210368, "bus": "scsi"},
+            {"path": "/dev/sdb", "vendor": "HP", "product": "USB DriveKey", "serial": "DRIVEKEY",
+             "size_bytes": 2 << 30, "bus": "usb"}]  # fmt: skip
+    paths = list(_paths(seed))
+    map_path = work / "disks.json"
+
+    def mutate(ops: list[tuple[int, str, object]]) -> bytes:
+        data: object = json.loads(json.dumps(seed))
+        for index, kind, value in ops:
+            path = paths[index % len(paths)]
+            if not path:
+                data = value
+                continue
+            parent = data
+            try:
+                for key in path[:-1]:
+                    parent = parent[key]  # type: ignore[index]
+                if kind == "set":
+                    parent[path[-1]] = value  # type: ignore[index]
+                elif kind == "drop":
+                    del parent[path[-1]]  # type: ignore[union-attr]
+                elif kind == "add" and isinstance(parent, list):
+                    parent.append(value)
+            except (KeyError, IndexError, TypeError):
+                continue
+        return json.dumps(data).encode()
+
+    structured = st.builds(mutate, st.lists(st.tuples(st.integers(0, 999), st.sampled_from(["set", "drop", "add"]),
+                                                      _JSON), min_size=1, max_size=4))  # fmt: skip
+    text = mutated_text([json.dumps(seed, indent=2)]).map(lambda s: s.encode("utf-8", "surrogatepass"))
+    strategy = st.one_of(structured, structured, text, st.binary(max_size=300))
+
+    def check(data: object, result: Campaign) -> None:
+        map_path.write_bytes(data)  # type: ignore[arg-type]
+        try:
+            disks = list_disks(Inputs(disk_map=map_path))
+        except ArrayMismatchError as exc:
+            assert exc.detail.isascii() and exc.detail.isprintable(), f"detail {exc.detail!r}"
+            result.refused += 1
+            return
+        for disk in disks:
+            assert type(disk.size_bytes) is int and 0 <= disk.size_bytes < 2**63, disk
+            assert disk.bus in ("scsi", "ata", "usb") and str(disk.path).isprintable(), disk
+
+    return run_campaign("disk-map", examples, strategy, check)

@@ -98,7 +98,7 @@ def test_fuzz_campaign_counts_inputs_and_failures(tmp_path: Path) -> None:
         "fuzz_campaign.py", "--examples", "20", "--fs-examples", "1", "--work", str(tmp_path), timeout=600
     )
     table = {row[0]: row for row in (line.split() for line in out.splitlines()) if len(row) == 5}
-    for campaign in ("hpacucli", "module", "layout", "manifest", "stream", "store-paths", "members", "keys",
+    for campaign in ("hpacucli", "module", "disk-map", "layout", "manifest", "stream", "store-paths", "members", "keys",
                      "screen"):  # fmt: skip
         assert int(table[campaign][1]) > 0 and table[campaign][3] == "0", table.get(campaign)
     assert "failures" in out and "# FAILURE" not in out, out

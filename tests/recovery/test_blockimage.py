@@ -22,7 +22,7 @@ from recovery.blockimage import (
     BlockMismatch,
     ImageProblem,
 )
-from recovery.blockreader import check_stream, compare_stream, write_stream
+from recovery.blockreader import check_stream, compare_stream, read_head, write_stream
 from recovery.errors import ImageError, SavedStateError
 from recovery.restore import zero_range
 
@@ -279,3 +279,18 @@ def test_progress_reaches_the_logical_length(tmp_path: Path) -> None:
     seen.clear()
     check_stream(io.BytesIO(stream), 3 * MIB, progress=lambda d, t: seen.append((d, t)))
     assert seen[-1] == (3 * MIB, 3 * MIB)
+
+
+def test_read_head_gives_the_start_of_the_region_without_reading_the_rest(tmp_path: Path) -> None:
+    pieces = {0: b"boot", 1024: b"\x53\xef" * 8, 64 * KIB: os.urandom(6 * MIB)}
+    content = sparse_file(tmp_path / "src", 8 * MIB, pieces)
+    stream, _ = encode(tmp_path / "src", 0, 8 * MIB)
+    assert read_head(io.BytesIO(stream), 4096) == content[:4096]
+    # a stream cut after its first few MiB: what lies past the head is never waited for
+    assert read_head(io.BytesIO(stream[: len(stream) * 3 // 4]), 2048) == content[:2048]
+    assert read_head(compress(frame(100_000, [(70_000, b"late")])), 4096) == bytes(4096)  # a gap: zeros
+    assert read_head(compress(frame(1000, [])), 4096) == bytes(1000)  # never past the stream's length
+    with pytest.raises(ImageProblem, match="no G7BLKIMG header"):
+        read_head(compress(b"NOTMAGIC" + bytes(40)), 4096)
+    with pytest.raises(ImageProblem, match="out of order or out of bounds"):
+        read_head(compress(frame(1000, [(900, b"x" * 200)])), 4096)

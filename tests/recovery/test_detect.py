@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from recovery.detect import Inputs, detect, list_disks
+from recovery.detect import InputError, Inputs, detect, list_disks
 from recovery.errors import ArrayMismatchError, ModuleConfigError
 from recovery.module import ModuleConfig, RequiredLogicalDrive
 
@@ -137,3 +140,179 @@ def test_sysfs_scan_reads_the_unit_serial_when_there_is_no_naa_wwid(tmp_path: Pa
         (block / name / "size").write_text("1000\n")
     disks = list_disks(Inputs(sysfs_block=block))
     assert [d.serial for d in disks] == [UID, "DRIVEKEY", ""]
+
+
+# ---------------------------------------------------------------- #15: which disks may be targets
+
+
+def _with_disks(tmp: Path, found: Inputs, *extra: dict, first: bool = True) -> Inputs:
+    """The inputs with more disks in the map (before the others unless ``first`` is False)."""
+    rows = json.loads((tmp / "disks.json").read_text())
+    (tmp / "disks.json").write_text(json.dumps([*extra, *rows] if first else [*rows, *extra]))
+    return found
+
+
+def _disk(path: Path, serial: str, bus: str = "scsi") -> dict:
+    return {
+        "path": str(path),
+        "vendor": "X",
+        "product": "Y",
+        "serial": serial,
+        "size_bytes": 900129210368,
+        "bus": bus,
+    }
+
+
+def test_a_usb_disk_carrying_the_identity_is_parterr_not_a_target(tmp_path: Path) -> None:
+    found = _with_disks(
+        tmp_path, inputs(tmp_path, detail("1+0", 4)), _disk(tmp_path / "usb.img", UID.lower(), "usb")
+    )
+    with pytest.raises(
+        ArrayMismatchError, match=f"Unique Identifier {UID} is carried by a USB disk .*usb.img"
+    ):
+        detect(config(("1+0", 4)), found)
+
+
+def test_an_identity_on_two_disks_is_parterr(tmp_path: Path) -> None:
+    found = _with_disks(
+        tmp_path, inputs(tmp_path, detail("1+0", 4)), _disk(tmp_path / "copy.img", UID), first=False
+    )
+    with pytest.raises(ArrayMismatchError, match="is carried by 2 disks .*ld1.img.*copy.img"):
+        detect(config(("1+0", 4)), found)
+
+
+def test_the_drivekey_carrying_the_identity_is_parterr(tmp_path: Path) -> None:
+    found = _with_disks(tmp_path, inputs(tmp_path, detail("1+0", 4)), first=False)
+    rows = [r if r["bus"] != "usb" else {**r, "serial": UID, "bus": "scsi"}
+            for r in json.loads((tmp_path / "disks.json").read_text())]  # fmt: skip
+    rows.reverse()
+    (tmp_path / "disks.json").write_text(json.dumps(rows))
+    (tmp_path / "key.img").touch()
+    (tmp_path / "ld1.img").touch()
+    found = replace(found, drivekey=tmp_path / "." / "key.img")  # another spelling of the same file
+    with pytest.raises(ArrayMismatchError, match="carried by the DriveKey"):
+        detect(config(("1+0", 4)), found)
+
+
+@pytest.mark.parametrize("uid", ["N/A", "0", "DEADBEEF"])
+def test_an_identity_that_is_no_wwid_never_matches(tmp_path: Path, uid: str) -> None:
+    """A disk without identity (or with a placeholder) must not match a logical drive that has none."""
+    found = inputs(tmp_path, detail("1+0", 4, uid=uid), serial=uid)
+    with pytest.raises(
+        ArrayMismatchError, match=f"logical drive 1 has no usable Unique Identifier \\('{uid}'\\)"
+    ):
+        detect(config(("1+0", 4)), found)
+
+
+def test_plain_disk_appliance_never_picks_the_drivekey_however_it_is_named(tmp_path: Path) -> None:
+    found = inputs(tmp_path, detail("1+0", 4))
+    rows = json.loads((tmp_path / "disks.json").read_text())
+    key = {**rows[1], "bus": "scsi"}  # the DriveKey on a SCSI bridge, listed first
+    (tmp_path / "disks.json").write_text(json.dumps([key, rows[1], rows[0]]))
+    (tmp_path / "key.img").touch()
+    (tmp_path / "ld1.img").touch()
+    found = replace(found, drivekey=Path(os.path.relpath(tmp_path / "key.img")))
+    assert [t.device.path for t in detect(config(), found).targets] == [tmp_path / "ld1.img"]
+    (tmp_path / "disks.json").write_text(json.dumps([key, rows[1]]))
+    with pytest.raises(ArrayMismatchError, match="no internal disk found"):
+        detect(config(), found)
+
+
+# ---------------------------------------------------------------- #15: hostile disk maps, CLI output, DMI
+
+HOSTILE_MAPS = {
+    "size 1e999": lambda rows: rows[0].__setitem__("size_bytes", float("inf")),
+    "size -1": lambda rows: rows[0].__setitem__("size_bytes", -1),
+    "size a string": lambda rows: rows[0].__setitem__("size_bytes", "900129210368"),
+    "size true": lambda rows: rows[0].__setitem__("size_bytes", True),
+    "serial a number": lambda rows: rows[0].__setitem__("serial", 600508),
+    "path with a newline": lambda rows: rows[0].__setitem__("path", "/dev/sda\n"),
+    "missing path": lambda rows: rows[0].pop("path"),
+    "bus odd": lambda rows: rows[0].__setitem__("bus", "USB"),
+    "huge list": lambda rows: rows.extend([rows[0]] * 300),
+    "a row not an object": lambda rows: rows.append([1, 2]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_MAPS))
+def test_hostile_disk_maps_are_parterr_with_one_line(tmp_path: Path, case: str) -> None:
+    found = inputs(tmp_path, detail("1+0", 4))
+    rows = json.loads((tmp_path / "disks.json").read_text())
+    HOSTILE_MAPS[case](rows)
+    (tmp_path / "disks.json").write_text(json.dumps(rows))
+    with pytest.raises(ArrayMismatchError, match="disk map .* is invalid") as info:
+        detect(config(("1+0", 4)), found)
+    assert info.value.detail.isascii() and info.value.detail.isprintable()
+
+
+@pytest.mark.parametrize(
+    "raw", [b'{"path": "x"}', b"[" * 100_000, b"\xff[]", b"[1e999]", b"-1", b"[]" + b" " * (1 << 20)]
+)
+def test_disk_maps_that_are_not_a_list_of_disks_are_parterr(tmp_path: Path, raw: bytes) -> None:
+    found = inputs(tmp_path, detail("1+0", 4))
+    (tmp_path / "disks.json").write_bytes(raw)
+    with pytest.raises(ArrayMismatchError, match="disk map") as info:
+        detect(config(("1+0", 4)), found)
+    assert info.value.detail.isascii() and info.value.detail.isprintable()
+
+
+def test_controller_output_that_is_not_utf8_is_parterr(tmp_path: Path) -> None:
+    found = inputs(tmp_path, detail("1+0", 4))
+    (tmp_path / "detail.txt").write_bytes(detail("1+0", 4).encode().replace(b"Size", b"S\xffize"))
+    with pytest.raises(ArrayMismatchError, match="is not text \\(invalid UTF-8 at byte"):
+        detect(config(("1+0", 4)), found)
+
+
+def test_a_controller_cli_that_cannot_run_is_parterr(tmp_path: Path) -> None:
+    found = replace(inputs(tmp_path, detail("1+0", 4)), controller_cli=(str(tmp_path / "disks.json"),))
+    with pytest.raises(ArrayMismatchError, match="cannot run the array CLI"):
+        detect(config(("1+0", 4)), found)
+
+
+def test_controller_commands_that_cannot_be_split_are_input_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IRECOVERY_CONTROLLER_CLI", "'x")
+    with pytest.raises(InputError, match="IRECOVERY_CONTROLLER_CLI cannot be split into words"):
+        Inputs.from_env()
+    monkeypatch.setenv("IRECOVERY_CONTROLLER_CLI", "  ")
+    with pytest.raises(InputError, match="names no command"):
+        Inputs.from_env()
+    monkeypatch.setenv("IRECOVERY_CONTROLLER_CLI", "")
+    assert Inputs.from_env().controller_cli == ("hpacucli",)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [(b"ProLiant \xff\x1b[2J DL360 G7\n", "'ProLiant \\ufffd\\x1b[2J DL360 G7'"),
+     (b"\0\0ProLiant DL360 G7\0\n", None), (b"ProLiant DL360 G7" + b"x" * 10_000, "'ProLiant DL360 G7xxx")],
+)  # fmt: skip
+def test_dmi_files_with_odd_bytes(tmp_path: Path, raw: bytes, shown: str | None) -> None:
+    found = inputs(tmp_path, detail("1+0", 4))
+    (tmp_path / "dmi" / "product_name").write_bytes(raw)
+    if shown is None:  # NULs around the name, as some firmware pads it
+        assert detect(config(("1+0", 4)), found).dmi.product_name == "ProLiant DL360 G7"
+        return
+    with pytest.raises(ModuleConfigError, match="this server is a ") as info:
+        detect(config(("1+0", 4)), found)
+    assert shown in info.value.detail and info.value.detail.isascii() and info.value.detail.isprintable()
+
+
+def test_a_controller_cli_that_answers_without_end_is_parterr(tmp_path: Path) -> None:
+    """`yes` as the array CLI filled the memory until the kernel killed irecovery (exit 137)."""
+    for command in (("yes",), ("sh", "-c", "yes >&2")):
+        with pytest.raises(ArrayMismatchError, match="is longer than 4194304 bytes"):
+            detect(config(("1+0", 4)), replace(inputs(tmp_path, detail("1+0", 4)), controller_cli=command))
+
+
+def test_a_controller_cli_that_never_answers_is_parterr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recovery.detect
+
+    monkeypatch.setattr(recovery.detect, "CLI_SECONDS", 1)
+    started = time.monotonic()
+    with pytest.raises(ArrayMismatchError, match="did not answer 'ctrl all show config' within 1 s"):
+        detect(
+            config(("1+0", 4)),
+            replace(inputs(tmp_path, detail("1+0", 4)), controller_cli=("sh", "-c", "sleep 30")),
+        )
+    assert time.monotonic() - started < 10

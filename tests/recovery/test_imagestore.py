@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -270,6 +271,60 @@ def test_damaged_images_are_refused(tmp_path: Path, damage, message: str) -> Non
     damage(store.root / "img")
     with pytest.raises(ImageProblem, match=message):
         verify_image(store, "img")
+
+
+def _header_field(root: Path, key: str, value: str) -> None:
+    text = (root / "image.txt").read_text()
+    line = next(x for x in text.splitlines() if x.startswith(f"{key}="))
+    (root / "image.txt").write_bytes(text.replace(line, f"{key}={value}").encode("utf-8", "surrogatepass"))
+    rewrite_sums(root)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "device_type",
+            "Customer\x1b[2J\x1b[1;1HSystem restore complete",
+            "'Customer\\x1b[2J\\x1b[1;1HSystem",
+        ),
+        ("device_type", "SQL \x7f", "unprintable character: 'SQL \\x7f'"),
+        ("device_type", "x" * 129, "longer than 128"),
+        ("device_type", "", "must not be empty"),
+        ("generation", "gen\u202e1", "generation holds a control"),
+        ("command", "c" * 1025, "command is longer than 1024"),
+        ("appliance", "../cic", "appliance '../cic' is not an appliance key"),
+    ],
+)
+def test_hostile_header_values_are_refused_and_quoted(
+    tmp_path: Path, key: str, value: str, message: str
+) -> None:
+    store = DirectoryStore(tmp_path / "store")
+    store.root.mkdir()
+    small_image(store, tmp_path)
+    _header_field(store.root / "img", key, value)
+    with pytest.raises(ImageProblem, match=re.escape(message)) as info:
+        read_image(store, "img")
+    assert str(info.value).isascii() and str(info.value).isprintable()
+
+
+def test_a_header_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "store")
+    store.root.mkdir()
+    small_image(store, tmp_path)
+    root = store.root / "img"
+    (root / "image.txt").write_bytes((root / "image.txt").read_bytes().replace(b"DL360G7", b"DL360\xffG7"))
+    rewrite_sums(root)
+    with pytest.raises(ImageProblem, match="image.txt is not UTF-8 text"):
+        read_image(store, "img")
+
+
+def test_the_recorded_command_line_is_kept_printable() -> None:
+    header = ImageHeader.new("user", "cic-360g7", "DL360G7", "g", command="irecovery \x1b[2J\n" + "x" * 2000)
+    assert header.command.startswith("irecovery \\x1b[2J\\n") and len(header.command) == 1024
+    assert ImageHeader.parse(header.to_text()) == header
+    with pytest.raises(ValueError, match="device_type holds a control"):
+        ImageHeader.new("user", "cic-360g7", "DL\n360", "g", command="c").to_text()
 
 
 def test_verify_streams_from_the_fat_store_and_reports_all_problems(tmp_path: Path) -> None:

@@ -271,3 +271,23 @@ def test_the_table_and_boot_code_land_in_one_sector_write(
     sector = writes[0][1]
     assert sector[:440] == code and sector[510:] == b"\x55\xaa" and sector[446 + 4] == 0x0E
     assert read_layout_from_disk(disk_img) == disk.table_entries()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "shown"),
+    [("fs=vfat", "fs=\x1b[2Jvfat", "fs='\\x1b[2Jvfat'"), ("table=msdos", "table=gpt\x9b", "table='gpt\\x9b'"),
+     ("boot_limit=4GB", "boot_limit=\ud8004GB", "boot_limit='\\ud8004GB'")],
+)  # fmt: skip
+def test_hostile_words_are_quoted_in_the_error(old: str, new: str, shown: str) -> None:
+    """A value the layout refuses is shown with escapes: the error line reaches a console."""
+    with pytest.raises(LayoutError) as info:
+        parse_layout(EXAMPLE.replace(old, new))
+    assert shown in str(info.value) and str(info.value).isascii()
+
+
+def test_the_disk_count_is_bounded() -> None:
+    disk = "disk {n} min_bytes=8589934592 max_bytes=2199023255040 table=msdos boot_limit=4GB\n"
+    text = "# G7 recovery layout 1\n" + "".join(disk.format(n=n) for n in range(1, 66))
+    with pytest.raises(LayoutError, match="line 66: more than 64 disks"):
+        parse_layout(text)
+    assert len(parse_layout("".join(text.splitlines(keepends=True)[:65])).disks) == 64

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -313,6 +314,44 @@ def test_corrupt_image_is_refused_before_the_disk_is_touched(
     assert sha(target.path) == before
     assert isinstance(info.value.to_error("factory"), ImageError)
     assert isinstance(info.value.to_error("user"), SavedStateError)
+
+
+@pytest.mark.parametrize(
+    ("zeroed", "why"),
+    [
+        ((0, 64 * MIB), "disk1-part1.vfat.zst: disk 1 partition 1 (vfat) holds no FAT boot sector"),  # no records
+        ((17 * MIB, 64 * 1024), "disk 1 partition 2 (ext4) holds no ext4 superblock"),
+        ((MIB, 512), "disk 1 partition 1 (vfat) holds no FAT boot sector"),
+    ],
+    ids=["zero records", "ext4 without its superblock", "vfat without its boot sector"],
+)  # fmt: skip
+@pytest.mark.parametrize("full_verify", [False, True])
+def test_content_that_cannot_be_a_filesystem_is_refused_before_the_disk_is_touched(
+    store: DirectoryStore,
+    source_disk: Path,
+    tmp_path: Path,
+    zeroed: tuple[int, int],
+    why: str,
+    full_verify: bool,
+) -> None:
+    """A well-formed image whose partitions cannot hold their filesystems: found before erasing (#15)."""
+    disk = tmp_path / "disk.img"
+    shutil.copyfile(source_disk, disk)
+    with open(disk, "r+b") as fh:
+        fh.seek(zeroed[0])
+        fh.write(bytes(zeroed[1]))
+        fh.seek(0)
+        fh.write(BOOTCODE)
+    write_image(store, "user", disk, kind="user")
+    target = make_volume(tmp_path / "volume.img")
+    restore(store, "factory", [target])  # what the refused restore must leave alone
+    before = sha(target.path)
+    with pytest.raises(ImageProblem, match=re.escape(why)) as info:
+        restore(store, "user", [target], full_verify=full_verify)
+    assert sha(target.path) == before
+    assert isinstance(info.value.to_error("user"), SavedStateError)
+    with pytest.raises(ImageProblem, match=re.escape(why)):
+        verify_image(store, "user")
 
 
 def test_content_corrupt_without_preverify_leaves_no_partition_table(
