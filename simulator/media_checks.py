@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -74,7 +75,16 @@ def fsck_fat(image: Path, offset: int, size: int) -> str:
                                   timeout=FSCK_SECONDS, stdin=subprocess.DEVNULL)  # fmt: skip
         except subprocess.TimeoutExpired:
             return f"fsck.fat -n did not finish within {FSCK_SECONDS} s"
-    return "" if proc.returncode == 0 else f"fsck.fat exit {proc.returncode}: {(proc.stdout + proc.stderr).strip()}"
+    if proc.returncode == 0:
+        return ""
+    found = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if not _NOISE.match(line)]
+    return f"fsck.fat exit {proc.returncode}: {' | '.join(line for line in found if line)}"
+
+
+# What fsck.fat says of every SYSLINUX-installed FAT (the installer rewrites the boot sector, not its
+# backup; "mostly harmless", exit 0): left out of a report so that the problems it found come first.
+_NOISE = re.compile(r"fsck\.fat \d|There are differences between boot sector|This is mostly harmless|"
+                    r"\s*,?\s*\d+:[0-9a-f]{2}/[0-9a-f]{2}")  # fmt: skip
 
 
 def fsck_drivekey(path: Path) -> str:
