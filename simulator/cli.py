@@ -300,7 +300,7 @@ def _io_error_offset(text: str | None) -> int:
     units = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
     offset = int(m[1]) * units[m[2]]
     if not IO_ERROR_MIN <= offset <= IO_ERROR_MAX:
-        raise BadArgument(reason=f"io-error offset {text} is out of range (1MiB .. {IO_ERROR_MAX >> 40}TiB)")
+        raise BadArgument(reason=f"io-error offset {text} is out of range (1MiB .. 2^62 bytes)")
     return offset
 
 
