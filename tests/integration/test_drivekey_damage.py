@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fat_damage import loop_and_cross_link
-from recovery_lab import recover
+from recovery_lab import g7sim, recover
 
 from simulator.drivekey import FACTORY_PATH, PARTITION_START, USER_SLOT, store
 from simulator.lab import Lab
@@ -76,4 +76,17 @@ def test_reads_end_and_write_nothing(lab: Lab, damaged: Path) -> None:
     assert recover(lab, "cic", "detect")[0] == 0
     status, answer = recover(lab, "cic", "restore", "user", "--yes")  # the capture's files are corrupt
     assert status == 14 and "does not match its checksum" in answer["error"]["detail"], answer
+    assert digest(damaged) == before
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["image-corrupt", "module-config-missing", "drivekey-full"])
+def test_faults_refuse_a_damaged_fat(lab: Lab, damaged: Path, kind: str) -> None:
+    before = digest(damaged)
+    proc = g7sim(lab, "fault", "cic", kind, check=False)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "the DriveKey's filesystem is damaged, nothing was changed" in lines[0], (
+        proc.stderr
+    )
     assert digest(damaged) == before
