@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -45,15 +47,47 @@ def slot_digests(key: Path) -> dict[str, str]:
     return found
 
 
+FSCK = shutil.which("fsck.fat") is not None
+
+
+def fsck_fat_clean(key: Path, tmp: Path) -> bool:
+    """fsck.fat -n (read-only) on the DriveKey's partition extracted to a sparse file."""
+    part = tmp / "partition.img"
+    subprocess.run(["dd", f"if={key}", f"of={part}", "bs=1M", f"skip={PARTITION_START >> 20}", "conv=sparse",
+                    "status=none"], check=True)  # fmt: skip
+    proc = subprocess.run(["fsck.fat", "-n", str(part)], capture_output=True, text=True)
+    part.unlink()
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    return proc.returncode == 0
+
+
 @pytest.fixture
-def damaged(lab: Lab) -> Path:
-    """A captured server whose DriveKey FAT is then damaged as overlapping captures left it."""
+def damaged(lab: Lab, tmp_path: Path) -> Path:
+    """A captured server whose DriveKey FAT is then damaged as overlapping captures left it (fsck.fat -n:
+    clean before, damaged after)."""
     lab.create("cic", "cic-360g7")
     assert recover(lab, "cic", "capture", "--yes")[0] == 0
     key = lab.root / "cic" / "drivekey.img"
+    assert not FSCK or fsck_fat_clean(key, tmp_path)
     loop_and_cross_link(key, PARTITION_START, f"{FACTORY_PATH}/disk1-part2.ext4.zst",
                         f"{USER_SLOT}/disk1-part1.vfat.zst", f"{USER_SLOT}/disk1-part2.ext4.zst")  # fmt: skip
+    assert not FSCK or not fsck_fat_clean(key, tmp_path)
     return key
+
+
+@pytest.mark.skipif(not FSCK, reason="dosfstools is needed")
+def test_the_check_and_fsck_fat_agree_on_the_drivekey(damaged: Path, tmp_path: Path) -> None:
+    """Damaged for both (above); once fsck.fat has repaired it, clean for both."""
+    from recovery.fatcheck import check_fat  # (imported here: the other tests also run on code without it)
+
+    check = check_fat(damaged, PARTITION_START)
+    assert check.damaged and check.count == 3, check.problems
+    part = tmp_path / "repaired.img"
+    subprocess.run(["dd", f"if={damaged}", f"of={part}", "bs=1M", f"skip={PARTITION_START >> 20}", "conv=sparse",
+                    "status=none"], check=True)  # fmt: skip
+    subprocess.run(["fsck.fat", "-a", "-w", str(part)], capture_output=True)  # repairs: status 1
+    assert subprocess.run(["fsck.fat", "-n", str(part)], capture_output=True).returncode == 0
+    assert not check_fat(part, 0).damaged
 
 
 @pytest.mark.timeout(60)
