@@ -9,6 +9,11 @@ was written), then switched: ``SLOT`` -> ``SLOT.old``,
 ``SLOT.new`` -> ``SLOT``, remove ``SLOT.old``. :func:`recover_slot` repairs a switch interrupted at any
 point, so exactly the previous or the new capture is ``SLOT``. Any failure raises ``CaptureError`` (213)
 and leaves the previous capture untouched.
+
+Before anything is written the store's filesystem is checked (the DriveKey's FAT, :mod:`recovery.fatcheck`):
+on a damaged FAT mtools would free or overwrite other files' clusters (the factory image's among them) or
+spin forever, so a damaged one is refused with 213, the medium unchanged. The slot repair writes nothing to
+a damaged filesystem either (the FAT store refuses every write on it): readers then take the slot as it is.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from recovery.blockimage import ImageProblem
 from recovery.errors import CaptureError
 from recovery.ext4_capture import Ext4CaptureError, Ext4Source, exclusion_patterns, ext4_info, rebuild_ext4
 from recovery.image import ImageHeader, ImageWriter, verify_image, verify_manifest
-from recovery.imagestore import ImageStore, StoreError, check_path
+from recovery.imagestore import FilesystemDamaged, ImageStore, StoreError, check_path
 from recovery.layout import (
     BOOTCODE_BYTES,
     Layout,
@@ -126,6 +131,15 @@ def capture(
     started = time.monotonic()
     tick = monotonic(progress) or (lambda _f, _t: None)
     new = f"{check_path(slot)}.new"
+    try:
+        store.check_filesystem()
+    except FilesystemDamaged as exc:
+        raise CaptureError(
+            f"the DriveKey's filesystem is damaged, nothing was written: {exc.check.summary()} "
+            "(fsck.fat repairs it; then capture again)"
+        ) from None
+    except StoreError as exc:
+        raise CaptureError(f"cannot check the DriveKey's filesystem: {exc}") from None
     try:
         recovered = recover_slot(store, slot)
     except (StoreError, ImageProblem) as exc:

@@ -18,13 +18,20 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from recovery.restore import tool
+from recovery.tools import (
+    QUERY_SECONDS,
+    WHOLE_FS_BASE_SECONDS,
+    ToolTimeout,
+    data_seconds,
+    run_tool,
+    whole_fs_seconds,
+)
 
 __all__ = ["Ext4CaptureError", "Ext4Source", "exclusion_patterns", "ext4_info", "rebuild_ext4"]
 
@@ -78,15 +85,17 @@ def exclusion_patterns(globs: list[str]) -> list[list[str]]:
 # ---------------------------------------------------------------- ext4, file level
 
 
-def _run(args: list[str]) -> tuple[int, str, str]:
-    proc = subprocess.run(
-        args, capture_output=True, stdin=subprocess.DEVNULL, check=False, env={**os.environ, "LC_ALL": "C"}
-    )
-    return proc.returncode, os.fsdecode(proc.stdout), os.fsdecode(proc.stderr)
+def _run(args: list[str], seconds: float) -> tuple[int, str, str]:
+    """A tool's exit status and output; one that runs out of ``seconds`` fails the capture like a failed tool."""
+    try:
+        done = run_tool(args, seconds=seconds, env={**os.environ, "LC_ALL": "C"})
+    except ToolTimeout as exc:
+        raise _Failed(exc.strerror) from None
+    return done.returncode, os.fsdecode(done.stdout), os.fsdecode(done.stderr)
 
 
-def _debugfs(spec: str, *args: str) -> str:
-    rc, out, err = _run([tool("debugfs"), *args, spec])
+def _debugfs(spec: str, *args: str, seconds: float = QUERY_SECONDS) -> str:
+    rc, out, err = _run([tool("debugfs"), *args, spec], seconds)
     problems = [line for line in err.splitlines() if line.strip() and not line.startswith("debugfs ")]
     if rc != 0 or problems:
         raise _Failed(f"debugfs {' '.join(args)}: {'; '.join(problems[:5]) or f'rc={rc}'}")
@@ -99,10 +108,9 @@ def _quote(path: str) -> str:
     return f'"{path}"'
 
 
-def _ls(spec: str, path: str) -> list[tuple[int, int, int, str]]:
-    return [
-        _ls_entry(line) for line in _debugfs(spec, "-R", f"ls -p {_quote(path)}").splitlines() if line.strip()
-    ]
+def _ls(spec: str, path: str, seconds: float = WHOLE_FS_BASE_SECONDS) -> list[tuple[int, int, int, str]]:
+    listing = _debugfs(spec, "-R", f"ls -p {_quote(path)}", seconds=seconds)
+    return [_ls_entry(line) for line in listing.splitlines() if line.strip()]
 
 
 def _own(path: Path, mode: int, uid: int, gid: int) -> None:
@@ -112,10 +120,11 @@ def _own(path: Path, mode: int, uid: int, gid: int) -> None:
 
 
 def _plan(
-    spec: str, here: list[str], local: Path, patterns: list[list[str]], cmds: list[str], out: list[str]
-) -> None:
+    spec: str, here: list[str], local: Path, patterns: list[list[str]], cmds: list[str], out: list[str],
+    seconds: float = WHOLE_FS_BASE_SECONDS,
+) -> None:  # fmt: skip
     """rdump commands for what is kept under ``here``; excluded paths go to ``out``."""
-    for mode, uid, gid, name in _ls(spec, "/" + "/".join(here)):
+    for mode, uid, gid, name in _ls(spec, "/" + "/".join(here), seconds):
         if name in (".", "..") or (not here and name == "lost+found"):
             continue
         child = [*here, name]
@@ -124,14 +133,14 @@ def _plan(
         elif stat.S_ISDIR(mode) and any(_may_match_below(p, child) for p in patterns):
             (local / name).mkdir()
             _own(local / name, mode, uid, gid)
-            _plan(spec, child, local / name, patterns, cmds, out)
+            _plan(spec, child, local / name, patterns, cmds, out, seconds)
         else:
             cmds.append(f"rdump {_quote('/' + '/'.join(child))} {_quote(str(local))}")
 
 
 def ext4_info(spec: str) -> dict[str, str]:
     """``dumpe2fs -h`` fields of an ext4 filesystem (``FILE?offset=N`` accepted)."""
-    rc, out, err = _run([tool("dumpe2fs"), "-h", spec])
+    rc, out, err = _run([tool("dumpe2fs"), "-h", spec], QUERY_SECONDS)
     if rc != 0:
         raise _Failed(f"no readable ext4 filesystem at {spec}: {err.strip()[-300:]}")
     return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines()) if v}
@@ -165,25 +174,26 @@ def rebuild_ext4(
     rebuilt file by file instead (``debugfs rdump`` + ``mkfs.ext4 -d``). The disk is only read.
     """
     spec = f"{disk}?offset={start}"
-    rc, out, _ = _run([tool("e2fsck"), "-fn", spec])
+    whole_fs = whole_fs_seconds(size)  # e2fsck, e2image, full dumpe2fs, debugfs over the tree
+    rc, out, _ = _run([tool("e2fsck"), "-fn", spec], whole_fs)
     if rc != 0:
         raise _Failed(f"the filesystem at {spec} has errors (e2fsck rc={rc}): {out.strip()[-300:]}")
     block = int(ext4_info(spec)["Block size"])
     found: list[str] = []
-    commands = _removals(spec, patterns, found)  # debugfs without -w: read-only
+    commands = _removals(spec, patterns, found, whole_fs)  # debugfs without -w: read-only
     if not commands:
         return Ext4Source(disk, start, _used_extents(spec, block, size))
     before = Path(tempfile.mkstemp(prefix="meta-", suffix=".img", dir=tmp)[1])
     meta = before.with_name(before.name.replace("meta-", "edited-"))
     try:
-        rc, out, err = _run([tool("e2image"), "-r", "-o", str(start), str(disk), str(before)])
+        rc, out, err = _run([tool("e2image"), "-r", "-o", str(start), str(disk), str(before)], whole_fs)
         if rc != 0:
             raise _Failed(f"e2image -r failed (rc={rc}): {(err or out).strip()[-300:]}")
         _copy_sparse(before, meta)
         script = tmp / "exclude.cmds"
         script.write_bytes(os.fsencode("\n".join(commands) + "\n"))
-        _debugfs(str(meta), "-w", "-f", str(script))
-        rc, _, _ = _run([tool("e2fsck"), "-fn", str(meta)])
+        _debugfs(str(meta), "-w", "-f", str(script), seconds=whole_fs)
+        rc, _, _ = _run([tool("e2fsck"), "-fn", str(meta)], whole_fs)
         if rc == 0:
             excluded += found
             # compared with the unedited copy, not the disk: a copy's allocated range can hold blocks
@@ -261,7 +271,9 @@ def _changed_blocks(before: Path, after: Path, block: int, size: int) -> list[tu
     return changed
 
 
-def _removals(spec: str, patterns: list[list[str]], out: list[str]) -> list[str]:
+def _removals(
+    spec: str, patterns: list[list[str]], out: list[str], seconds: float = WHOLE_FS_BASE_SECONDS
+) -> list[str]:
     """debugfs commands deleting what ``patterns`` exclude (``out``: the excluded paths, top-most only).
 
     Files go with ``rm`` (a file with another link outside the exclusions keeps its data), directories
@@ -272,7 +284,7 @@ def _removals(spec: str, patterns: list[list[str]], out: list[str]) -> list[str]
     level: list[list[str]] = [[]] if patterns else []
     while level:
         nxt = []
-        for here, entries in zip(level, _ls_many(spec, level), strict=True):
+        for here, entries in zip(level, _ls_many(spec, level, seconds), strict=True):
             for mode, _uid, _gid, name in entries:
                 if name in (".", "..") or (not here and name == "lost+found"):
                     continue
@@ -288,7 +300,7 @@ def _removals(spec: str, patterns: list[list[str]], out: list[str]) -> list[str]
     while level:
         directories += level
         nxt = []
-        for here, entries in zip(level, _ls_many(spec, level), strict=True):
+        for here, entries in zip(level, _ls_many(spec, level, seconds), strict=True):
             for mode, _uid, _gid, name in entries:
                 if name not in (".", ".."):
                     (nxt if stat.S_ISDIR(mode) else files).append([*here, name])
@@ -298,13 +310,15 @@ def _removals(spec: str, patterns: list[list[str]], out: list[str]) -> list[str]
     ]
 
 
-def _ls_many(spec: str, directories: list[list[str]]) -> list[list[tuple[int, int, int, str]]]:
+def _ls_many(
+    spec: str, directories: list[list[str]], seconds: float = WHOLE_FS_BASE_SECONDS
+) -> list[list[tuple[int, int, int, str]]]:
     """``ls -p`` of several directories in one debugfs run (each output section follows its command)."""
     script = "".join(f"ls -p {_quote('/' + '/'.join(d))}\n" for d in directories)
     with tempfile.NamedTemporaryFile("wb", suffix=".cmds") as fh:
         fh.write(os.fsencode(script))
         fh.flush()
-        out = _debugfs(spec, "-f", fh.name)
+        out = _debugfs(spec, "-f", fh.name, seconds=seconds)
     sections: list[list[tuple[int, int, int, str]]] = []
     for line in out.splitlines():
         if line.startswith("debugfs: "):
@@ -334,7 +348,7 @@ _FREE_LINE = re.compile(r"\s+Free blocks: ?(.*)")
 
 def _used_extents(spec: str, block_size: int, size: int) -> list[tuple[int, int]]:
     """The byte ranges of the blocks in use (every group's range minus its free blocks), inside ``size``."""
-    rc, out, err = _run([tool("dumpe2fs"), spec])
+    rc, out, err = _run([tool("dumpe2fs"), spec], whole_fs_seconds(size))
     if rc != 0:
         raise _Failed(f"dumpe2fs failed (rc={rc}): {err.strip()[-300:]}")
     used: list[tuple[int, int]] = []
@@ -378,14 +392,19 @@ def _used_extents(spec: str, block_size: int, size: int) -> list[tuple[int, int]
 def _rebuild_files(spec: str, size: int, patterns: list[list[str]], tmp: Path, excluded: list[str]) -> Path:
     """A fresh ext4 image file of ``size`` bytes holding the kept files of the filesystem at ``spec``."""
     info = ext4_info(spec)
+    whole_fs = whole_fs_seconds(size)
+    # what rdump and mkfs -d move: the blocks in use (the excluded files' among them, an upper bound)
+    copy = data_seconds(
+        (int(info["Block count"]) - int(info.get("Free blocks", 0))) * int(info["Block size"])
+    )
     tree = Path(tempfile.mkdtemp(prefix="tree-", dir=tmp))
-    root = next(e for e in _ls(spec, "/") if e[3] == ".")
+    root = next(e for e in _ls(spec, "/", whole_fs) if e[3] == ".")
     cmds: list[str] = []
-    _plan(spec, [], tree, patterns, cmds, excluded)
+    _plan(spec, [], tree, patterns, cmds, excluded, whole_fs)
     if cmds:
         script = tmp / "rdump.cmds"
         script.write_bytes(os.fsencode("\n".join(cmds) + "\n"))
-        _debugfs(spec, "-f", str(script))
+        _debugfs(spec, "-f", str(script), seconds=copy)
     _own(tree, *root[:3])
     image = tmp / f"{tree.name}.img"
     with open(image, "wb") as fh:
@@ -400,7 +419,7 @@ def _rebuild_files(spec: str, size: int, patterns: list[list[str]], tmp: Path, e
     ]  # fmt: skip
     if label and label != "<none>":
         args[2:2] = ["-L", label]
-    rc, out, err = _run(args)
+    rc, out, err = _run(args, copy)
     if rc != 0:
         raise _Failed(f"mkfs.ext4 -d failed (rc={rc}): {(err or out).strip()[-300:]}")
     shutil.rmtree(tree, ignore_errors=True)

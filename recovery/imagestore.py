@@ -6,6 +6,12 @@ mounting and without buffering whole files. Every failure of the medium (read-on
 I/O error) raises :class:`StoreError` with the tool's own message — never a silent short file: mtools
 answers 0 on a full disk, so every written file's size is checked afterwards.
 
+mtools trusts the FAT: on a damaged one a write can free another file's clusters, and a tool can spin
+forever. So the FAT store checks its filesystem (:mod:`recovery.fatcheck`) before its first write and
+refuses a damaged one (:class:`FilesystemDamaged`), and every mtools run is under a time limit
+(:mod:`recovery.tools`): a query or update that does not finish, or a stream that stands still, is killed
+and raises StoreError.
+
 The FAT store is case-insensitive (FAT is); a directory renamed by mtools may be listed with different
 case (``factory.OLD``), so compare listed names case-insensitively.
 """
@@ -25,12 +31,34 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from recovery.fatcheck import FatCheck, check_fat
+from recovery.tools import (
+    FAT_UPDATE_SECONDS,
+    QUERY_SECONDS,
+    STREAM_END_SECONDS,
+    STREAM_STALL_SECONDS,
+    ToolTimeout,
+    kill_tree,
+    read_within,
+    run_tool,
+    wait_tool,
+    write_within,
+)
+
 CHUNK = 1024 * 1024
 Data = bytes | BinaryIO | Iterable[bytes]
 
 
 class StoreError(OSError):
     """The image store could not do what was asked; the message carries the tool's or the OS's reason."""
+
+
+class FilesystemDamaged(StoreError):
+    """The store's filesystem failed its check: nothing is written to it (``fsck.fat`` repairs it)."""
+
+    def __init__(self, where: str, check: FatCheck) -> None:
+        super().__init__(errno.EUCLEAN, f"the filesystem of {where} is damaged: {check.summary()}")
+        self.check = check
 
 
 def check_path(path: str) -> str:
@@ -90,6 +118,10 @@ class ImageStore(ABC):
 
     @abstractmethod
     def free_bytes(self) -> int: ...
+
+    @abstractmethod
+    def check_filesystem(self) -> None:
+        """Raise :class:`FilesystemDamaged` if the medium's filesystem is damaged (a writer asks first)."""
 
     def read_bytes(self, path: str, limit: int = 1024 * 1024) -> bytes:
         """A small file's content; more than ``limit`` bytes raises StoreError (a bounded read)."""
@@ -181,6 +213,9 @@ class DirectoryStore(ImageStore):
                 target.unlink()
         self._sync_dir(target.parent)
 
+    def check_filesystem(self) -> None:
+        """Nothing to check: a folder's filesystem is the operating system's to keep."""
+
     def free_bytes(self) -> int:
         st = os.statvfs(self.root)
         return st.f_bavail * st.f_frsize
@@ -204,7 +239,8 @@ _FREE = re.compile(r"^\s*([\d ]+) bytes free\s*$", re.M)
 
 
 class _ProcReader(io.RawIOBase):
-    """The stdout of an mtools reader process; EOF checks the exit code and the expected size."""
+    """The stdout of an mtools reader process; EOF checks the exit code and the expected size. A reader
+    that stands still for STREAM_STALL_SECONDS, or does not end after its last byte, is killed."""
 
     def __init__(self, proc: subprocess.Popen[bytes], errfile: BinaryIO, what: str, size: int) -> None:
         self.proc, self.errfile, self.what, self.size, self.got = proc, errfile, what, size, 0
@@ -214,11 +250,17 @@ class _ProcReader(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         assert self.proc.stdout is not None
-        n = self.proc.stdout.readinto(buffer)  # type: ignore[attr-defined]
-        if n:
-            self.got += n
-            return n
-        rc = self.proc.wait()
+        try:
+            n = read_within(self.proc.stdout, buffer, STREAM_STALL_SECONDS, "mcopy")
+            if n:
+                self.got += n
+                return n
+            rc = wait_tool(self.proc, "mcopy", STREAM_END_SECONDS, STREAM_END_SECONDS)
+        except ToolTimeout as exc:
+            kill_tree(self.proc)
+            raise StoreError(
+                exc.errno, f"{self.what}: read {self.got} of {self.size} bytes: {exc.strerror}"
+            ) from None
         if rc != 0 or self.got != self.size:
             self.errfile.seek(0)
             message = self.errfile.read().decode(errors="replace").strip()
@@ -229,9 +271,7 @@ class _ProcReader(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
+            kill_tree(self.proc)
             if self.proc.stdout:
                 self.proc.stdout.close()
             self.errfile.close()
@@ -246,16 +286,41 @@ class FatImageStore(ImageStore):
         self.partition_offset = partition_offset
         self._spec = f"{os.fspath(image_path)}@@{partition_offset}"
         self._env = {**os.environ, "MTOOLS_SKIP_CHECK": "1", "LC_ALL": "C"}
+        self._sound = False  # the filesystem checked clean (the check runs before the first write)
 
     def __repr__(self) -> str:
         return f"FatImageStore({str(self.image_path)!r}, {self.partition_offset})"
 
     def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
-        with _store_errors(tool):
-            return subprocess.run(
-                [tool, "-i", self._spec, *args], capture_output=True, text=True, env=self._env,
-                stdin=subprocess.DEVNULL, check=False, errors="replace",
-            )  # fmt: skip
+        """An mtools query (mdir) or update (mmd, mmove, mdeltree) under its time limit."""
+        seconds = QUERY_SECONDS if tool == "mdir" else FAT_UPDATE_SECONDS
+        try:
+            done = run_tool([tool, "-i", self._spec, *args], seconds=seconds, env=self._env,
+                            name=" ".join([tool, *args]))  # fmt: skip
+        except ToolTimeout as exc:
+            raise StoreError(exc.errno, f"{exc.strerror} (on {self.image_path})") from None
+        except OSError as exc:
+            raise StoreError(exc.errno, f"{tool}: {exc.strerror or exc}") from exc
+        return subprocess.CompletedProcess(
+            [tool, *args],
+            done.returncode,
+            done.stdout.decode(errors="replace"),
+            done.stderr.decode(errors="replace"),
+        )
+
+    def check_filesystem(self) -> None:
+        """Check the FAT (read-only, bounded: :func:`recovery.fatcheck.check_fat`); a damaged one raises
+        :class:`FilesystemDamaged` and keeps every later write of this store refused."""
+        with _store_errors(f"checking the filesystem of {self}"):
+            check = check_fat(self.image_path, self.partition_offset)
+        self._sound = not check.damaged
+        if check.damaged:
+            raise FilesystemDamaged(f"{self.image_path} (FAT at byte {self.partition_offset})", check)
+
+    def _before_write(self) -> None:
+        """The first write of this store checks the filesystem; a damaged one is never written."""
+        if not self._sound:
+            self.check_filesystem()
 
     def _check(self, proc: subprocess.CompletedProcess[str], what: str, code: int = errno.EIO) -> None:
         if proc.returncode != 0:
@@ -318,39 +383,39 @@ class FatImageStore(ImageStore):
         with _store_errors("mcopy"):
             proc = subprocess.Popen(
                 ["mcopy", "-i", self._spec, "::/" + check_path(path), "-"], stdout=subprocess.PIPE,
-                stderr=errfile, stdin=subprocess.DEVNULL, env=self._env,
+                stderr=errfile, stdin=subprocess.DEVNULL, env=self._env, bufsize=0,
             )  # fmt: skip
         return io.BufferedReader(_ProcReader(proc, errfile, path, st[1]), CHUNK)  # type: ignore[return-value]
 
     def write_file(self, path: str, data: Data) -> int:
         path, total, broken = check_path(path), 0, False
+        self._before_write()
         with tempfile.TemporaryFile() as errfile:
             with _store_errors("mcopy"):
                 proc = subprocess.Popen(
                     ["mcopy", "-i", self._spec, "-D", "o", "-", "::/" + path], stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL, stderr=errfile, env=self._env,
+                    stdout=subprocess.DEVNULL, stderr=errfile, env=self._env, bufsize=0,
                 )  # fmt: skip
             assert proc.stdin is not None
+            os.set_blocking(proc.stdin.fileno(), False)  # writes wait in poll(), under the stall limit
             try:
-                for chunk in iter_chunks(data):
-                    total += len(chunk)
-                    if not broken:
+                try:
+                    for chunk in iter_chunks(data):
+                        total += len(chunk)
                         try:
-                            proc.stdin.write(chunk)
+                            write_within(proc.stdin.fileno(), chunk, STREAM_STALL_SECONDS, "mcopy")
                         except BrokenPipeError:
                             broken = True
                             break
-            except BaseException:
-                proc.kill()
-                proc.wait()
-                self._discard(path)
-                raise
-            finally:
-                try:
+                finally:
                     proc.stdin.close()
-                except BrokenPipeError:
-                    broken = True
-            rc = proc.wait()
+                rc = wait_tool(proc, "mcopy", STREAM_END_SECONDS, STREAM_END_SECONDS)
+            except BaseException as exc:
+                kill_tree(proc)
+                self._discard(path)
+                if isinstance(exc, ToolTimeout):
+                    raise StoreError(exc.errno, f"writing {path}: {exc.strerror}") from None
+                raise
             errfile.seek(0)
             message = errfile.read().decode(errors="replace").strip()
         st = self._stat(path) if rc == 0 and not broken else None
@@ -369,6 +434,7 @@ class FatImageStore(ImageStore):
             pass
 
     def mkdir(self, path: str) -> None:
+        self._before_write()
         if self.exists(path):
             raise StoreError(errno.EEXIST, f"{path}: already exists on {self}")
         self._check(self._run("mmd", "::/" + check_path(path)), f"mkdir {path}")
@@ -376,6 +442,7 @@ class FatImageStore(ImageStore):
 
     def rename(self, old: str, new: str) -> None:
         old, new = check_path(old), check_path(new)
+        self._before_write()
         if self.exists(new):
             raise StoreError(errno.EEXIST, f"{new}: already exists on {self}")
         if not self.exists(old):
@@ -389,6 +456,7 @@ class FatImageStore(ImageStore):
         path = check_path(path)
         if not path:
             raise StoreError(errno.EINVAL, "refusing to remove the store's root")
+        self._before_write()
         if self.exists(path):
             self._check(self._run("mdeltree", "::/" + path), f"remove {path}")
             self._sync()

@@ -17,7 +17,6 @@ import os
 import shutil
 import stat
 import struct
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from recovery.layout import (
     check_fit,
 )
 from recovery.partition_table import install_table, read_layout_from_disk
+from recovery.tools import QUERY_SECONDS, ToolTimeout, run_tool, whole_fs_seconds
 
 __all__ = ["LayoutMismatch", "RestoreReport", "TargetDisk", "restore"]
 
@@ -336,25 +336,31 @@ def _unbootable(fd: int) -> None:
         pass
 
 
-def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL, check=False,
-        env={**os.environ, "LC_ALL": "C", **(env or {})},
-    )  # fmt: skip
+def _run(args: list[str], seconds: float, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """A checking tool's exit status and its output (stdout, then stderr); ToolTimeout past ``seconds``."""
+    done = run_tool(args, seconds=seconds, env={**os.environ, "LC_ALL": "C", **(env or {})})
+    return done.returncode, (done.stdout + done.stderr).decode(errors="replace")
 
 
-def check_filesystem(path: str, start: int, fs: str) -> str | None:
-    """None if the filesystem at byte ``start`` of ``path`` checks clean (read-only), else the reason."""
-    if fs == "ext4":
-        proc = _run([tool("e2fsck"), "-fn", f"{path}?offset={start}"])
-        if proc.returncode != 0:
-            return f"e2fsck rc={proc.returncode}: {(proc.stdout + proc.stderr).strip()[-400:]}"
-    elif fs == "vfat":
-        spec = f"{path}@@{start}"
-        for args in (["minfo", "-i", spec, "::"], ["mdir", "-/", "-a", "-i", spec, "::/"]):
-            proc = _run([tool(args[0]), *args[1:]], env={"MTOOLS_SKIP_CHECK": "1"})
-            if proc.returncode != 0:
-                return f"{args[0]} rc={proc.returncode}: {proc.stderr.strip()[-400:]}"
+def check_filesystem(path: str, start: int, fs: str, size: int = 0) -> str | None:
+    """None if the filesystem of ``size`` bytes at byte ``start`` of ``path`` checks clean (read-only), else
+    the reason (a check that does not finish in its time limit is one)."""
+    try:
+        if fs == "ext4":
+            rc, out = _run([tool("e2fsck"), "-fn", f"{path}?offset={start}"], whole_fs_seconds(size))
+            if rc != 0:
+                return f"e2fsck rc={rc}: {out.strip()[-400:]}"
+        elif fs == "vfat":
+            spec = f"{path}@@{start}"
+            for args, seconds in (
+                (["minfo", "-i", spec, "::"], QUERY_SECONDS),
+                (["mdir", "-/", "-a", "-i", spec, "::/"], whole_fs_seconds(size)),
+            ):
+                rc, out = _run([tool(args[0]), *args[1:]], seconds, env={"MTOOLS_SKIP_CHECK": "1"})
+                if rc != 0:
+                    return f"{args[0]} rc={rc}: {out.strip()[-400:]}"
+    except ToolTimeout as exc:
+        return exc.strerror
     return None
 
 
@@ -387,7 +393,7 @@ def _verify_disk(
                     os.close(fd)
                 checks.append(f"disk {disk.number} partition {part.number}: content compared")
             if part.content and part.fs in ("ext4", "vfat"):
-                problem = check_filesystem(path, part.start, part.fs)
+                problem = check_filesystem(path, part.start, part.fs, part.size)
                 if problem:
                     raise DiskWriteError(f"{path} partition {part.number} ({part.fs}): {problem}")
                 checks.append(f"disk {disk.number} partition {part.number}: {part.fs} checks clean")

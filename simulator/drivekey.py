@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 from pathlib import Path
 
 from recovery.imagestore import FatImageStore
 from recovery.layout import DiskLayout, PartitionLayout
 from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive
 from recovery.partition_table import write_partition_table
+from recovery.tools import FAT_UPDATE_SECONDS, data_seconds, run_tool
 from simulator.catalog import CatalogEntry
 from simulator.factory import SYSLINUX_MBR, FactoryImage, factory_image, make_filesystem
 
@@ -63,15 +63,17 @@ def build_drivekey(path: Path, entry: CatalogEntry) -> ModuleConfig:
     spec = f"{path}@@{PARTITION_START}"
     for folder in ("IRECOVERY", "IMAGES"):
         _mtools("mmd", "-i", spec, f"::/{folder}")
-    _mtools("mcopy", "-s", "-i", spec, str(image.directory), f"::/{FACTORY_PATH}")
+    seconds = data_seconds(sum(f.stat().st_size for f in image.directory.iterdir()))
+    _mtools("mcopy", "-s", "-i", spec, str(image.directory), f"::/{FACTORY_PATH}", seconds=seconds)
     store(path).write_file(MODULE_PATH, config.dumps().encode())
     return config
 
 
-def _mtools(*args: str) -> None:
-    proc = subprocess.run(list(args), capture_output=True, text=True, env=_ENV)
-    if proc.returncode:
-        raise OSError(f"{args[0]} failed: {proc.stderr.strip()}")
+def _mtools(*args: str, seconds: float = FAT_UPDATE_SECONDS) -> None:
+    """An mtools run on the new DriveKey (nothing to check: mkfs.vfat has just made its filesystem)."""
+    done = run_tool(list(args), seconds=seconds, env=_ENV)  # running out of time: ToolTimeout, an OSError
+    if done.returncode:
+        raise OSError(f"{args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
 
 
 def file_digest(path: Path, inner: str) -> str:

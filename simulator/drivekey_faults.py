@@ -3,17 +3,21 @@
 Each one is something that happens to DriveKeys in the field: a module configuration that is
 corrupt, missing or for another model; a damaged, truncated or incomplete image; a DriveKey provisioned
 with another appliance's image; a write-protected or full DriveKey; a damaged user capture.
+
+A fault that writes the DriveKey's FAT checks it first (the recovery's FAT check) and refuses a damaged
+one: mtools would free or overwrite other files' clusters on it, or spin forever. Every tool runs under
+a time limit (:mod:`recovery.tools`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
-from recovery.imagestore import StoreError
+from recovery.imagestore import FilesystemDamaged, StoreError
 from recovery.module import MODULE_PATH
+from recovery.tools import FAT_UPDATE_SECONDS, QUERY_SECONDS, ToolTimeout, data_seconds, run_tool
 from simulator import fat32
 from simulator.catalog import catalog
 from simulator.drivekey import FACTORY_PATH, PARTITION_START, USER_SLOT, module_config, store
@@ -32,10 +36,33 @@ def _spec(server: Server) -> str:
     return f"{server.drivekey_path}@@{PARTITION_START}"
 
 
-def _mtools(*args: str) -> None:
-    proc = subprocess.run(list(args), capture_output=True, text=True, env=_ENV)
-    if proc.returncode:
-        raise DriveKeyFault(kind=args[0], reason=proc.stderr.strip() or "mtools failed")
+# the faults that write the DriveKey's FAT (the others change the file's attributes only)
+WRITING = {"module-config-corrupt", "module-config-missing", "module-config-other-model", "image-corrupt",
+           "capture-corrupt", "image-truncate", "image-missing", "image-other-type", "drivekey-full"}  # fmt: skip
+
+
+def _mtools(*args: str, seconds: float = FAT_UPDATE_SECONDS) -> None:
+    try:
+        done = run_tool(list(args), seconds=seconds, env=_ENV)
+    except ToolTimeout as exc:
+        raise DriveKeyFault(kind=args[0], reason=exc.strerror) from None
+    if done.returncode:
+        raise DriveKeyFault(
+            kind=args[0], reason=done.stderr.decode(errors="replace").strip() or "mtools failed"
+        )
+
+
+def _require_sound(server: Server, kind: str) -> None:
+    """Refuse a fault that writes a DriveKey whose FAT is damaged (nothing is changed)."""
+    try:
+        store(server.drivekey_path).check_filesystem()
+    except FilesystemDamaged as exc:
+        raise DriveKeyFault(
+            kind=kind,
+            reason=f"the DriveKey's filesystem is damaged, nothing was changed: {exc.check.summary()}",
+        ) from None
+    except StoreError as exc:
+        raise DriveKeyFault(kind=kind, reason=str(exc)) from None
 
 
 def _largest_content(server: Server, folder: str) -> str:
@@ -69,6 +96,8 @@ def corrupt_file(server: Server, inner: str) -> None:
 def apply(server: Server, kind: str, argument: str | None = None) -> str:
     """Apply a DriveKey fault; returns what was done."""
     config_path = MODULE_PATH
+    if kind in WRITING:
+        _require_sound(server, kind)
     if kind == "module-config-corrupt":
         _rewrite(server, config_path, lambda data: data[: len(data) // 2])
         return f"truncated {config_path}"
@@ -124,7 +153,8 @@ def _other_type(server: Server, key: str | None) -> str:
         raise DriveKeyFault(kind="image-other-type", reason=f"choose one of {', '.join(others)}")
     image = factory_image(key)
     _mtools("mdeltree", "-i", _spec(server), f"::/{FACTORY_PATH}")
-    _mtools("mcopy", "-s", "-i", _spec(server), str(image.directory), f"::/{FACTORY_PATH}")
+    seconds = data_seconds(sum(f.stat().st_size for f in image.directory.iterdir()))
+    _mtools("mcopy", "-s", "-i", _spec(server), str(image.directory), f"::/{FACTORY_PATH}", seconds=seconds)
     config = module_config(server.entry, image)
     fat = store(server.drivekey_path)
     _mtools("mdel", "-i", _spec(server), f"::/{MODULE_PATH}")
@@ -134,8 +164,11 @@ def _other_type(server: Server, key: str | None) -> str:
 
 def _immutable(path: Path, on: bool) -> None:
     """Write-protect the DriveKey for everyone, root included (chattr +i); fall back to file modes."""
-    proc = subprocess.run(["chattr", "+i" if on else "-i", str(path)], capture_output=True, text=True)
-    if proc.returncode:
+    try:
+        failed = run_tool(["chattr", "+i" if on else "-i", str(path)], seconds=QUERY_SECONDS).returncode != 0
+    except OSError:  # not installed, or ran out of time
+        failed = True
+    if failed:
         path.chmod(0o444 if on else 0o644)
 
 

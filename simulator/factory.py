@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 import tomllib
 import uuid
@@ -24,6 +23,7 @@ from recovery.image import ImageHeader, ImageWriter
 from recovery.imagestore import DirectoryStore
 from recovery.layout import DISK_MAX_BYTES, DiskLayout, Layout, PartitionLayout
 from recovery.partition_table import write_partition_table
+from recovery.tools import FAT_UPDATE_SECONDS, ToolTimeout, data_seconds, run_tool, whole_fs_seconds
 
 BUILDER_VERSION = "1"
 MIB = 1 << 20
@@ -166,29 +166,43 @@ def write_tree(recipe: dict[str, Any], root: Path) -> dict[str, Path]:
     return trees
 
 
-def _run(args: list[str]) -> None:
-    proc = subprocess.run(args, capture_output=True, text=True, env=_TOOLS_ENV)
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+def _run(args: list[str], seconds: float) -> None:
+    try:
+        done = run_tool(args, seconds=seconds, env=_TOOLS_ENV)
+    except ToolTimeout as exc:
+        raise RuntimeError(f"{' '.join(args)}: {exc.strerror}") from None
+    if done.returncode:
+        why = (done.stderr or done.stdout).decode(errors="replace").strip()
+        raise RuntimeError(f"{' '.join(args)} failed: {why}")
+
+
+def _tree_bytes(path: Path) -> int:
+    return (
+        sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        if path.is_dir()
+        else path.stat().st_size
+    )
 
 
 def make_filesystem(disk_path: Path, part: PartitionLayout, tree: Path | None) -> None:
     """Create ``part``'s filesystem inside the disk image, populated from ``tree``."""
+    # mkfs writes the filesystem's metadata (lazily initialised), and mkfs.ext4 -d copies the tree
+    mkfs_seconds = whole_fs_seconds(part.size) + (data_seconds(_tree_bytes(tree)) if tree else 0)
     if part.fs == "vfat":
         bits = "32" if part.size >= FAT32_MIN else "16"
         _run(["mkfs.vfat", "-F", bits, "-n", part.label or "BOOT", "-i", (part.uuid or "1234-5678").replace("-", ""),
-              "--offset", str(part.start // 512), str(disk_path), str(part.size // 1024)])  # fmt: skip
+              "--offset", str(part.start // 512), str(disk_path), str(part.size // 1024)], mkfs_seconds)  # fmt: skip
         spec = f"{disk_path}@@{part.start}"
         if part.boot:
-            _run(["syslinux", "--offset", str(part.start), "--install", str(disk_path)])
+            _run(["syslinux", "--offset", str(part.start), "--install", str(disk_path)], FAT_UPDATE_SECONDS)
         for item in sorted(tree.iterdir()) if tree else []:
-            _run(["mcopy", "-s", "-o", "-i", spec, str(item), "::/"])
+            _run(["mcopy", "-s", "-o", "-i", spec, str(item), "::/"], data_seconds(_tree_bytes(item)))
     else:
         args = ["mkfs.ext4", "-q", "-F", "-L", part.label or "", "-U", part.uuid or "random",
                 "-E", f"offset={part.start},nodiscard,lazy_itable_init=1,lazy_journal_init=1"]  # fmt: skip
         if tree:
             args += ["-d", str(tree)]
-        _run([*args, str(disk_path), f"{part.size // 1024}k"])
+        _run([*args, str(disk_path), f"{part.size // 1024}k"], mkfs_seconds)
 
 
 def _build(key: str, recipe: dict[str, Any], work: Path) -> None:

@@ -4,16 +4,17 @@ The ``drivekey-full`` fault needs a DriveKey with almost no free space. Copying 
 writes every byte (~10 s a scenario); a real filler's clusters hold whatever they held, so it is enough
 to chain the free clusters in every FAT copy, add the file's directory entry to the root directory and
 update the FSInfo free count -- the filesystem is then exactly one with that file copied in (fsck.fat
-and mtools agree), bar the file's contents.
+and mtools agree), bar the file's contents. The boot sector is read, and the filesystem checked before it
+is written, by the recovery's FAT check (one reader of FAT for both): a damaged FAT is never filled.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
+from recovery.fatcheck import Geometry, check_fat
 from simulator.errors import SimError
 
 END_OF_CHAIN = 0x0FFFFFFF
@@ -22,37 +23,6 @@ ENTRY = 32  # bytes per directory entry
 
 class Fat32Error(SimError):
     message = "FAT32 at byte %(offset)s of %(path)s: %(reason)s"
-
-
-@dataclass(frozen=True)
-class Geometry:
-    sector: int
-    cluster: int  # bytes per cluster
-    fat_start: int  # bytes from the partition start
-    fat_bytes: int
-    fats: int
-    data_start: int
-    clusters: int  # data clusters (numbered from 2)
-    root_cluster: int
-    fsinfo: int  # bytes from the partition start (0: none)
-
-    @classmethod
-    def read(cls, boot: bytes) -> Geometry:
-        sector, per_cluster, reserved, fats = struct.unpack_from("<HBHB", boot, 11)
-        total16, fat16 = struct.unpack_from("<H", boot, 19)[0], struct.unpack_from("<H", boot, 22)[0]
-        total32, fat32, root, fsinfo = (
-            struct.unpack_from("<I", boot, 32)[0],
-            *struct.unpack_from("<IxxxxIH", boot, 36),
-        )
-        if boot[510:512] != b"\x55\xaa" or sector not in (512, 1024, 2048, 4096) or not per_cluster:
-            raise ValueError("no FAT boot sector")
-        if fat16 or not fat32 or total16:
-            raise ValueError("not FAT32")
-        fat_start = reserved * sector
-        data_start = fat_start + fats * fat32 * sector
-        clusters = (total32 * sector - data_start) // (per_cluster * sector)
-        return cls(sector, per_cluster * sector, fat_start, fat32 * sector, fats, data_start, clusters,
-                   root, fsinfo * sector if fsinfo not in (0, 0xFFFF) else 0)  # fmt: skip
 
 
 def fill(image: Path, offset: int, name: str, leave_bytes: int) -> int:
@@ -64,12 +34,19 @@ def fill(image: Path, offset: int, name: str, leave_bytes: int) -> int:
     if not (0 < len(base) <= 8 and len(ext) <= 3 and name == name.upper()):
         raise Fat32Error(offset=offset, path=image, reason=f"{name!r} is not an upper-case 8.3 name")
     short = base.ljust(8).encode("ascii") + ext.ljust(3).encode("ascii")
+    try:
+        check = check_fat(image, offset)
+    except OSError as exc:
+        raise Fat32Error(offset=offset, path=image, reason=exc.strerror or str(exc)) from None
+    geo = check.geometry
+    if geo is None:
+        raise Fat32Error(offset=offset, path=image, reason=f"no FAT boot sector ({check.summary()})")
+    if geo.bits != 32:
+        raise Fat32Error(offset=offset, path=image, reason=f"not FAT32 but FAT{geo.bits}")
+    if check.damaged:
+        raise Fat32Error(offset=offset, path=image, reason=f"the filesystem is damaged: {check.summary()}")
     fd = os.open(image, os.O_RDWR)
     try:
-        try:
-            geo = Geometry.read(os.pread(fd, 512, offset))
-        except (ValueError, struct.error) as exc:
-            raise Fat32Error(offset=offset, path=image, reason=str(exc)) from None
         fat = bytearray(os.pread(fd, geo.fat_bytes, offset + geo.fat_start))
         entries = memoryview(fat).cast("I")
         free = [c for c in range(2, geo.clusters + 2) if entries[c] & 0x0FFFFFFF == 0]

@@ -7,10 +7,10 @@ filesystems inside the logical drive with e2fsprogs' debugfs, unmounted and unpr
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from recovery.tools import QUERY_SECONDS, ToolResult, ToolTimeout, data_seconds, run_tool
 from simulator.backends.installed import MbrPartition, _ext4_label, read_mbr
 from simulator.errors import SimError
 from simulator.server import Server
@@ -33,20 +33,26 @@ def partition(server: Server, label: str = "SYSTEM") -> tuple[Path, MbrPartition
     raise SystemFilesError(reason=f"no filesystem labelled {label} on {server.name}'s disks (not installed?)")
 
 
-def _debugfs(spec: str, command: str, *, write: bool = False) -> str:
-    args = ["debugfs", *(["-w"] if write else []), "-R", command, spec]
-    # a file name on the disk is any bytes: undecodable ones are kept, shown later as cat -v does
-    proc = subprocess.run(args, capture_output=True, text=True, errors="surrogateescape")
-    errors = [line for line in proc.stderr.splitlines() if line and not line.startswith("debugfs ")]
+def _run_debugfs(args: list[str], command: str, seconds: float) -> ToolResult:
+    try:
+        return run_tool(["debugfs", *args], seconds=seconds)
+    except ToolTimeout as exc:
+        raise SystemFilesError(reason=f"debugfs {command!r}: {exc.text}") from None
+
+
+def _debugfs(spec: str, command: str, *, write: bool = False, seconds: float | None = None) -> str:
+    """debugfs's output for one command (a query unless ``seconds`` says more)."""
+    proc = _run_debugfs([*(["-w"] if write else []), "-R", command, spec], command, seconds or QUERY_SECONDS)
+    stderr = proc.stderr.decode(errors="replace")
+    errors = [line for line in stderr.splitlines() if line and not line.startswith("debugfs ")]
     if proc.returncode or errors:
         raise SystemFilesError(reason=f"debugfs {command!r}: {'; '.join(errors) or proc.returncode}")
-    return proc.stdout
+    return proc.stdout.decode(errors="surrogateescape")  # names are any bytes: shown later as cat -v does
 
 
 def _exists(spec: str, path: str) -> bool:
-    proc = subprocess.run(["debugfs", "-R", f'stat "{path}"', spec], capture_output=True, text=True,
-                          errors="surrogateescape")  # fmt: skip
-    return proc.returncode == 0 and "Inode:" in proc.stdout
+    proc = _run_debugfs(["-R", f'stat "{path}"', spec], f'stat "{path}"', QUERY_SECONDS)
+    return proc.returncode == 0 and b"Inode:" in proc.stdout
 
 
 def _spec(server: Server, label: str) -> str:
@@ -58,7 +64,7 @@ def read_file(server: Server, path: str, label: str = "SYSTEM") -> bytes:
     spec = _spec(server, label)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "file"
-        _debugfs(spec, f'dump "{path}" {out}')
+        _debugfs(spec, f'dump "{path}" {out}', seconds=data_seconds(0))  # size unknown: a copy's base
         if not out.exists():
             raise SystemFilesError(reason=f"{path}: no such file on {label}")
         return out.read_bytes()
@@ -84,7 +90,7 @@ def write_file(server: Server, path: str, data: bytes, label: str = "SYSTEM") ->
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / "data"
         local.write_bytes(data)
-        _debugfs(spec, f'write {local} "{target}"', write=True)
+        _debugfs(spec, f'write {local} "{target}"', write=True, seconds=data_seconds(len(data)))
     _debugfs(spec, f'sif "{target}" mode 0100644', write=True)
 
 

@@ -165,8 +165,8 @@ def campaign_members(examples: int, work: Path) -> Campaign:
             result.refused += 1
         ls = fake_listing(listing)  # type: ignore[arg-type]
         saved = ext4_module._ls_many, ext4_module._ls
-        ext4_module._ls_many = lambda _spec, dirs: [ls("/" + "/".join(d)) for d in dirs]  # type: ignore[assignment]
-        ext4_module._ls = lambda _spec, path: ls(path)  # type: ignore[assignment]
+        ext4_module._ls_many = lambda _spec, dirs, *_limit: [ls("/" + "/".join(d)) for d in dirs]  # type: ignore[assignment]
+        ext4_module._ls = lambda _spec, path, *_limit: ls(path)  # type: ignore[assignment]
         try:
             try:
                 commands = ext4_module._removals("fs.img", pats, [])  # type: ignore[arg-type]

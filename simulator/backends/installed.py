@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import re
 import struct
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from recovery.tools import QUERY_SECONDS, run_tool
 from recovery.tui.visible import visible
 
 SYSLINUX_BANNER = "SYSLINUX 6.04 EDD 20191223 Copyright (C) 1994-2015 H. Peter Anvin et al"
@@ -49,23 +49,31 @@ def read_mbr(disk: Path) -> tuple[bytes, list[MbrPartition]]:
     return sector[:440], parts
 
 
+def _read(args: list[str], env: dict[str, str] | None = None) -> str | None:
+    """What a boot component reads with a tool; None if it cannot (a tool that fails or does not finish
+    in time is a component that cannot read its file: the boot fails as the real one would)."""
+    try:
+        proc = run_tool(args, seconds=QUERY_SECONDS, env=env)
+    except OSError:
+        return None
+    return proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else None  # shown visibly
+
+
 def _mtype(disk: Path, offset: int, name: str) -> str | None:
-    proc = subprocess.run(["mtype", "-i", f"{disk}@@{offset}", f"::/{name}"], capture_output=True, env=_ENV)
-    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+    return _read(["mtype", "-i", f"{disk}@@{offset}", f"::/{name}"], _ENV)
 
 
 def _ext4_label(disk: Path, part: MbrPartition) -> str | None:
-    # A label is any 16 bytes: undecodable ones are kept (surrogateescape), never a UnicodeDecodeError.
-    proc = subprocess.run(["dumpe2fs", "-h", f"{disk}?offset={part.start}"], capture_output=True, text=True,
-                          errors="surrogateescape")  # fmt: skip
-    m = re.search(r"^Filesystem volume name:\s+(\S+)", proc.stdout, re.M)
-    return m[1] if proc.returncode == 0 and m else None
+    m = re.search(
+        r"^Filesystem volume name:\s+(\S+)",
+        _read(["dumpe2fs", "-h", f"{disk}?offset={part.start}"]) or "",
+        re.M,
+    )
+    return m[1] if m else None
 
 
 def _debugfs_cat(disk: Path, part: MbrPartition, path: str) -> str | None:
-    proc = subprocess.run(["debugfs", "-R", f"cat {path}", f"{disk}?offset={part.start}"],
-                          capture_output=True, text=True, errors="surrogateescape")  # fmt: skip
-    return proc.stdout if proc.returncode == 0 and proc.stdout else None
+    return _read(["debugfs", "-R", f"cat {path}", f"{disk}?offset={part.start}"]) or None
 
 
 def boot_chain(disk: Path) -> list[str]:

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import libvirt
 
+from recovery.tools import QUERY_SECONDS
 from simulator.backends.libvirt_domain import NAME_PREFIX, read_metadata
 from simulator.errors import SimError
 
@@ -41,8 +42,14 @@ def _start_daemons() -> None:
     for args in (["virtlogd", "-d"], ["libvirtd", "-d", "--timeout", str(IDLE_TIMEOUT)]):
         if shutil.which(args[0]) is None:
             raise FileNotFoundError(args[0])
-        if subprocess.run(["pgrep", "-x", args[0]], capture_output=True).returncode != 0:
-            subprocess.run(args, check=True, capture_output=True, start_new_session=True)
+        if (
+            subprocess.run(["pgrep", "-x", args[0]], capture_output=True, timeout=QUERY_SECONDS).returncode
+            != 0
+        ):
+            # the daemon forks away in its own session; what is waited for is its start
+            subprocess.run(
+                args, check=True, capture_output=True, start_new_session=True, timeout=QUERY_SECONDS
+            )
 
 
 def open_connection(uri: str | None = None, *, autostart: bool | None = None) -> libvirt.virConnect:
@@ -62,7 +69,7 @@ def open_connection(uri: str | None = None, *, autostart: bool | None = None) ->
         raise LibvirtUnavailable(uri=uri, reason=str(first))
     try:
         _start_daemons()
-    except (OSError, subprocess.CalledProcessError) as exc:
+    except (OSError, subprocess.SubprocessError) as exc:  # failed, or did not finish within QUERY_SECONDS
         raise LibvirtUnavailable(uri=uri, reason=f"{first}; starting libvirtd failed: {exc}") from None
     deadline = time.monotonic() + 15
     while True:

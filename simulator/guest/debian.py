@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
+from recovery.tools import GUEST_STEP_SECONDS, ToolTimeout, run_tool
 from simulator.errors import SimError
 
 SUITE = "bookworm"
@@ -33,15 +33,20 @@ class GuestBuildError(SimError):
 
 
 def run(args: list[str], *, cwd: Path | None = None, what: str | None = None) -> str:
+    """A build step's output; GuestBuildError on an error status or past GUEST_STEP_SECONDS (killed with
+    every process it started: mmdebstrap runs apt and dpkg)."""
     env = {**os.environ, "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
     try:
-        proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, check=False)
+        proc = run_tool(args, seconds=GUEST_STEP_SECONDS, env=env, cwd=cwd)
     except FileNotFoundError:
         raise GuestBuildError(f"{what or args[0]}: {args[0]} is not installed") from None
+    except ToolTimeout as exc:
+        raise GuestBuildError(f"{what or args[0]}: {exc.text}") from None
+    out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
     if proc.returncode:
-        tail = (proc.stderr.strip() or proc.stdout.strip())[-1500:]
+        tail = (err.strip() or out.strip())[-1500:]
         raise GuestBuildError(f"{what or ' '.join(args[:3])} failed (status {proc.returncode}): {tail}")
-    return proc.stdout
+    return out
 
 
 def candidate_versions(packages: list[str]) -> dict[str, str]:
