@@ -19,7 +19,7 @@ libvirt tier is missing. ``--at`` fractions apply to the I/O (process) or the du
 After each kill: the canaries (foreign USB stick, DriveKey canary file, factory image manifest, module
 configuration; and the capture, during restores) must be unchanged; a killed restore must not have left
 a disk that looks bootable (boot signature) unless that disk is complete; for a capture, ``verify user``
-(which finishes or undoes an interrupted switch) must succeed with the previous capture or the complete
+(which reads an interrupted switch where it stands, as the next capture will finish or undo it) must succeed with the previous capture or the complete
 new one; then the operation is run again and must succeed, with the system (or the marker) in place.
 
     .venv/bin/python bench/crash_campaign.py [--trials 20] [--seed 2012] [--backend process|libvirt]
@@ -275,7 +275,7 @@ def _guest_io(uri: str, domain: str) -> int:
 def check_after_kill(
     srv: ProcessServer, out: Outcome, name: str, previous: str | None, killed: bool
 ) -> list[str]:
-    """After a kill: a capture slot that verifies (``irecovery verify`` finishes or undoes an interrupted
+    """After a kill: a capture slot that verifies (``irecovery verify`` reads an interrupted
     switch: the previous capture, unless the killed one had got as far as switching), or no half-written
     disk that looks bootable; counted in ``out``, problems returned."""
     if name == "capture":

@@ -6,9 +6,10 @@ directories themselves are kept, empty; :mod:`recovery.ext4_capture`). The disks
 
 The image is written to ``SLOT.new``, verified by reading it back (every file against the SHA-256 of what
 was written), then switched: ``SLOT`` -> ``SLOT.old``,
-``SLOT.new`` -> ``SLOT``, remove ``SLOT.old``. :func:`recover_slot` repairs a switch interrupted at any
-point, so exactly the previous or the new capture is ``SLOT``. Any failure raises ``CaptureError`` (213)
-and leaves the previous capture untouched.
+``SLOT.new`` -> ``SLOT``, remove ``SLOT.old``. :func:`recover_slot` (run by the next capture, which holds
+the DriveKey exclusively) repairs a switch interrupted at any point, so exactly the previous or the new
+capture is ``SLOT``; until then readers find it with :func:`resolve_slot`, writing nothing. Any failure
+raises ``CaptureError`` (213) and leaves the previous capture untouched.
 
 Before anything is written the store's filesystem is checked (the DriveKey's FAT, :mod:`recovery.fatcheck`):
 on a damaged FAT mtools would free or overwrite other files' clusters (the factory image's among them) or
@@ -259,7 +260,7 @@ def _switch(store: ImageStore, slot: str) -> list[str]:
             try:
                 store.rename(old, slot)
             except StoreError:
-                pass  # recover_slot finishes or undoes it at the next start
+                pass  # recover_slot finishes or undoes it at the next capture
         raise
     if had:
         try:

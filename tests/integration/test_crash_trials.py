@@ -88,7 +88,7 @@ def test_killed_captures_never_lose_the_previous_capture(lab: Lab, server: str) 
         previous = slot_digest(lab, server)
         status = kill_after(lab, server, ["capture", "--yes"], rng.uniform(0.05, length * 1.1))
         outcomes["finished" if status == 0 else "killed"] += 1
-        code, answer = recover(lab, server, "verify", "user")  # repairs an interrupted switch first
+        code, answer = recover(lab, server, "verify", "user")  # reads an interrupted switch where it stands
         assert code == 0, f"trial {trial}: the user slot does not verify: {answer}"
         now = slot_digest(lab, server)
         if status == 0:
