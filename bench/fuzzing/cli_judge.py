@@ -32,9 +32,6 @@ KINDS = ("traceback", "exit-code", "hang", "output-shape", "control-chars", "wri
 CRASH_MARKS = ("Traceback (most recent call last)", "Exception ignored in", "Fatal Python error")
 _ERROR_LINE = re.compile(r"(g7sim|irecovery)( [\w.-]+)*: error: \S")
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
-_EXC_LINE = re.compile(
-    r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Overflow|Expired)\b):?(.*)$"
-)
 # C0 controls but TAB and LF, DEL, C1 controls, and bytes that were not UTF-8 (surrogateescape)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udcff]")
 
@@ -59,8 +56,12 @@ def text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def judge(out: Outcome, documented: dict[int, str], limit: float) -> None:
-    """Append to ``out.problems`` every way the run broke the rules (output and exit code only)."""
+def judge(out: Outcome, documented: dict[int, str], limit: float, echoes: list[str] | None = None) -> None:
+    """Append to ``out.problems`` every way the run broke the rules (output and exit code only).
+
+    ``echoes``: the run's own arguments and environment values. Control characters a program echoes
+    back from its own command line are the caller's, not untrusted text (#15 item 2 names the DriveKey,
+    images, the array CLI and disks), so they are not counted; one line is still one line."""
     err, std = text(out.stderr), text(out.stdout)
     both = err + "\n" + std
     crashed = any(mark in both for mark in CRASH_MARKS)
@@ -76,9 +77,17 @@ def judge(out: Outcome, documented: dict[int, str], limit: float) -> None:
     if shape:
         out.problems.append(("output-shape", f"{out.command}: {shape}"))
     streams = [("stderr", err)] + ([] if out.screen or out.raw_stdout else [("stdout", std)])
-    dirty = [name for name, data in streams if _CONTROL.search(data)]
+    own = sorted({e for e in echoes or [] if _CONTROL.search(e)} | {e.lower() for e in echoes or [] if _CONTROL.search(e)},
+                 key=len, reverse=True)  # fmt: skip
+    dirty = [name for name, data in streams if _CONTROL.search(_without(data, own))]
     if dirty:
         out.problems.append(("control-chars", f"{out.command}: raw control characters on {'/'.join(dirty)}"))
+
+
+def _without(data: str, echoes: list[str]) -> str:
+    for echo in echoes:
+        data = data.replace(echo, "")
+    return data
 
 
 def shape_problem(out: Outcome, err: str, std: str) -> str:
@@ -140,12 +149,11 @@ def crash_signature(data: str) -> str:
         for top in ("/simulator/", "/recovery/"):
             if top in path:
                 where = f"{top[1:]}{path.split(top, 1)[1]}:{m.group(2)} ({m.group(3)})"
-    exc = ""
-    for line in data.splitlines():
-        m = _EXC_LINE.match(line.strip())
-        if m:
-            exc = m.group(1)
-    if not exc:
+    lines = data.splitlines()
+    start = max((i for i, line in enumerate(lines) if line.startswith(CRASH_MARKS[0])), default=-1)
+    # the exception line: the first line after the last traceback's frames that is not indented
+    exc = next((line.split(":", 1)[0] for line in lines[start + 1 :] if line and not line[0].isspace()), "")
+    if start < 0 or not exc:
         exc = next((mark for mark in CRASH_MARKS if mark in data), "crash")
     return f"{exc} at {where}" if where else exc
 

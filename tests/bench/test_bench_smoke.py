@@ -165,6 +165,15 @@ def test_cli_judge_flags_tracebacks_shapes_codes_and_escapes() -> None:
     assert _judged("g7sim", 0, b"", b"not json", wants_json=True) == ["output-shape"]
 
 
+def test_cli_judge_leaves_the_callers_own_control_characters_to_the_caller() -> None:
+    j = _judge()
+    out = j.Outcome("g7sim", "g7sim ssacli", 2, b"", b"g7sim: error: unrecognized arguments: \x1b[2j\n", 0.1)
+    j.judge(out, CODES["g7sim"], 20, echoes=["ssacli", "\x1b[2J"])
+    assert out.problems == []
+    j.judge(out, CODES["g7sim"], 20, echoes=["\x07"])
+    assert [kind for kind, _ in out.problems] == ["control-chars"]
+
+
 def test_cli_judge_fingerprint_sees_writes_to_sparse_images_chmods_and_links(tmp_path: Path) -> None:
     j = _judge()
     big = tmp_path / "disk.img"
