@@ -125,9 +125,10 @@ def run_case(arena: Arena, index: int, case: Case, limit: float) -> list[Run]:
     for step in case.steps:
         key_before = before.get(f"lab/{case.target}/drivekey.img")
         rc, out, err, seconds = arena.execute(step, case.target, limit)
-        outcome = Outcome(step.program, step.command, rc, out, err, seconds, wants_json="--json" in step.args,
+        helped = any(a in ("-h", "--help") for a in step.args)  # help wins over --json
+        outcome = Outcome(step.program, step.command, rc, out, err, seconds, wants_json="--json" in step.args and not helped,
                           screen=step.screen, raw_stdout="files" in step.args and "cat" in step.args)  # fmt: skip
-        judge(outcome, documented(step), limit)
+        judge(outcome, documented(step), limit, echoes=[*step.args, *(v for v in step.env.values() if v)])
         operation = step.command.split()[-1]
         if case.refuse and operation in case.refuse_ops and rc == 0:
             outcome.problems.append(("accepted", f"{step.command}: accepted: {case.refuse}"))

@@ -33,6 +33,8 @@ FS_PATHS = ["/etc/appliance-release", "/", "", ".", "..", "../../..", "/../../..
             "/config/x\ny", "/nonexistent/x", "/recordings", "/logs/", "/" + LONG, "/\x1b[2J", "/a b",
             "/lost+found", "/etc/../etc/passwd", "relative", "/etc/appliance-release/x", "/\udcff"]  # fmt: skip
 LABELS = ["SYSTEM", "BOOT", "", "system", "DATA", "../x", "x" * 300, "\x1b[2J", "SYSTEM\n"]
+# valid nominal sizes, the large ones making logical drives past 2 TiB (an msdos table's reach)
+DRIVE_SIZES = ["146GB", "300GB", "450GB", "600GB", "900GB", "1200GB", "2TB", "4TB"]
 CONFIGS = ["cic-360g7", "ias-120g7", "sql-380g7", "ims-small", "ias-380g7", "", "CIC-360G7", "cic-360g7\n",
            "bogus", "../cic", LONG, "\x1b[2J", "cic"]  # fmt: skip
 CACHES = [
@@ -163,7 +165,7 @@ def _create(d: Draw, arena: Arena, target: str, name: str) -> Built:
     new = d.pick("name", "new", NAMES)
     args = ["create", new, "--config", d.pick("config", d.rng.choice(CONFIGS[:5]), CONFIGS)]
     if d.maybe():
-        args += ["--drive-size", d.pick("drive-size", "146GB", SIZES)]
+        args += ["--drive-size", d.pick("drive-size", d.rng.choice(DRIVE_SIZES), SIZES)]
     if d.maybe(0.3):
         args += ["--cache", d.pick("cache", "1024", CACHES)]
     if d.maybe(0.2):
@@ -190,7 +192,16 @@ def _ssacli(d: Draw, arena: Arena, target: str, name: str) -> Built:
 
 
 def _fault(d: Draw, arena: Arena, target: str, name: str) -> Built:
-    kind = d.pick("kind", d.rng.choice(FAULT_KINDS), BAD_KINDS)
+    # the kinds that take an argument, twice as often: their argument is where the shapes go
+    kinds = FAULT_KINDS + [
+        "drive-fail",
+        "drive-insert",
+        "drive-replace",
+        "io-error",
+        "io-error",
+        "image-other-type",
+    ]
+    kind = d.pick("kind", d.rng.choice(kinds), BAD_KINDS)
     args = ["fault", name, kind]
     pool = {"io-error": OFFSETS, "image-other-type": IMAGE_KEYS}.get(kind, BAYS)
     if kind.startswith("drive-") or kind in ("io-error", "image-other-type") or d.maybe(0.2):
@@ -201,9 +212,11 @@ def _fault(d: Draw, arena: Arena, target: str, name: str) -> Built:
     if d.maybe(0.15):
         args += ["--drive", d.rng.choice(SERIALS)]
     steps = [Step("g7sim", args)]
-    if d.maybe(0.6):  # what the fault leaves behind must still give a clean answer
-        op = recovery_op(d.rng)
-        steps.append(Step("g7sim", ["recover", target, "--", *op]))
+    if kind in ("io-error", "image-other-type"):  # what it leaves must still give clean answers
+        ops = (["restore", "factory", "--yes", "--json"], ["capture", "--yes", "--json"])
+        steps += [Step("g7sim", ["recover", target, "--", *op]) for op in ops]
+    elif d.maybe(0.6):
+        steps.append(Step("g7sim", ["recover", target, "--", *recovery_op(d.rng)]))
     return steps, [], ""
 
 
