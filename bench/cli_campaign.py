@@ -229,14 +229,10 @@ def main() -> None:
 
 
 def outside_fingerprint(arena: Arena) -> tuple[object, ...]:
-    """What outside the work folder a run could reach by mistake: this repository's tracked files and the
-    real default lab (the runs get their own $HOME)."""
-    import subprocess
-
-    git = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                         cwd=benchlib.REPO).stdout  # fmt: skip
+    """What outside the work folder a run could reach by mistake: the real default lab (the runs get their
+    own $HOME) and this repository's fixtures (the factory images' recipes, read by every create)."""
     default_lab = Path.home() / ".local" / "share" / "g7sim" / "lab"
-    return git, sorted(fingerprint(default_lab).items()) if default_lab.is_dir() else ()
+    return tuple(sorted(fingerprint(place).items()) for place in (default_lab, benchlib.REPO / "fixtures"))
 
 
 def report(args: argparse.Namespace, only: list[str], arena: Arena, runs: list[Run], built: float, seconds: float,

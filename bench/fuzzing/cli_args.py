@@ -82,8 +82,8 @@ class Draw:
     def __init__(self, rng: random.Random, p: float = 0.35) -> None:
         self.rng, self.p, self.hostile = rng, p, []
 
-    def pick(self, slot: str, valid: str, pool: list[str]) -> str:
-        if self.rng.random() < self.p:
+    def pick(self, slot: str, valid: str, pool: list[str], p: float | None = None) -> str:
+        if self.rng.random() < (self.p if p is None else p):
             self.hostile.append(slot)
             return self.rng.choice(pool)
         return valid
@@ -138,7 +138,7 @@ def mangle(rng: random.Random, args: list[str], d: Draw, *, lab: list[str] | Non
 def g7sim_case(rng: random.Random, arena: Arena) -> Case:
     d = Draw(rng)
     target = rng.choice(list(TARGETS))
-    name = d.pick("name", target, NAMES)
+    name = d.pick("name", target, NAMES, p=0.15)  # a bad name stops a command early: seldom
     command = rng.choices(list(_G7SIM), weights=[w for w, _ in _G7SIM.values()])[0]
     steps, extra_allow, refuse = _G7SIM[command][1](d, arena, target, name)
     if command != "guest":
@@ -201,7 +201,7 @@ def _fault(d: Draw, arena: Arena, target: str, name: str) -> Built:
         "io-error",
         "image-other-type",
     ]
-    kind = d.pick("kind", d.rng.choice(kinds), BAD_KINDS)
+    kind = d.pick("kind", d.rng.choice(kinds), BAD_KINDS, p=0.15)
     args = ["fault", name, kind]
     pool = {"io-error": OFFSETS, "image-other-type": IMAGE_KEYS}.get(kind, BAYS)
     if kind.startswith("drive-") or kind in ("io-error", "image-other-type") or d.maybe(0.2):
