@@ -172,8 +172,12 @@ def hostile_disk_map(rng: random.Random, arena: Arena, target: str) -> tuple[str
         ld["bus"] = "usb"
         refuse = "a logical drive's identity on a USB disk"
     elif kind == "stick-identity":  # the DriveKey (or the foreign stick) carries the logical drive's identity
-        usb = [d for d in disks if d["bus"] == "usb"]
-        rng.choice(usb)["serial"] = ld["serial"]
+        usb = rng.choice([d for d in disks if d["bus"] == "usb"])
+        usb["serial"] = ld["serial"]
+        if rng.random() < 0.5:  # listed first, as a USB disk the kernel found first would be
+            disks.remove(usb)
+            disks.insert(0, usb)
+            what = "stick-identity, listed first"
         refuse = "a logical drive's identity on a USB disk"
     elif kind == "lowercase-serial":
         ld["serial"] = str(ld["serial"]).lower()
