@@ -1,8 +1,10 @@
 """Bad-input campaign over the command lines: `g7sim` and `irecovery` run as subprocesses, on real
 simulated servers, with hostile input of every kind a technician, a DriveKey or a lab can hand them.
 
-Categories (a seeded draw per case; a case is one to three runs on one target server):
+Categories (a case is one to three runs on one target server):
 
+- ``named``: the hostile inputs #15 names, one case each, always run first (bench/fuzzing/cli_named.py);
+  then seeded draws among:
 - ``g7sim-args``: every subcommand and option of `g7sim` (its ``build_parser``), each slot valid or hostile
   (huge / negative / NaN / inf / 1e999 / unicode-digit numbers, empty strings, names with newlines, control
   characters, slashes, ``..``, 5000 characters, sizes like 18446744073709551616, 0, 1e999GB), fault kinds
@@ -54,6 +56,7 @@ from fuzzing.cli_content import cli_output_case, disk_map_case, drivekey_case  #
 from fuzzing.cli_env import env_case  # noqa: E402
 from fuzzing.cli_judge import KINDS, Outcome, changed, fingerprint, judge  # noqa: E402
 from fuzzing.cli_labfiles import lab_files_case  # noqa: E402
+from fuzzing.cli_named import NAMED, named_case  # noqa: E402
 
 CATEGORIES = {"g7sim-args": (30, g7sim_case), "irecovery-args": (12, irecovery_case), "env": (16, env_case),
               "drivekey": (18, drivekey_case), "cli-output": (8, cli_output_case), "disk-map": (8, disk_map_case),
@@ -82,10 +85,16 @@ class Run:
     outcome: Outcome
 
 
-def draw(seed: int, index: int, only: list[str], arena: Arena) -> Case:
-    """Case ``index`` of the campaign: a function of the seed and the index alone."""
+def draw(seed: int, index: int, only: list[str], arena: Arena) -> Case | None:
+    """Case ``index`` of the campaign, a function of the seed and the index alone: the named cases first,
+    then random ones (None: no case left)."""
+    if "named" in only and index < len(NAMED):
+        return named_case(index, arena)
+    drawn = [c for c in only if c != "named"]
+    if not drawn:
+        return None
     rng = random.Random(f"{seed}:{index}")
-    category = rng.choices(only, weights=[CATEGORIES[c][0] for c in only])[0]
+    category = rng.choices(drawn, weights=[CATEGORIES[c][0] for c in drawn])[0]
     return CATEGORIES[category][1](rng, arena)
 
 
@@ -181,7 +190,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2400, help="runs (program starts) in all (default 2400)")
     parser.add_argument("--seed", type=int, default=2015)
     parser.add_argument("--work", default=None, help="scratch folder (default: $TMPDIR)")
-    parser.add_argument("--only", default=",".join(CATEGORIES), help="categories, comma-separated")
+    parser.add_argument(
+        "--only", default=",".join(["named", *CATEGORIES]), help="categories, comma-separated"
+    )
     parser.add_argument("--time-limit", type=float, default=20.0, help="seconds a run may take (default 20)")
     parser.add_argument("--case", default=None, metavar="K[,K...]", help="replay these cases only")
     parser.add_argument(
@@ -189,8 +200,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     only = [c for c in args.only.split(",") if c]
-    if not only or set(only) - set(CATEGORIES):
-        parser.error(f"--only takes categories among {', '.join(CATEGORIES)}")
+    if not only or set(only) - {"named", *CATEGORIES}:
+        parser.error(f"--only takes categories among named, {', '.join(CATEGORIES)}")
     try:
         cases = [int(k) for k in args.case.split(",")] if args.case else None
     except ValueError:
@@ -209,7 +220,10 @@ def main() -> None:
             while (cases is None and len(runs) < args.runs) or (cases is not None and index <= max(cases)):
                 if cases is None or index in cases:
                     try:
-                        case = draw(args.seed, index, only, arena)
+                        drawn = draw(args.seed, index, only, arena)
+                        if drawn is None:
+                            break
+                        case = drawn
                         runs += run_case(arena, index, case, args.time_limit)
                     except Exception as exc:  # noqa: BLE001 - the campaign's own fault: counted, never a stop
                         errors.append(f"case {index}: {type(exc).__name__}: {exc}"[:300])
@@ -268,7 +282,7 @@ def report(args: argparse.Namespace, only: list[str], arena: Arena, runs: list[R
             groups[(kind, signature)].append(r)
     if groups:
         print(f"# failure groups (runs, kind, signature), the first {args.show} reproducers of each "
-              f"(replay: --seed {args.seed} --case K{'' if len(only) == len(CATEGORIES) else ' --only ' + ','.join(only)}):")  # fmt: skip
+              f"(replay: --seed {args.seed} --case K{'' if len(only) == len(CATEGORIES) + 1 else ' --only ' + ','.join(only)}):")  # fmt: skip
     for (kind, signature), members in sorted(
         groups.items(), key=lambda g: (KINDS.index(g[0][0]), -len(g[1]))
     ):

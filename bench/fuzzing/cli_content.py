@@ -173,7 +173,7 @@ def hostile_disk_map(rng: random.Random, arena: Arena, target: str) -> tuple[str
         refuse = "a logical drive's identity on a USB disk"
     elif kind == "stick-identity":  # the DriveKey (or the foreign stick) carries the logical drive's identity
         usb = rng.choice([d for d in disks if d["bus"] == "usb"])
-        usb["serial"] = ld["serial"]
+        usb["serial"], usb["size_bytes"] = ld["serial"], ld["size_bytes"]  # as big as the logical drive
         if rng.random() < 0.5:  # listed first, as a USB disk the kernel found first would be
             disks.remove(usb)
             disks.insert(0, usb)
@@ -252,7 +252,7 @@ def drivekey_case(rng: random.Random, arena: Arena) -> Case:
     else:
         folder = "IMAGES/USER" if target == "cic" and rng.random() < 0.5 else "IMAGES/FACTORY"
         files, what = _image_files(rng, arena, target, folder, which, module)
-    return Case("drivekey", what, run_steps(rng, target), target=target, setup=_writer(target, files),
+    return Case("drivekey", what, run_steps(rng, target), target=target, setup=drivekey_writer(target, files),
                 setup_text=_describe(files), recovery_only=True, refuse=refuse, refuse_ops=CONFIG_OPS)  # fmt: skip
 
 
@@ -322,7 +322,7 @@ def _image_files(rng: random.Random, arena: Arena, target: str, folder: str, whi
     return files, what
 
 
-def _writer(target: str, files: dict[str, bytes]):  # noqa: ANN202 - a setup closure
+def drivekey_writer(target: str, files: dict[str, bytes]):  # noqa: ANN202 - a setup closure
     def setup(arena: Arena) -> dict[str, bytes]:
         from simulator.drivekey import store
 

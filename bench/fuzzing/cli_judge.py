@@ -165,9 +165,9 @@ Entry = tuple[object, ...]
 
 
 def fingerprint(root: Path) -> dict[str, Entry]:
-    """relative path -> what it is: links by their target, small files by mode and SHA-256, large files by
-    mode, size, mtime, ctime and inode (any write or chmod moves mtime or ctime), folders by mode.
-    Symbolic links are never followed."""
+    """relative path -> what it is: links by their target, small files by mode, SHA-256, mtime and ctime,
+    large files (sparse disk images) by mode, size, mtime, ctime and inode (any write, chmod or chattr moves
+    mtime or ctime; reading moves neither), folders by mode. Symbolic links are never followed."""
     out: dict[str, Entry] = {}
     if not root.exists() and not root.is_symlink():
         return out
@@ -193,8 +193,14 @@ def _entry(path: str) -> Entry:
         return ("dir", st.st_mode)
     if stat.S_ISREG(st.st_mode) and st.st_size <= SMALL:
         try:
-            with open(path, "rb") as fh:
-                return ("file", st.st_mode, hashlib.sha256(fh.read()).hexdigest())
+            with open(path, "rb") as fh:  # mtime and ctime too: a write of the same bytes is still a write
+                return (
+                    "file",
+                    st.st_mode,
+                    hashlib.sha256(fh.read()).hexdigest(),
+                    st.st_mtime_ns,
+                    st.st_ctime_ns,
+                )
         except OSError as exc:
             return ("unreadable", st.st_mode, exc.errno)
     return ("big", st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
