@@ -109,3 +109,93 @@ def test_overlap_campaign_reports_trials_and_losses(tmp_path: Path) -> None:
     out = bench("overlap_campaign.py", "--trials", "3", "--seed", "11", "--work", str(tmp_path), timeout=600)
     assert "trials: 3  failures: 0  losses: 0" in out, out
     assert "operations by outcome:" in out
+
+
+@pytest.mark.slow
+def test_cli_campaign_runs_the_programs_and_finds_nothing(tmp_path: Path) -> None:
+    """A handful of hostile command lines, environments and DriveKey contents, judged (#15 acceptance 2)."""
+    out = bench("cli_campaign.py", "--runs", "30", "--work", str(tmp_path), timeout=600)
+    assert "## CLI bad-input campaign (seed 2015" in out
+    (total,) = [line for line in out.splitlines() if line.startswith("# total: ")]
+    assert int(total.split()[2]) >= 30, total
+    assert (
+        "# campaign errors (a case that could not be set up: the campaign's fault, not a finding): 0" in out
+    )
+    assert "outside the work folder changed: no" in out
+    assert "tracebacks: 0" in out and "writes outside: 0" in out and "failed runs 0" in out, out
+    assert not list(tmp_path.iterdir()), "the scratch folder was not cleaned up"
+
+
+# ---------------------------------------------------------------- the CLI campaign's judge, on made-up runs
+
+
+def _judge():  # noqa: ANN202 - the bench's judge module
+    sys.path.insert(0, str(BENCH))
+    from fuzzing import cli_judge
+
+    return cli_judge
+
+
+CODES = {"g7sim": {0: "", 1: "", 2: ""}, "irecovery": dict.fromkeys((0, 2, 3, *range(8, 17)), "")}
+
+
+def _judged(program: str, rc: int | None, stderr: bytes, stdout: bytes = b"", **kw: object) -> list[str]:
+    j = _judge()
+    out = j.Outcome(program, f"{program} show", rc, stdout, stderr, 0.1, **kw)  # type: ignore[arg-type]
+    j.judge(out, CODES[program], 20)
+    return [kind for kind, _ in out.problems]
+
+
+def test_cli_judge_accepts_the_documented_failure_shapes() -> None:
+    assert _judged("g7sim", 1, b"g7sim: error: no server 'x' in lab /l\n") == []
+    assert (
+        _judged("g7sim", 2, b"usage: g7sim [-h] [--lab LAB] COMMAND ...\ng7sim: error: argument COMMAND\n")
+        == []
+    )
+    block = b"There was an error while trying to restore the factory image\n"
+    assert _judged("irecovery", 8, block + b"The error code returned was: 208 - IRERR.\nbad json\n") == []
+    answer = b'{"ok": false, "error": {"code": 209, "name": "PARTERR"}}'
+    assert _judged("irecovery", 9, b"", answer, wants_json=True) == []
+
+
+def test_cli_judge_flags_tracebacks_shapes_codes_and_escapes() -> None:
+    crash = (
+        b'Traceback (most recent call last):\n  File "/r/simulator/cli.py", line 3, in main\nValueError: x\n'
+    )
+    assert _judged("g7sim", 1, crash) == ["traceback"]  # exit 1 and the many lines are its symptoms
+    assert _judged("g7sim", 1, b"g7sim: error: one\ng7sim: error: two\n") == ["output-shape"]
+    wrong = b"There was an error while trying to restore the factory image\nThe error code returned was: 211 - IMGERR.\nx\n"
+    assert _judged("irecovery", 8, wrong) == ["output-shape"]
+    assert _judged("irecovery", 1, b"irecovery: error: x\n") == ["exit-code"]
+    assert _judged("g7sim", None, b"") == ["hang"]
+    assert _judged("g7sim", 1, b"g7sim: error: bad name '\x1b[2J'\n") == ["control-chars"]
+    assert _judged("g7sim", 0, b"", b"not json", wants_json=True) == ["output-shape"]
+
+
+def test_cli_judge_leaves_the_callers_own_control_characters_to_the_caller() -> None:
+    j = _judge()
+    out = j.Outcome("g7sim", "g7sim ssacli", 2, b"", b"g7sim: error: unrecognized arguments: \x1b[2j\n", 0.1)
+    j.judge(out, CODES["g7sim"], 20, echoes=["ssacli", "\x1b[2J"])
+    assert out.problems == []
+    j.judge(out, CODES["g7sim"], 20, echoes=["\x07"])
+    assert [kind for kind, _ in out.problems] == ["control-chars"]
+
+
+def test_cli_judge_fingerprint_sees_writes_to_sparse_images_chmods_and_links(tmp_path: Path) -> None:
+    j = _judge()
+    big = tmp_path / "disk.img"
+    with open(big, "wb") as fh:
+        fh.truncate(8 << 30)  # sparse: known by stat, never read whole
+    (tmp_path / "small").write_bytes(b"a")
+    (tmp_path / "link").symlink_to(tmp_path / "small")
+    before = j.fingerprint(tmp_path)
+    with open(big, "r+b") as fh:
+        fh.seek(5 << 30)
+        fh.write(b"x")
+    os.chmod(tmp_path / "small", 0o600)
+    (tmp_path / "link").unlink()
+    (tmp_path / "link").symlink_to(big)
+    (tmp_path / "new").write_bytes(b"")
+    after = j.fingerprint(tmp_path)
+    assert j.changed(before, after, []) == ["disk.img", "link", "new", "small"]
+    assert j.changed(before, after, ["disk*", "l*"]) == ["new", "small"]
