@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,22 +101,81 @@ class ServerState:
             powered_seconds=float(data.get("powered_seconds", 0.0)),
             io_error_offset=data.get("io_error_offset"),
             usb_sticks=[str(n) for n in data.get("usb_sticks", [])],
-        )
+        )._checked()
+
+    def _checked(self) -> ServerState:
+        """Refuse values no command writes: names become paths (a serial ``../../x`` would name a file
+        outside the lab) and numbers become limits and sizes."""
+        _match(_SERVER_NAME, self.name, "name")
+        for bay, drive in self.bays.items():
+            _number(bay, 1, MAX_BAYS, "bay")
+            _match(_SERIAL, drive.serial, f"bay {bay} serial")
+            _number(drive.size_gb, 1, MAX_DRIVE_GB, f"bay {bay} size_gb")
+            if not isinstance(drive.failed, bool):
+                raise ValueError(f"bay {bay} failed={drive.failed!r} is not true or false")
+        for serial, size in self.shelf.items():
+            _match(_SERIAL, serial, "shelf serial")
+            _number(size, 1, MAX_DRIVE_GB, "shelf size_gb")
+        for stick in self.usb_sticks:
+            _match(_USB_STICK, stick, "usb stick")
+        if self.io_error_offset is not None:
+            _number(self.io_error_offset, 0, MAX_OFFSET, "io_error_offset")
+        if not 0 <= self.powered_seconds <= MAX_SECONDS:  # also refuses nan and inf
+            raise ValueError(f"powered_seconds={self.powered_seconds!r} is out of range")
+        ctrl = self.controller
+        if ctrl is not None:
+            _match(_CONTROLLER_SERIAL, ctrl.serial, "controller serial")
+            _number(ctrl.cache_mb, 0, 4096, "cache_mb")
+            _number(ctrl.cache_ratio_read, 0, 100, "cache_ratio_read")
+            _number(ctrl.rebuild_mib_s, 1, 100_000, "rebuild_mib_s")
+            _number(ctrl.config_generation, 0, MAX_OFFSET, "config_generation")
+            for job in ctrl.rebuilds:
+                _number(job.bay, 1, MAX_BAYS, "rebuild bay")
+                _match(_SERIAL, job.serial, "rebuild serial")
+                _number(job.total, 0, MAX_OFFSET, "rebuild total")
+                _number(job.done, 0, MAX_OFFSET, "rebuild done")
+        return self
+
+
+MAX_BAYS, MAX_DRIVE_GB, MAX_OFFSET, MAX_SECONDS = 64, 100_000, 1 << 62, 1e12
+_SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_SERIAL = re.compile(r"[A-Za-z0-9]{1,40}")
+_CONTROLLER_SERIAL = re.compile(r"[0-9A-F]{16}")
+_USB_STICK = re.compile(r"usb-stick-[0-9]{1,4}\.img")
+
+
+def _match(pattern: re.Pattern[str], value: object, what: str) -> None:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValueError(f"{what} {str(value)[:80]!r} is not one a lab writes")
+
+
+def _number(value: object, low: int, high: int, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{what}={str(value)[:40]!r} is not a whole number from {low} to {high}")
+
+
+STATE_BYTES = 1 << 20  # a server.json is a few KiB
 
 
 def load_state(path: Path) -> ServerState:
     """:raises ValueError: with the reason, when the file is unreadable or inconsistent."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(STATE_BYTES + 1)
+        if len(raw) > STATE_BYTES:
+            raise ValueError(f"larger than {STATE_BYTES} bytes")
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ValueError("file is missing") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(str(exc)) from None
     if not isinstance(data, dict):
         raise ValueError("top level is not an object")
     try:
         return ServerState.from_json(data)
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise ValueError(f"bad or missing field: {exc}") from None
 
 

@@ -131,9 +131,9 @@ class Arena:
         if proc.returncode:
             raise RuntimeError(f"arena: the first capture failed: {proc.stderr[-500:]}")
         for name in TARGETS:
-            with lab.open(name, save=False) as server:
+            with lab.open(name, write=False) as server:
                 self.recovery_env[name] = recovery_environment(server, self.lab)
-        with lab.open(BYSTANDER, save=False):
+        with lab.open(BYSTANDER, write=False):
             pass  # its lock file exists from now on, as on any server that was ever used
         for name in TARGETS:
             self.disk_maps[name] = json.loads((self.lab / name / "disks.json").read_text())

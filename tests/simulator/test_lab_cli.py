@@ -251,3 +251,41 @@ def test_symbolic_links_in_a_server_folder_are_never_followed(lab_root: Path, tm
         assert proc.stderr == f"g7sim: error: refusing {victim}: it is a symbolic link to {str(outside)!r}; " \
             "nothing was read or written through it\n"
     assert seen() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda d: d["bays"]["1"].update(serial="../../../outside/victim"), "bay 1 serial"),
+        (lambda d: d.update(io_error_offset=18446744073709551616), "io_error_offset="),
+        (lambda d: d.update(usb_sticks=["../server.json"]), "usb stick"),
+        (lambda d: d.update(powered_seconds=float("nan")), "powered_seconds="),
+        (lambda d: d["bays"]["1"].update(size_gb=True), "bay 1 size_gb="),
+        (lambda d: d.update(name="x\n"), "name"),
+    ],
+)
+def test_a_state_file_naming_paths_or_limits_no_command_writes_is_refused(
+    lab_root: Path, tmp_path: Path, change: object, reason: str
+) -> None:
+    """server.json values become paths and limits: a serial ``../../../outside/victim`` made
+    `fault drive-replace` change a file outside the lab on 2ec19ce."""
+    g7sim(lab_root, "create", "ias", "--config", "ias-360g7-2")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.img").write_bytes(b"victim")
+    state = lab_root / "ias" / "server.json"
+    data = json.loads(state.read_text())
+    change(data)  # type: ignore[operator]
+    state.write_text(json.dumps(data))
+    for args in (["fault", "ias", "drive-replace", "1"], ["recover", "ias", "--", "detect"], ["show", "ias"]):
+        proc = g7sim(lab_root, *args, check=False)
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1, (args, proc.stderr)
+        assert "state file" in proc.stderr and reason in proc.stderr, proc.stderr
+    assert (outside / "victim.img").read_bytes() == b"victim"
+
+
+def test_a_deeply_nested_state_file_is_one_line(lab_root: Path) -> None:
+    g7sim(lab_root, "create", "ias", "--config", "ias-360g7-2")
+    (lab_root / "ias" / "server.json").write_text("[" * 100_000 + "]" * 100_000)
+    proc = g7sim(lab_root, "show", "ias", check=False)
+    assert proc.returncode == 1 and "nested too deeply" in proc.stderr and proc.stderr.count("\n") == 1
