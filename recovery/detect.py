@@ -38,7 +38,6 @@ from recovery.controller_report import ControllerCliError, ControllerReportError
 from recovery.errors import ArrayMismatchError, ModuleConfigError
 from recovery.fields import FieldError, items, load_json, obj, plain, quote, text, whole
 from recovery.ld_detail import LogicalDriveDetail, parse_ld_detail
-from recovery.locking import child_lock
 from recovery.module import ModuleConfig
 
 DISK_MAP_BYTES = 1024 * 1024
@@ -137,9 +136,8 @@ def read_dmi(root: Path) -> Dmi:
 
 def run_cli(inputs: Inputs, command: str) -> str:
     """The controller CLI's answer (stdout; "Error: ..." answers included)."""
-    lock_env, lock_fds = child_lock()  # a CLI answering from this server runs under our server lock
-    try:
-        stdout, stderr = _bounded_output([*inputs.controller_cli, *command.split()], lock_env, lock_fds)
+    try:  # a CLI answering from this server runs under our server lock (recovery.locking.held_by_ancestor)
+        stdout, stderr = _bounded_output([*inputs.controller_cli, *command.split()])
     except FileNotFoundError:
         return "Error: No controllers detected."  # no array CLI: no Smart Array to manage
     except subprocess.TimeoutExpired:
@@ -166,13 +164,11 @@ class _TooLong(Exception):
     """A command wrote more than CLI_BYTES to one of its outputs."""
 
 
-def _bounded_output(argv: list[str], env: dict[str, str], fds: tuple[int, ...]) -> tuple[bytes, bytes]:
+def _bounded_output(argv: list[str]) -> tuple[bytes, bytes]:
     """stdout and stderr of a command that must end within CLI_SECONDS and write at most CLI_BYTES to
-    each (a command that writes without end, ``yes``, must not fill the memory); killed otherwise.
-    ``env`` and ``fds`` are added to its environment and descriptors (the inherited server lock)."""
+    each (a command that writes without end, ``yes``, must not fill the memory); killed otherwise."""
     deadline = time.monotonic() + CLI_SECONDS
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **env}, pass_fds=fds,
                             start_new_session=True)  # fmt: skip  # its own group: killed with its children
     out = {proc.stdout: bytearray(), proc.stderr: bytearray()}
     try:

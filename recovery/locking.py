@@ -5,9 +5,11 @@ An operation takes its locks in this order and holds them to its end, so two ope
 1. **the machine**, when ``IRECOVERY_LOCK`` names a lock file that stands for the whole server (a
    simulated server's lock; in a real Recovery Environment the utility runs alone and needs none):
    shared to read, exclusive to write. A program that runs irecovery while it already holds that lock
-   passes the descriptor down (``IRECOVERY_LOCK_FD``, mode in ``IRECOVERY_LOCK_MODE``); irecovery then
-   takes nothing more, and every program it runs (the controller CLI) inherits the same descriptor, so a
-   tool answering from the same server does not wait for its own caller;
+   passes the descriptor down (``IRECOVERY_LOCK_FD``, mode in ``IRECOVERY_LOCK_MODE``), so the lock lasts
+   as long as irecovery, and irecovery takes nothing more. The programs irecovery runs (the controller
+   CLI) get no descriptor (one left running would hold the server): a lock taken by a process they
+   descend from is theirs to use (:func:`held_by_ancestor`, from /proc/locks), so a tool answering from
+   the same server does not wait for its own caller;
 2. **the DriveKey**: shared to read an image, exclusive to write a capture (or repair the slot);
 3. **the disks**, in path order: exclusive to restore onto them, shared to capture from them.
 
@@ -24,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +48,9 @@ class LockPolicy:
     on_wait: Callable[[str], None] | None = None  # told once per lock it waits for: "the DriveKey /dev/sdb ..."
 
 
-def holders(fd: int) -> list[int]:
-    """The other processes holding a lock on the file of ``fd``, from /proc/locks (empty when unknown)."""
+def _lock_entries(fd: int) -> list[tuple[int, str]]:
+    """(pid, READ/WRITE) of the locks held on the file of ``fd``, from /proc/locks (empty when unknown).
+    The pid is the process that took the lock; a descriptor it handed down keeps the lock too."""
     try:
         st = os.fstat(fd)
         lines = Path("/proc/locks").read_text(encoding="ascii", errors="replace").splitlines()
@@ -56,26 +58,62 @@ def holders(fd: int) -> list[int]:
         return []
     ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
     # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's line has "->" after the number
-    return sorted({int(w[4]) for line in lines if len(w := line.split()) > 5 and w[5] == ident
-                   and w[4].isdigit() and int(w[4]) != os.getpid()})  # fmt: skip
+    return [(int(w[4]), w[3]) for line in lines if len(w := line.split()) > 5 and w[1] != "->"
+            and w[5] == ident and w[4].isdigit()]  # fmt: skip
 
 
-def _flock(fd: int, exclusive: bool, what: str, policy: LockPolicy) -> None:
+def holders(fd: int) -> list[int]:
+    """The other processes holding a lock on the file of ``fd`` (empty when unknown)."""
+    return sorted({pid for pid, _ in _lock_entries(fd) if pid != os.getpid()})
+
+
+def _ancestors() -> set[int]:
+    found, pid = set(), os.getppid()
+    while pid > 1 and pid not in found and len(found) < 4096:
+        found.add(pid)
+        try:  # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+            pid = int(Path(f"/proc/{pid}/stat").read_text(errors="replace").rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+    return found
+
+
+def held_by_ancestor(fd: int) -> str | None:
+    """SHARED or EXCLUSIVE when a process this one descends from holds the lock on the file of ``fd``:
+    it runs this one under its lock (irecovery's controller CLI, a wrapper around irecovery), and this
+    one must not wait for it."""
+    ancestors = _ancestors()
+    modes = {mode for pid, mode in _lock_entries(fd) if pid in ancestors}
+    if not modes:
+        return None
+    return EXCLUSIVE if "WRITE" in modes else SHARED
+
+
+def acquire(fd: int, exclusive: bool, what: str, policy: LockPolicy, who: str = "operation") -> bool:
+    """Lock ``fd``: at once, or under the same lock of an ancestor (False: nothing was taken), or after
+    waiting for it (saying so); :raises Busy: it is taken and ``policy`` does not wait; :raises
+    LockError: an ancestor holds it shared and this wants it exclusive, or the file cannot be locked."""
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     try:
         fcntl.flock(fd, mode | fcntl.LOCK_NB)
-        return
+        return True
     except BlockingIOError:
         pass
     except OSError as exc:
         raise LockError(f"cannot lock {what}: {exc.strerror or exc}") from None
+    held = held_by_ancestor(fd)
+    if held is not None:
+        if exclusive and held != EXCLUSIVE:
+            raise LockError(f"this {who} writes {what}, but the program that ran it holds it only shared")
+        return False
     pids = ", ".join(map(str, holders(fd)))
-    busy = f"{what} is in use by another operation" + (f" (pid {pids})" if pids else "")
+    busy = f"{what} is in use by another {who}" + (f" (pid {pids})" if pids else "")
     if not policy.wait:
         raise Busy(busy)
     if policy.on_wait is not None:
         policy.on_wait(f"waiting: {busy}")
     fcntl.flock(fd, mode)
+    return True
 
 
 def _open_for_lock(path: Path, create: bool = False) -> int:
@@ -88,7 +126,7 @@ def _open_for_lock(path: Path, create: bool = False) -> int:
 
 
 def inherited(path: Path) -> tuple[int, str] | None:
-    """The descriptor (and mode) by which a calling program already holds the lock on ``path``."""
+    """The descriptor (and mode) by which the program that ran this one passed its lock on ``path``."""
     text = os.environ.get(ENV_LOCK_FD, "")
     if not text.isdigit() or len(text) > 9:
         return None
@@ -102,47 +140,12 @@ def inherited(path: Path) -> tuple[int, str] | None:
     return fd, (EXCLUSIVE if os.environ.get(ENV_LOCK_MODE) == EXCLUSIVE else SHARED)
 
 
-class _MachineLockTable:
-    """The machine lock this process holds now, for the programs it runs (one operation at a time)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._held: tuple[int, str] | None = None
-
-    def publish(self, fd: int, mode: str) -> None:
-        with self._lock:
-            self._held = (fd, mode)
-
-    def withdraw(self, fd: int) -> None:
-        with self._lock:
-            if self._held is not None and self._held[0] == fd:
-                self._held = None
-
-    def for_child(self) -> tuple[dict[str, str], tuple[int, ...]]:
-        """Environment and descriptors that let a child run under the machine lock held now."""
-        with self._lock:
-            if self._held is None:
-                return {}, ()
-            fd, mode = self._held
-        path = os.environ.get(ENV_LOCK, "")
-        return {ENV_LOCK: path, ENV_LOCK_FD: str(fd), ENV_LOCK_MODE: mode}, (fd,)
-
-
-MACHINE = _MachineLockTable()
-
-
-def child_lock() -> tuple[dict[str, str], tuple[int, ...]]:
-    """``(env, pass_fds)`` for a program run during an operation: it inherits the machine lock."""
-    return MACHINE.for_child()
-
-
 @dataclass
 class OperationLocks:
     """The locks of one operation, released together (in reverse order) when it ends."""
 
     policy: LockPolicy = field(default_factory=LockPolicy)
     _fds: list[int] = field(default_factory=list)
-    _machine_fd: int | None = None
 
     def machine(self, exclusive: bool) -> None:
         """Take the machine lock named by ``IRECOVERY_LOCK``, if any (or confirm the inherited one)."""
@@ -152,31 +155,23 @@ class OperationLocks:
         path = Path(name)
         found = inherited(path)
         if found is not None:
-            fd, mode = found
-            if exclusive and mode != EXCLUSIVE:
+            if exclusive and found[1] != EXCLUSIVE:
                 raise LockError(f"this operation writes, but its caller holds {path} only shared")
-            MACHINE.publish(fd, mode)
-            self._machine_fd = fd
             return
         fd = _open_for_lock(path, create=True)
         self._fds.append(fd)
-        _flock(fd, exclusive, "the server", self.policy)
-        MACHINE.publish(fd, EXCLUSIVE if exclusive else SHARED)
-        self._machine_fd = fd
+        acquire(fd, exclusive, "the server", self.policy)
 
     def medium(self, path: Path, exclusive: bool, what: str) -> None:
         fd = _open_for_lock(path)
         self._fds.append(fd)
-        _flock(fd, exclusive, what, self.policy)
+        acquire(fd, exclusive, what, self.policy)
 
     def disks(self, paths: Iterable[Path], exclusive: bool) -> None:
         for path in sorted(set(paths)):
             self.medium(path, exclusive, f"disk {path}")
 
     def release(self) -> None:
-        if self._machine_fd is not None:
-            MACHINE.withdraw(self._machine_fd)
-            self._machine_fd = None
         while self._fds:
             with contextlib.suppress(OSError):
                 os.close(self._fds.pop())

@@ -4,20 +4,32 @@ creating and destroying servers).
 
 A lock that is taken by someone else is waited for, saying so once (``Waiting.say``), or with
 ``Waiting(wait=False)`` refused at once (:class:`ServerBusy`, exit 75). A program that runs under a server
-lock its caller holds (irecovery and the controller CLI it runs, see :mod:`recovery.locking`) finds the
-inherited descriptor and takes nothing more: it would otherwise wait for its own caller.
+lock its caller holds (irecovery under `g7sim recover`, and the controller CLI irecovery runs; see
+:mod:`recovery.locking`) takes nothing more: it finds the descriptor passed down, or a process it
+descends from holding the lock (/proc/locks); it would otherwise wait for its own caller.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from recovery.locking import ENV_LOCK, ENV_LOCK_FD, ENV_LOCK_MODE, EXCLUSIVE, SHARED, holders, inherited
+from recovery.locking import (
+    ENV_LOCK,
+    ENV_LOCK_FD,
+    ENV_LOCK_MODE,
+    EXCLUSIVE,
+    SHARED,
+    Busy,
+    LockError,
+    LockPolicy,
+    acquire,
+    holders,
+    inherited,
+)
 from simulator.errors import SimError
 
 
@@ -26,8 +38,8 @@ class ServerBusy(SimError):
     exit_code = 75  # EX_TEMPFAIL (sysexits.h): try again later
 
 
-class InheritedLockTooWeak(SimError):
-    message = "%(what)s is held shared by the program that ran this one; this command changes it"
+class LockRefused(SimError):
+    message = "%(reason)s"  # recovery.locking's text: held only shared by the program that ran this one
 
 
 @dataclass(frozen=True)
@@ -67,18 +79,13 @@ def open_lock_file(path: Path) -> int:
 
 
 def take(fd: int, *, exclusive: bool, what: str, waiting: Waiting) -> None:
-    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    """Lock ``fd`` for a command (under the same lock of a program it descends from, if one holds it)."""
     try:
-        fcntl.flock(fd, mode | fcntl.LOCK_NB)
-        return
-    except BlockingIOError:
-        pass
-    by = _by(fd)
-    if not waiting.wait:
-        raise ServerBusy(what=what, by=by)
-    if waiting.say is not None:
-        waiting.say(f"waiting: {what} is in use by another command{by}")
-    fcntl.flock(fd, mode)
+        acquire(fd, exclusive, what, LockPolicy(waiting.wait, waiting.say), who="command")
+    except Busy:
+        raise ServerBusy(what=what, by=_by(fd)) from None
+    except LockError as exc:
+        raise LockRefused(reason=str(exc)) from None
 
 
 @contextmanager
@@ -87,7 +94,7 @@ def hold(path: Path, *, exclusive: bool, what: str, waiting: Waiting) -> Iterato
     found = inherited(path)
     if found is not None:
         if exclusive and found[1] != EXCLUSIVE:
-            raise InheritedLockTooWeak(what=what)
+            raise LockRefused(reason=f"this command changes {what}, but the program that ran it holds it only shared")
         yield HeldLock(path, None, exclusive)
         return
     fd = open_lock_file(path)

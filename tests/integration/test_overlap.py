@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,10 +37,19 @@ def popen_g7sim(lab: Lab, *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
-def held(path: Path, mode: int) -> int:
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
-    fcntl.flock(fd, mode)
-    return fd
+def held(path: Path, mode: int) -> subprocess.Popen[str]:
+    """Another process (not one the commands descend from: they would run under its lock) holding a
+    lock on ``path`` until :func:`release`."""
+    shared = ["-s"] if mode == fcntl.LOCK_SH else []
+    holder = subprocess.Popen(["flock", *shared, "-o", str(path), "-c", "echo held; exec sleep 600"],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def release(holder: subprocess.Popen[str]) -> None:
+    os.killpg(holder.pid, signal.SIGKILL)
+    holder.wait()
 
 
 def wait_until_locked(path: Path, seconds: float = 60) -> None:
@@ -66,7 +76,7 @@ def boots(lab: Lab, name: str) -> list[str]:
 
 
 def test_a_command_waits_for_the_server_and_says_so_or_fails_at_once(lab: Lab, server: str) -> None:
-    fd = held(lab.root / server / ".lock", fcntl.LOCK_EX)
+    holder = held(lab.root / server / ".lock", fcntl.LOCK_EX)
     try:
         busy = g7sim(lab, "--no-wait", "recover", server, "--", "detect", check=False)
         assert busy.returncode == 75, busy.stderr
@@ -76,10 +86,10 @@ def test_a_command_waits_for_the_server_and_says_so_or_fails_at_once(lab: Lab, s
         time.sleep(1.5)
         assert waiting.poll() is None, "the fault did not wait for the server"
     finally:
-        os.close(fd)
+        release(holder)
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
-    assert f"g7sim: waiting: server {server} is in use by another command (pid {os.getpid()})" in err, err
+    assert f"g7sim: waiting: server {server} is in use by another command (pid " in err, err
 
 
 def test_irecovery_locks_the_drivekey_on_any_machine(lab: Lab, server: str) -> None:
@@ -89,19 +99,19 @@ def test_irecovery_locks_the_drivekey_on_any_machine(lab: Lab, server: str) -> N
         key = s.drivekey_path
     env.pop("IRECOVERY_LOCK", None)
     run = [sys.executable, "-m", "recovery.cli"]
-    fd = held(key, fcntl.LOCK_SH)  # a reader: others read, nobody writes
+    holder = held(key, fcntl.LOCK_SH)  # a reader: others read, nobody writes
     try:
         assert subprocess.run([*run, "verify", "factory"], env=env, capture_output=True).returncode == 0
         busy = subprocess.run([*run, "capture", "--yes"], env=env, capture_output=True, text=True)
         assert busy.returncode == 75 and busy.stderr.startswith("irecovery: busy: the DriveKey "), busy.stderr
     finally:
-        os.close(fd)
-    fd = held(key, fcntl.LOCK_EX)  # a writer: nobody else
+        release(holder)
+    holder = held(key, fcntl.LOCK_EX)  # a writer: nobody else
     try:
         busy = subprocess.run([*run, "detect", "--json"], env=env, capture_output=True, text=True)
         assert busy.returncode == 75 and '"busy": true' in busy.stdout, busy.stdout + busy.stderr
     finally:
-        os.close(fd)
+        release(holder)
 
 
 def test_overlapping_capture_and_restore_lose_nothing(lab: Lab, server: str) -> None:
@@ -172,14 +182,13 @@ def test_the_recovery_environment_waits_for_the_server_and_shows_it(lab: Lab, se
     another command has it, the progress screen says what it waits for; then it restores."""
     from simulator.firmware.driver import ConsoleDriver
 
-    fd = -1
     with ConsoleDriver(lab.root, server, prompt_seconds=0.3, timeout=120) as c:
         c.expect('Press "F11" key for Default Boot Override Options')
         c.press("F11")
         c.expect("3) One Time Boot to USB DriveKey")
         c.press("3")
         c.expect("Shutdown")
-        fd = held(lab.root / server / ".lock", fcntl.LOCK_EX)
+        holder = held(lab.root / server / ".lock", fcntl.LOCK_EX)
         try:
             c.press("r")
             c.expect("Enter: Confirm")
@@ -188,7 +197,7 @@ def test_the_recovery_environment_waits_for_the_server_and_shows_it(lab: Lab, se
             time.sleep(1.0)
             assert "Factory reversion complete" not in c.text()
         finally:
-            os.close(fd)
+            release(holder)
         c.expect("Factory reversion complete")
         c.press("ENTER")
         c.expect("Are you sure you want to restart the machine?")
@@ -196,3 +205,21 @@ def test_the_recovery_environment_waits_for_the_server_and_shows_it(lab: Lab, se
         c.expect("System ready.")
         c.power_button()
         c.wait_power_off()
+
+
+def test_a_controller_cli_wrapper_that_drops_descriptors_does_not_deadlock(lab: Lab, server: str,
+                                                                            tmp_path: Path) -> None:
+    """The controller CLI behind a wrapper that closes inherited descriptors (a Python script does) still
+    answers at once: it runs under its caller's lock. Handing the lock's descriptor down instead made it
+    wait for its own caller until the 60 s limit (209), and a wrapper orphaned by a killed irecovery
+    held the server for good."""
+    wrapper = tmp_path / "wrapper.py"
+    wrapper.write_text("import subprocess, sys\nsys.exit(subprocess.run(sys.argv[1:]).returncode)\n")
+    with lab.open(server, write=False) as s:
+        env = {**os.environ, **recovery_environment(s, lab.root)}
+    env["IRECOVERY_CONTROLLER_CLI"] = f"{sys.executable} {wrapper} {env['IRECOVERY_CONTROLLER_CLI']}"
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "recovery.cli", "restore", "factory", "--yes", "--json"],
+                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert time.monotonic() - started < 50  # not the CLI's 60 s limit
