@@ -289,6 +289,11 @@ def detect(config: ModuleConfig, inputs: Inputs) -> Detection:
         internal = [d for d in disks if d.bus != "usb" and not _is_drivekey(d, inputs)]
         if not internal:
             raise ArrayMismatchError("no internal disk found (USB disks and the DriveKey are never targets)")
+        if len(internal) > 1:  # the appliance has one plain disk: which of these it is would be a guess
+            paths = ", ".join(plain(str(d.path)) for d in internal[:4])
+            raise ArrayMismatchError(
+                f"{len(internal)} internal disks found ({paths}); this appliance has one: refusing to choose"
+            )
         target = Target("disk 1", internal[0], None)
         return Detection(dmi, (), (target,), tuple(d for d in disks if d is not internal[0]))
     details = _logical_drives(inputs)

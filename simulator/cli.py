@@ -259,7 +259,7 @@ def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
     warnings: list[str] = []
     with lab.open(args.name) as server:
         if args.kind in DRIVE_FAULTS:
-            if args.bay is None or not args.bay.isdigit():
+            if args.bay is None or not re.fullmatch(r"[0-9]{1,3}", args.bay):  # not "²": isdigit() takes it
                 raise BadArgument(reason=f"{args.kind} needs a bay number")
             bay = int(args.bay)
             if args.kind == "drive-fail":

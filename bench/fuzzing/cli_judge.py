@@ -23,9 +23,9 @@ from pathlib import Path
 # Appendix B: the name each error status (code - 200) prints in irecovery's code line
 APPENDIX_B = {8: "IRERR", 9: "PARTERR", 10: "BSGERR", 11: "IMGERR", 12: "DICAERR", 13: "CAPTERR",
               14: "RESTERR", 15: "RESTERR", 16: "DPARTERR"}  # fmt: skip
-FAILED_HEADLINE = "There was an error while trying to restore the factory image"
-# lines a command prints to stderr on its way, besides its one error line: warnings, power-on's banner
-INFORMATIONAL = ("g7sim: warning: ", "g7sim: console of ")
+# lines a command prints to stderr on its way, besides its one error line: warnings, power-on's banner, a
+# lock it waits for
+INFORMATIONAL = ("g7sim: warning: ", "g7sim: console of ", "g7sim: waiting: ", "irecovery: waiting: ")
 
 KINDS = ("traceback", "exit-code", "hang", "output-shape", "control-chars", "write-outside", "drivekey-loss",
          "accepted")  # fmt: skip
@@ -115,12 +115,14 @@ def shape_problem(out: Outcome, err: str, std: str) -> str:
         )
     if not lines:
         return f"exit {out.rc} with nothing on stderr (and no JSON answer)"
-    if out.rc in APPENDIX_B and lines[0] == FAILED_HEADLINE:
-        want = f"The error code returned was: {out.rc + 200} - {APPENDIX_B[out.rc]}."
-        if len(lines) != 3 or lines[1] != want:
-            return f"Appendix B block is {len(lines)} line(s), not headline + '{want}' + one detail line"
-        return ""
     body = [line for line in lines if not line.startswith(INFORMATIONAL)]
+    if out.rc in APPENDIX_B and body and body[0].startswith("irecovery: The error code returned was: "):
+        want = f"irecovery: The error code returned was: {out.rc + 200} - {APPENDIX_B[out.rc]}. "
+        if len(body) != 1 or not body[0].startswith(want) or len(body[0]) == len(want):
+            return f"the Appendix B line is {len(body)} line(s), not one '{want}<detail>'"
+        return ""
+    if out.rc == 75 and len(body) == 1 and body[0].startswith("irecovery: busy: "):
+        return ""
     if out.rc == 2:  # argparse: its usage (wrapped, indented) then one error line
         while body and (body[0].startswith("usage:") or body[0].startswith(" ")) and len(body) > 1:
             body = body[1:]

@@ -41,6 +41,9 @@ class VisibleArgumentParser(argparse.ArgumentParser):
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         super().exit(status, visible_lines(message) if message else message)
 
+    def error(self, message: str) -> NoReturn:
+        super().error(visible(message))  # one line: a newline typed in an argument shows as ^J
+
 
 @lru_cache(maxsize=512)
 def _shown(ch: str) -> str:

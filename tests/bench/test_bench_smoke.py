@@ -136,7 +136,7 @@ def _judge():  # noqa: ANN202 - the bench's judge module
     return cli_judge
 
 
-CODES = {"g7sim": {0: "", 1: "", 2: ""}, "irecovery": dict.fromkeys((0, 2, 3, *range(8, 17)), "")}
+CODES = {"g7sim": {0: "", 1: "", 2: "", 75: ""}, "irecovery": dict.fromkeys((0, 2, 3, *range(8, 17), 75), "")}
 
 
 def _judged(program: str, rc: int | None, stderr: bytes, stdout: bytes = b"", **kw: object) -> list[str]:
@@ -152,8 +152,10 @@ def test_cli_judge_accepts_the_documented_failure_shapes() -> None:
         _judged("g7sim", 2, b"usage: g7sim [-h] [--lab LAB] COMMAND ...\ng7sim: error: argument COMMAND\n")
         == []
     )
-    block = b"There was an error while trying to restore the factory image\n"
-    assert _judged("irecovery", 8, block + b"The error code returned was: 208 - IRERR.\nbad json\n") == []
+    assert _judged("irecovery", 8, b"irecovery: The error code returned was: 208 - IRERR. bad json\n") == []
+    assert _judged("irecovery", 75, b"irecovery: busy: the DriveKey is in use by another operation\n") == []
+    waited = b"g7sim: waiting: server s is in use by another command (pid 9)\ng7sim: error: no server 's'\n"
+    assert _judged("g7sim", 1, waited) == []
     answer = b'{"ok": false, "error": {"code": 209, "name": "PARTERR"}}'
     assert _judged("irecovery", 9, b"", answer, wants_json=True) == []
 
@@ -164,8 +166,9 @@ def test_cli_judge_flags_tracebacks_shapes_codes_and_escapes() -> None:
     )
     assert _judged("g7sim", 1, crash) == ["traceback"]  # exit 1 and the many lines are its symptoms
     assert _judged("g7sim", 1, b"g7sim: error: one\ng7sim: error: two\n") == ["output-shape"]
-    wrong = b"There was an error while trying to restore the factory image\nThe error code returned was: 211 - IMGERR.\nx\n"
+    wrong = b"irecovery: The error code returned was: 211 - IMGERR. x\n"  # 211 with exit 8
     assert _judged("irecovery", 8, wrong) == ["output-shape"]
+    assert _judged("irecovery", 8, b"irecovery: The error code returned was: 208 - IRERR. a\nb\n") == ["output-shape"]
     assert _judged("irecovery", 1, b"irecovery: error: x\n") == ["exit-code"]
     assert _judged("g7sim", None, b"") == ["hang"]
     assert _judged("g7sim", 1, b"g7sim: error: bad name '\x1b[2J'\n") == ["control-chars"]

@@ -218,6 +218,17 @@ def test_plain_disk_appliance_never_picks_the_drivekey_however_it_is_named(tmp_p
         detect(config(), found)
 
 
+def test_plain_disk_appliance_with_two_internal_disks_is_parterr(tmp_path: Path) -> None:
+    """A DL120 G7 appliance has one plain disk: a second internal one (found by the CLI campaign: a copy
+    of the first, listed first, became the target) makes the choice a guess."""
+    found = inputs(tmp_path, detail("1+0", 4))
+    rows = json.loads((tmp_path / "disks.json").read_text())
+    decoy = {**rows[0], "path": str(tmp_path / "elsewhere.img")}
+    (tmp_path / "disks.json").write_text(json.dumps([decoy, *rows]))
+    with pytest.raises(ArrayMismatchError, match=r"2 internal disks found .*elsewhere.img.*refusing to choose"):
+        detect(config(), found)
+
+
 # ---------------------------------------------------------------- #15: hostile disk maps, CLI output, DMI
 
 HOSTILE_MAPS = {

@@ -102,6 +102,7 @@ def test_drive_images_are_sparse(lab_root: Path) -> None:
          "g7sim: error: io-error offset 18446744073709551616 is out of range"),
         (["fault", "cic1", "io-error", "0"], "g7sim: error: io-error offset 0 is out of range"),
         (["fault", "cic1", "io-error", "1e3MiB"], "g7sim: error: io-error needs a byte offset"),
+        (["fault", "cic1", "drive-fail", "\u00b2"], "g7sim: error: drive-fail needs a bay number"),
         (["show", "ghost"], "g7sim: error: no server 'ghost'"),
         (["destroy", "ghost"], "g7sim: error: no server 'ghost'"),
     ],
@@ -289,3 +290,10 @@ def test_a_deeply_nested_state_file_is_one_line(lab_root: Path) -> None:
     (lab_root / "ias" / "server.json").write_text("[" * 100_000 + "]" * 100_000)
     proc = g7sim(lab_root, "show", "ias", check=False)
     assert proc.returncode == 1 and "nested too deeply" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_an_argument_error_is_one_line_whatever_the_argument_holds(lab_root: Path) -> None:
+    proc = g7sim(lab_root, "list", "--nope", "a\nb\x1b[2J", check=False)
+    assert proc.returncode == 2 and "\x1b" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "g7sim: error: unrecognized arguments: --nope a^Jb^[[2J"
+    assert len([line for line in proc.stderr.splitlines() if "error" in line]) == 1
