@@ -106,13 +106,17 @@ class Server:
             h.update(str(path).encode() + content_digest(path).encode())
         for path in sorted(self.work.glob("canary-*.bin")):
             h.update(path.read_bytes())
-        names = sorted(p.name for p in self.lab.root.iterdir() if p.name not in (NAME,) and not p.name.startswith("."))
+        names = sorted(
+            p.name for p in self.lab.root.iterdir() if p.name not in (NAME,) and not p.name.startswith(".")
+        )
         h.update(json.dumps(names).encode())
         return h.hexdigest()
 
     def snapshot(self) -> Snapshot:
         fat = drivekey_store(self.dir / "drivekey.img")
-        factory = hashlib.sha256(fat.read_bytes("IMAGES/FACTORY/SHA256SUMS") + fat.read_bytes("IRECOVERY/module.json"))
+        factory = hashlib.sha256(
+            fat.read_bytes("IMAGES/FACTORY/SHA256SUMS") + fat.read_bytes("IRECOVERY/module.json")
+        )
         return Snapshot(True, self._slot(), factory.hexdigest(), {str(v): content_digest(v) for v in self._volumes()},
                         self.marker(), self._outside())  # fmt: skip
 
@@ -159,7 +163,9 @@ class Server:
                 continue
             self.last_restored += 1
         if changed and after.marker not in allowed:
-            problems.append(f"the installed system's marker is {after.marker!r}, none of {sorted(map(str, allowed))}")
+            problems.append(
+                f"the installed system's marker is {after.marker!r}, none of {sorted(map(str, allowed))}"
+            )
         return problems
 
     def _check_slot(self, before: Snapshot, after: Snapshot, allowed: set[str | None]) -> list[str]:

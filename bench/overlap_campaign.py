@@ -88,7 +88,9 @@ def trial(server: Server, ops: list[Op], number: int, totals: Totals) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--spread", type=float, default=1.5, help="offsets are drawn in [0, SPREAD) seconds")

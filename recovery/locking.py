@@ -45,7 +45,9 @@ class Busy(LockError):
 @dataclass(frozen=True)
 class LockPolicy:
     wait: bool = True
-    on_wait: Callable[[str], None] | None = None  # told once per lock it waits for: "the DriveKey /dev/sdb ..."
+    on_wait: Callable[[str], None] | None = (
+        None  # told once per lock it waits for: "the DriveKey /dev/sdb ..."
+    )
 
 
 def _lock_entries(fd: int) -> list[tuple[int, str]]:

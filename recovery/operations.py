@@ -28,6 +28,7 @@ from recovery.errors import (
     GeometryError,
     ImageError,
     ModuleConfigError,
+    RecoveryError,
     SavedLayoutError,
     SavedStateError,
 )
@@ -59,6 +60,17 @@ def medium(store: ImageStore) -> Path:
     raise TypeError(f"cannot lock {store!r}")
 
 
+@contextmanager
+def _lock_failure_is(error: type[RecoveryError]) -> Iterator[None]:
+    """A lock that cannot be taken (not merely busy) is the operation's own Appendix B error."""
+    try:
+        yield
+    except Busy:
+        raise
+    except LockError as exc:
+        raise error(str(exc)) from None
+
+
 class Recovery:
     """One visit's recovery service: finds the DriveKey, reads its module configuration, runs operations.
 
@@ -85,13 +97,9 @@ class Recovery:
                 progress(0.0, text)
 
         with operation_locks(LockPolicy(self.policy.wait, on_wait)) as locks:
-            try:
+            with _lock_failure_is(ModuleConfigError):
                 locks.machine(exclusive=writes)
                 locks.medium(medium(self.store()), drivekey_writes, "the DriveKey")
-            except Busy:
-                raise
-            except LockError as exc:
-                raise ModuleConfigError(str(exc)) from None
             yield locks
 
     # ---- the DriveKey and its module configuration ----------------------------------------------
@@ -152,7 +160,9 @@ class Recovery:
             except (StoreError, ImageProblem) as exc:
                 raise SavedStateError(f"cannot read the capture slot {config.user_slot}: {exc}") from None
             if found is None:
-                raise SavedStateError("there is no captured system state (User Configured Image) on the DriveKey")
+                raise SavedStateError(
+                    "there is no captured system state (User Configured Image) on the DriveKey"
+                )
             path = found
         try:
             image = read_image(store, path)
@@ -237,12 +247,8 @@ class Recovery:
         detection = self._detect(config, kind)
         image = self._image(config, kind)
         targets = self._targets(detection, image)
-        try:
+        with _lock_failure_is(DiskWriteError):
             locks.disks((t.path for t in targets), exclusive=True)
-        except Busy:
-            raise
-        except LockError as exc:
-            raise DiskWriteError(str(exc)) from None
         try:
             restore(self.store(), image.path, targets, progress=progress)
         except LayoutMismatch as exc:
@@ -271,12 +277,8 @@ class Recovery:
             raise CaptureError(f"the factory image's layout is needed to capture: {exc}") from None
         self._agrees(config, factory, "factory")  # 212: the capture would follow another appliance's layout
         sources = self._targets(detection, factory)
-        try:
+        with _lock_failure_is(CaptureError):
             locks.disks((s.path for s in sources), exclusive=False)
-        except Busy:
-            raise
-        except LockError as exc:
-            raise CaptureError(str(exc)) from None
         generation = f"user capture {datetime.now(UTC).replace(microsecond=0).isoformat()}"
         try:
             capture(self.store(), config.user_slot, sources, factory.layout,

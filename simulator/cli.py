@@ -455,7 +455,10 @@ def main(argv: list[str] | None = None) -> int:
         while where is not None and where.tb_next is not None:
             where = where.tb_next
         at = f" at {where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where is not None else ""
-        print(f"g7sim: internal error: {type(exc).__name__}: {exc}{at} (a bug: please report it)", file=sys.stderr)
+        print(
+            f"g7sim: internal error: {type(exc).__name__}: {exc}{at} (a bug: please report it)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

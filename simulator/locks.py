@@ -94,7 +94,9 @@ def hold(path: Path, *, exclusive: bool, what: str, waiting: Waiting) -> Iterato
     found = inherited(path)
     if found is not None:
         if exclusive and found[1] != EXCLUSIVE:
-            raise LockRefused(reason=f"this command changes {what}, but the program that ran it holds it only shared")
+            raise LockRefused(
+                reason=f"this command changes {what}, but the program that ran it holds it only shared"
+            )
         yield HeldLock(path, None, exclusive)
         return
     fd = open_lock_file(path)

@@ -168,7 +168,9 @@ def test_cli_judge_flags_tracebacks_shapes_codes_and_escapes() -> None:
     assert _judged("g7sim", 1, b"g7sim: error: one\ng7sim: error: two\n") == ["output-shape"]
     wrong = b"irecovery: The error code returned was: 211 - IMGERR. x\n"  # 211 with exit 8
     assert _judged("irecovery", 8, wrong) == ["output-shape"]
-    assert _judged("irecovery", 8, b"irecovery: The error code returned was: 208 - IRERR. a\nb\n") == ["output-shape"]
+    assert _judged("irecovery", 8, b"irecovery: The error code returned was: 208 - IRERR. a\nb\n") == [
+        "output-shape"
+    ]
     assert _judged("irecovery", 1, b"irecovery: error: x\n") == ["exit-code"]
     assert _judged("g7sim", None, b"") == ["hang"]
     assert _judged("g7sim", 1, b"g7sim: error: bad name '\x1b[2J'\n") == ["control-chars"]

@@ -207,8 +207,9 @@ def test_the_recovery_environment_waits_for_the_server_and_shows_it(lab: Lab, se
         c.wait_power_off()
 
 
-def test_a_controller_cli_wrapper_that_drops_descriptors_does_not_deadlock(lab: Lab, server: str,
-                                                                            tmp_path: Path) -> None:
+def test_a_controller_cli_wrapper_that_drops_descriptors_does_not_deadlock(
+    lab: Lab, server: str, tmp_path: Path
+) -> None:
     """The controller CLI behind a wrapper that closes inherited descriptors (a Python script does) still
     answers at once: it runs under its caller's lock. Handing the lock's descriptor down instead made it
     wait for its own caller until the 60 s limit (209), and a wrapper orphaned by a killed irecovery

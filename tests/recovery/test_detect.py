@@ -225,7 +225,9 @@ def test_plain_disk_appliance_with_two_internal_disks_is_parterr(tmp_path: Path)
     rows = json.loads((tmp_path / "disks.json").read_text())
     decoy = {**rows[0], "path": str(tmp_path / "elsewhere.img")}
     (tmp_path / "disks.json").write_text(json.dumps([decoy, *rows]))
-    with pytest.raises(ArrayMismatchError, match=r"2 internal disks found .*elsewhere.img.*refusing to choose"):
+    with pytest.raises(
+        ArrayMismatchError, match=r"2 internal disks found .*elsewhere.img.*refusing to choose"
+    ):
         detect(config(), found)
 
 

@@ -98,8 +98,10 @@ def test_drive_images_are_sparse(lab_root: Path) -> None:
         ),
         (["fault", "cic1", "drive-insert", "5", "--size", "1XB"], "g7sim: error: bad drive size '1XB'"),
         (["create", "x\n", "--config", "cic-360g7"], "g7sim: error: bad server name 'x\\n'"),
-        (["fault", "cic1", "io-error", "18446744073709551616"],
-         "g7sim: error: io-error offset 18446744073709551616 is out of range"),
+        (
+            ["fault", "cic1", "io-error", "18446744073709551616"],
+            "g7sim: error: io-error offset 18446744073709551616 is out of range",
+        ),
         (["fault", "cic1", "io-error", "0"], "g7sim: error: io-error offset 0 is out of range"),
         (["fault", "cic1", "io-error", "1e3MiB"], "g7sim: error: io-error needs a byte offset"),
         (["fault", "cic1", "drive-fail", "\u00b2"], "g7sim: error: drive-fail needs a bay number"),
@@ -220,7 +222,9 @@ def test_prompt_seconds_from_the_environment_are_checked(lab_root: Path, value: 
 
 
 @pytest.mark.parametrize("link", ["drivekey.img", "volumes"])
-def test_symbolic_links_in_a_server_folder_are_never_followed(lab_root: Path, tmp_path: Path, link: str) -> None:
+def test_symbolic_links_in_a_server_folder_are_never_followed(
+    lab_root: Path, tmp_path: Path, link: str
+) -> None:
     """A DriveKey or a logical drive that is a link out of the lab: every command refuses it, nothing
     outside changes (on 2ec19ce a restore wrote through it and destroy chmodded the target)."""
     g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
@@ -238,6 +242,7 @@ def test_symbolic_links_in_a_server_folder_are_never_followed(lab_root: Path, tm
         outside.write_bytes(b"not a DriveKey")
         victim.unlink()
         victim.symlink_to(outside)
+
     def seen() -> tuple[bytes, int, int, int]:
         st = outside.stat()
         with open(outside, "rb") as f:
@@ -249,8 +254,10 @@ def test_symbolic_links_in_a_server_folder_are_never_followed(lab_root: Path, tm
                  ["show", "cic1"], ["destroy", "cic1"]):  # fmt: skip
         proc = g7sim(lab_root, *args, check=False)
         assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
-        assert proc.stderr == f"g7sim: error: refusing {victim}: it is a symbolic link to {str(outside)!r}; " \
+        assert (
+            proc.stderr == f"g7sim: error: refusing {victim}: it is a symbolic link to {str(outside)!r}; "
             "nothing was read or written through it\n"
+        )
     assert seen() == before
 
 
