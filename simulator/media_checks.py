@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 FSCK_SECONDS = 120  # fsck.fat -n reads a 2 GB FAT32's tables and directories: a few seconds here
 
@@ -35,6 +36,17 @@ def data_extents(path: Path, start: int = 0, end: int | None = None) -> Iterator
         os.close(fd)
 
 
+def _chunks(f: BinaryIO, offset: int, length: int) -> Iterator[bytes]:
+    """The bytes of ``f`` at ``offset``..``offset+length`` in pieces of at most 1 MiB (fewer at its end)."""
+    f.seek(offset)
+    while length:
+        chunk = f.read(min(1 << 20, length))
+        if not chunk:
+            return
+        yield chunk
+        length -= len(chunk)
+
+
 def content_digest(path: Path) -> str:
     """SHA-256 of what a (sparse) disk image holds: every data region's offset and bytes, holes skipped
     (a region of zeros and a hole differ here; the campaigns only compare a disk with itself)."""
@@ -42,14 +54,8 @@ def content_digest(path: Path) -> str:
     with open(path, "rb") as f:
         for offset, length in data_extents(path):
             h.update(offset.to_bytes(8, "little"))
-            f.seek(offset)
-            left = length
-            while left:
-                chunk = f.read(min(1 << 20, left))
-                if not chunk:
-                    break
+            for chunk in _chunks(f, offset, length):
                 h.update(chunk)
-                left -= len(chunk)
     return h.hexdigest()
 
 
@@ -61,15 +67,9 @@ def fsck_fat(image: Path, offset: int, size: int) -> str:
         with open(image, "rb") as src, open(part, "wb") as dst:
             dst.truncate(size)
             for pos, length in data_extents(image, offset, offset + size):
-                src.seek(pos)
                 dst.seek(pos - offset)
-                left = length
-                while left:
-                    chunk = src.read(min(1 << 20, left))
-                    if not chunk:
-                        break
+                for chunk in _chunks(src, pos, length):
                     dst.write(chunk)
-                    left -= len(chunk)
         try:
             proc = subprocess.run(["fsck.fat", "-n", str(part)], capture_output=True, text=True,
                                   timeout=FSCK_SECONDS, stdin=subprocess.DEVNULL)  # fmt: skip

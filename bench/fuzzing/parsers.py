@@ -101,32 +101,43 @@ def _paths(value: object, prefix: tuple = ()) -> Iterator[tuple]:
             yield from _paths(v, (*prefix, i))
 
 
-def campaign_module(examples: int) -> Campaign:
-    seed = module_seed()
-    paths = list(_paths(seed))[1:]
+def json_edits(seed: object, *, whole: bool) -> st.SearchStrategy[bytes]:
+    """JSON documents grown from ``seed``: values of every type set at any place, entries dropped or added
+    (a key in an object, an item in a list); ``whole`` lets an edit replace the document itself. Half the
+    draws are edits, a quarter the seed's text mutated, a quarter random bytes."""
+    paths = list(_paths(seed))[0 if whole else 1 :]
 
-    def mutate(ops: list[tuple[int, str, object]]) -> bytes:
-        data = json.loads(json.dumps(seed))
+    def edited(ops: list[tuple[int, str, object]]) -> bytes:
+        data: object = json.loads(json.dumps(seed))
         for index, kind, value in ops:
             path = paths[index % len(paths)]
+            if not path:
+                data = value
+                continue
             parent = data
             try:
                 for key in path[:-1]:
-                    parent = parent[key]
+                    parent = parent[key]  # type: ignore[index]
                 if kind == "set":
-                    parent[path[-1]] = value
+                    parent[path[-1]] = value  # type: ignore[index]
                 elif kind == "drop":
-                    del parent[path[-1]]
+                    del parent[path[-1]]  # type: ignore[union-attr]
                 elif kind == "add" and isinstance(parent, dict):
                     parent[str(value)[:10]] = value
+                elif kind == "add" and isinstance(parent, list):
+                    parent.append(value)
             except (KeyError, IndexError, TypeError):
                 continue
         return json.dumps(data).encode()
 
-    structured = st.builds(mutate, st.lists(st.tuples(st.integers(0, 999), st.sampled_from(["set", "drop", "add"]),
+    structured = st.builds(edited, st.lists(st.tuples(st.integers(0, 999), st.sampled_from(["set", "drop", "add"]),
                                                       _JSON), min_size=1, max_size=4))  # fmt: skip
     text = mutated_text([json.dumps(seed, indent=2)]).map(lambda s: s.encode("utf-8", "surrogatepass"))
-    strategy = st.one_of(structured, structured, text, st.binary(max_size=300))
+    return st.one_of(structured, structured, text, st.binary(max_size=300))
+
+
+def campaign_module(examples: int) -> Campaign:
+    strategy = json_edits(module_seed(), whole=False)
 
     def check(data: object, result: Campaign) -> None:
         try:
@@ -265,34 +276,8 @@ def campaign_disk_map(examples: int, work: Path) -> Campaign:
              "size_bytes": 900129210368, "bus": "scsi"},
             {"path": "/dev/sdb", "vendor": "HP", "product": "USB DriveKey", "serial": "DRIVEKEY",
              "size_bytes": 2 << 30, "bus": "usb"}]  # fmt: skip
-    paths = list(_paths(seed))
     map_path = work / "disks.json"
-
-    def mutate(ops: list[tuple[int, str, object]]) -> bytes:
-        data: object = json.loads(json.dumps(seed))
-        for index, kind, value in ops:
-            path = paths[index % len(paths)]
-            if not path:
-                data = value
-                continue
-            parent = data
-            try:
-                for key in path[:-1]:
-                    parent = parent[key]  # type: ignore[index]
-                if kind == "set":
-                    parent[path[-1]] = value  # type: ignore[index]
-                elif kind == "drop":
-                    del parent[path[-1]]  # type: ignore[union-attr]
-                elif kind == "add" and isinstance(parent, list):
-                    parent.append(value)
-            except (KeyError, IndexError, TypeError):
-                continue
-        return json.dumps(data).encode()
-
-    structured = st.builds(mutate, st.lists(st.tuples(st.integers(0, 999), st.sampled_from(["set", "drop", "add"]),
-                                                      _JSON), min_size=1, max_size=4))  # fmt: skip
-    text = mutated_text([json.dumps(seed, indent=2)]).map(lambda s: s.encode("utf-8", "surrogatepass"))
-    strategy = st.one_of(structured, structured, text, st.binary(max_size=300))
+    strategy = json_edits(seed, whole=True)
 
     def check(data: object, result: Campaign) -> None:
         map_path.write_bytes(data)  # type: ignore[arg-type]
