@@ -319,12 +319,7 @@ def campaign_libvirt(
         with ConsoleDriver(
             srv.lab.root, SERVER, backend="libvirt", timeout=1800, prompt_seconds=2.0
         ) as console:
-            console.expect('Press "F11" key for Default Boot Override Options')
-            console.press("F11")
-            console.expect("3) One Time Boot to USB DriveKey")
-            console.press("3")
-            console.expect("Welcome to the Interaction Recovery Environment")
-            console.expect("Capture System Image")
+            console.boot_drivekey()
             base = _guest_io(uri, domain)
             console.press(*keys[name])
             console.expect("[ Confirm ]")

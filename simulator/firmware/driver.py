@@ -181,6 +181,16 @@ class ConsoleDriver:
             elif i < len(keys) - 1:
                 time.sleep(0.02)  # a technician's pace between keys typed in one go
 
+    def boot_drivekey(self) -> None:
+        """From power-on to the Recovery Environment's main menu, the documented way: F11 at POST, then
+        "3) One Time Boot to USB DriveKey"; returns once the menu's last choice ("Shutdown") is shown."""
+        self.expect('Press "F11" key for Default Boot Override Options')
+        self.press("F11")
+        self.expect("3) One Time Boot to USB DriveKey")
+        self.press("3")
+        self.expect("Welcome to the Interaction Recovery Environment")
+        self.expect("Shutdown")
+
     def type(self, text: str) -> None:
         self._sent += self.child.send(text.encode())
 

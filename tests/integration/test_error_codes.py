@@ -108,12 +108,7 @@ def test_error_code_on_screen(lab: Lab, code: int) -> None:
     lab.create("cic", "cic-360g7")
     fault(lab, "cic")
     with ConsoleDriver(lab.root, "cic", prompt_seconds=0.6, timeout=60) as c:
-        c.expect('Press "F11" key for Default Boot Override Options')
-        c.press("F11")
-        c.expect("3) One Time Boot to USB DriveKey")
-        c.press("3")
-        c.expect("Welcome to the Interaction Recovery Environment")
-        c.expect("Shutdown")
+        c.boot_drivekey()
         c.press(*_screen_keys(operation))
         c.expect("Enter: Confirm")
         c.press("ENTER")

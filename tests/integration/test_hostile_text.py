@@ -234,12 +234,7 @@ def test_power_on_a_hostile_module_json_leaves_the_208_lines_on_the_console(lab:
     paint = "HOSTILE" + PAINT  # the finding as reported: ESC[2J and a cursor move
     rewrite_module(lab, "cic", lambda d: d["appliance"].update(product_name="ProLiant DL360 G7" + paint))
     with Terminal(lab.root, "cic", prompt_seconds=0.5, timeout=90) as c:
-        c.expect('Press "F11" key for Default Boot Override Options')
-        c.press("F11")
-        c.expect("3) One Time Boot to USB DriveKey")
-        c.press("3")
-        c.expect("Welcome to the Interaction Recovery Environment")
-        c.expect("Shutdown")
+        c.boot_drivekey()
         c.press("r")
         c.expect("Enter: Confirm")
         c.press("ENTER")

@@ -183,11 +183,7 @@ def test_the_recovery_environment_waits_for_the_server_and_shows_it(lab: Lab, se
     from simulator.firmware.driver import ConsoleDriver
 
     with ConsoleDriver(lab.root, server, prompt_seconds=0.3, timeout=120) as c:
-        c.expect('Press "F11" key for Default Boot Override Options')
-        c.press("F11")
-        c.expect("3) One Time Boot to USB DriveKey")
-        c.press("3")
-        c.expect("Shutdown")
+        c.boot_drivekey()
         holder = held(lab.root / server / ".lock", fcntl.LOCK_EX)
         try:
             c.press("r")
