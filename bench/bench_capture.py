@@ -35,9 +35,18 @@ from recovery.capture import capture  # noqa: E402
 from recovery.imagestore import DirectoryStore  # noqa: E402
 from recovery.layout import TargetDisk  # noqa: E402
 
-COLUMNS = [("content MiB", 11), ("ours s", 7), ("tar s", 6), ("partclone s", 11), ("ours MiB", 8),
-           ("tar MiB", 8), ("partclone MiB", 13), ("time ours/tar", 13), ("size ours/tar", 13),
-           ("time ours/partclone", 19)]  # fmt: skip
+COLUMNS = [
+    ("content MiB", 11),
+    ("ours s", 7),
+    ("tar s", 6),
+    ("partclone s", 11),
+    ("ours MiB", 8),
+    ("tar MiB", 8),
+    ("partclone MiB", 13),
+    ("time ours/tar", 13),
+    ("size ours/tar", 13),
+    ("time ours/partclone", 19),
+]
 
 
 def sh(command: str) -> None:
@@ -56,15 +65,26 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
 
     def ours() -> None:
         shutil.rmtree(store.root / "user", ignore_errors=True)
-        capture(store, "user", [TargetDisk(disk.path, disk.size, "4GB")], disk.layout, exclude=benchlib.EXCLUDE,
-                generation="bench", appliance="cic-360g7", device_type="Customer Interaction Center",
-                command="bench", tmp_dir=work)  # fmt: skip
+        capture(
+            store,
+            "user",
+            [TargetDisk(disk.path, disk.size, "4GB")],
+            disk.layout,
+            exclude=benchlib.EXCLUDE,
+            generation="bench",
+            appliance="cic-360g7",
+            device_type="Customer Interaction Center",
+            command="bench",
+            tmp_dir=work,
+        )
         sizes["ours"] = benchlib.image_bytes(store.root / "user")
 
     def tar() -> None:
         tarball.unlink(missing_ok=True)
-        sh(f"tar --zstd --exclude='./recordings/*' --exclude='./logs/*' -cf {tarball} -C {disk.tree} . "
-           f"&& sync {tarball}")  # fmt: skip
+        sh(
+            f"tar --zstd --exclude='./recordings/*' --exclude='./logs/*' -cf {tarball} -C {disk.tree} . "
+            f"&& sync {tarball}"
+        )
         sizes["tar"] = tarball.stat().st_size
 
     def partclone() -> None:
@@ -80,8 +100,18 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
             runs[name].append(time.perf_counter() - started)
     m = {k: statistics.median(v) for k, v in runs.items()}
     mb = {k: v / benchlib.MIB for k, v in sizes.items()}
-    table.row(mib, m["ours"], m["tar"], m["partclone"], mb["ours"], mb["tar"], mb["partclone"],
-              m["ours"] / m["tar"], sizes["ours"] / sizes["tar"], m["ours"] / m["partclone"])  # fmt: skip
+    table.row(
+        mib,
+        m["ours"],
+        m["tar"],
+        m["partclone"],
+        mb["ours"],
+        mb["tar"],
+        mb["partclone"],
+        m["ours"] / m["tar"],
+        sizes["ours"] / sizes["tar"],
+        m["ours"] / m["partclone"],
+    )
 
 
 def main() -> None:

@@ -21,8 +21,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402
 
-COLUMNS = [("content MiB", 11), ("restore MiB", 11), ("capture MiB", 11), ("idle python MiB", 15),
-           ("tar -x MiB", 10), ("tar -c MiB", 10), ("restore s", 9), ("capture s", 9)]  # fmt: skip
+COLUMNS = [
+    ("content MiB", 11),
+    ("restore MiB", 11),
+    ("capture MiB", 11),
+    ("idle python MiB", 15),
+    ("tar -x MiB", 10),
+    ("tar -c MiB", 10),
+    ("restore s", 9),
+    ("capture s", 9),
+]
 
 IMPORTS = """
 import sys, time
@@ -84,8 +92,11 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
         runs["tarx"].append(
             benchlib.command_peak_rss(["tar", "--zstd", "-xf", str(tarball), "-C", str(extract)])
         )
-        runs["tarc"].append(benchlib.command_peak_rss(["tar", "--zstd", "-cf", str(work / "c.tar.zst"), "-C",
-                                                       str(disk.tree), "."]))  # fmt: skip
+        runs["tarc"].append(
+            benchlib.command_peak_rss(
+                ["tar", "--zstd", "-cf", str(work / "c.tar.zst"), "-C", str(disk.tree), "."]
+            )
+        )
     target.unlink(missing_ok=True)
     m = {k: statistics.median(v) for k, v in runs.items()}
     table.row(mib, m["restore"], m["capture"], m["idle"], m["tarx"], m["tarc"], m["rs"], m["cs"])

@@ -60,11 +60,28 @@ from recovery.imagestore import DirectoryStore  # noqa: E402
 from recovery.layout import TargetDisk  # noqa: E402
 from recovery.restore import restore  # noqa: E402
 
-COLUMNS = [("content MiB", 11), ("dd s", 6), ("ours s", 7), ("full-verify s", 13), ("partclone s", 11),
-           ("tar s", 6), ("dd MiB/s", 8), ("ours MiB/s", 10), ("ours/dd", 7), ("ours/partclone", 14),
-           ("ours/tar", 8)]  # fmt: skip
-PAIR_COLUMNS = [("content MiB", 11), ("pairs", 5), ("dd s", 6), ("ours s", 7), ("ours/dd", 7), ("worst", 5),
-                ("best", 5)]  # fmt: skip
+COLUMNS = [
+    ("content MiB", 11),
+    ("dd s", 6),
+    ("ours s", 7),
+    ("full-verify s", 13),
+    ("partclone s", 11),
+    ("tar s", 6),
+    ("dd MiB/s", 8),
+    ("ours MiB/s", 10),
+    ("ours/dd", 7),
+    ("ours/partclone", 14),
+    ("ours/tar", 8),
+]
+PAIR_COLUMNS = [
+    ("content MiB", 11),
+    ("pairs", 5),
+    ("dd s", 6),
+    ("ours s", 7),
+    ("ours/dd", 7),
+    ("worst", 5),
+    ("best", 5),
+]
 
 
 def sh(command: str) -> None:
@@ -137,15 +154,34 @@ def bench_size(
     runs: dict[str, list[float]] = {k: [] for k in ("dd", "ours", "full", "partclone", "tar")}
     image = store_root / "factory"
     tool = {  # what runs, what clears its target, what it reads
-        "dd": (lambda: sh(f"dd if={disk.path} of={target} bs=1M conv=sparse,notrunc,fsync status=none"), fresh_disk,
-               [disk.path]),
-        "ours": (lambda: restore(store, "factory", [TargetDisk(target, disk.size, "4GB")]), fresh_disk, [image]),
-        "full": (lambda: restore(store, "factory", [TargetDisk(target, disk.size, "4GB")], full_verify=True),
-                 fresh_disk, [image]),
-        "partclone": (lambda: sh(f"zstd -dc {pcl} | partclone.restore -q -s - -O {target} 2>/dev/null && sync {target}"),
-                      fresh_part, [pcl]),
-        "tar": (lambda: sh(f"tar --zstd -xf {tarball} -C {extract} && sync -f {extract}"), fresh_dir, [tarball]),
-    }  # fmt: skip
+        "dd": (
+            lambda: sh(f"dd if={disk.path} of={target} bs=1M conv=sparse,notrunc,fsync status=none"),
+            fresh_disk,
+            [disk.path],
+        ),
+        "ours": (
+            lambda: restore(store, "factory", [TargetDisk(target, disk.size, "4GB")]),
+            fresh_disk,
+            [image],
+        ),
+        "full": (
+            lambda: restore(store, "factory", [TargetDisk(target, disk.size, "4GB")], full_verify=True),
+            fresh_disk,
+            [image],
+        ),
+        "partclone": (
+            lambda: sh(
+                f"zstd -dc {pcl} | partclone.restore -q -s - -O {target} 2>/dev/null && sync {target}"
+            ),
+            fresh_part,
+            [pcl],
+        ),
+        "tar": (
+            lambda: sh(f"tar --zstd -xf {tarball} -C {extract} && sync -f {extract}"),
+            fresh_dir,
+            [tarball],
+        ),
+    }
 
     def run(name: str) -> float:
         fn, before, inputs = tool[name]
@@ -161,19 +197,40 @@ def bench_size(
         took = {name: run(name) for name in order}
         paired.append((took["dd"], took["ours"]))
     if show_runs:
-        print(f"# {mib} MiB, every run (s): " + "; ".join(f"{k} " + " ".join(f"{t:.2f}" for t in v)
-                                                         for k, v in runs.items()))  # fmt: skip
+        print(
+            f"# {mib} MiB, every run (s): "
+            + "; ".join(f"{k} " + " ".join(f"{t:.2f}" for t in v) for k, v in runs.items())
+        )
         print(f"# {mib} MiB, pairs (dd, ours s): " + "; ".join(f"{d:.2f} {o:.2f}" for d, o in paired))
     shutil.rmtree(extract, ignore_errors=True)
     target.unlink(missing_ok=True)
     m = {k: statistics.median(v) for k, v in runs.items()}
-    table.row(mib, m["dd"], m["ours"], m["full"], m["partclone"], m["tar"], mib / m["dd"], mib / m["ours"],
-              m["dd"] / m["ours"], m["partclone"] / m["ours"], m["tar"] / m["ours"])  # fmt: skip
+    table.row(
+        mib,
+        m["dd"],
+        m["ours"],
+        m["full"],
+        m["partclone"],
+        m["tar"],
+        mib / m["dd"],
+        mib / m["ours"],
+        m["dd"] / m["ours"],
+        m["partclone"] / m["ours"],
+        m["tar"] / m["ours"],
+    )
     if paired:
         ratios = [d / o for d, o in paired]
-        pair_rows.append((mib, len(paired), statistics.median(d for d, _ in paired),
-                          statistics.median(o for _, o in paired), statistics.median(ratios), min(ratios),
-                          max(ratios)))  # fmt: skip
+        pair_rows.append(
+            (
+                mib,
+                len(paired),
+                statistics.median(d for d, _ in paired),
+                statistics.median(o for _, o in paired),
+                statistics.median(ratios),
+                min(ratios),
+                max(ratios),
+            )
+        )
 
 
 def main() -> None:
@@ -182,10 +239,18 @@ def main() -> None:
     )
     benchlib.common_args(parser, repeat=5)  # five tools: in five rounds each follows every other once
     parser.add_argument("--show-runs", action="store_true", help="print every run's time, not only medians")
-    parser.add_argument("--cache", choices=("as-is", "reset", "cold"), default="as-is",
-                        help="the page cache before every run (see above; reset and cold need root)")  # fmt: skip
-    parser.add_argument("--pairs", type=int, default=6,
-                        help="dd and ours run back to back this many times after the rounds (default 6; 0: none)")  # fmt: skip
+    parser.add_argument(
+        "--cache",
+        choices=("as-is", "reset", "cold"),
+        default="as-is",
+        help="the page cache before every run (see above; reset and cold need root)",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=6,
+        help="dd and ours run back to back this many times after the rounds (default 6; 0: none)",
+    )
     args = parser.parse_args()
     if args.cache != "as-is" and os.geteuid() != 0:
         parser.error(f"--cache {args.cache} empties the page cache: it needs root")
@@ -207,8 +272,17 @@ def main() -> None:
     for mib in benchlib.sizes_of(args.sizes):
         with benchlib.workdir(args.work, f"g7restore-{mib}-") as work:
             try:
-                bench_size(work, mib, args.repeat, args.content, table, args.show_runs, args.cache, args.pairs,
-                           pair_rows)  # fmt: skip
+                bench_size(
+                    work,
+                    mib,
+                    args.repeat,
+                    args.content,
+                    table,
+                    args.show_runs,
+                    args.cache,
+                    args.pairs,
+                    pair_rows,
+                )
             except benchlib.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
     if pair_rows:

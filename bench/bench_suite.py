@@ -70,9 +70,23 @@ def main() -> None:
     title = f"Suite wall time: pytest {args.path} {args.pytest_args} (median of {args.repeat} runs each)"
     with tempfile.TemporaryDirectory(prefix="g7suite-") as tmp:
         junit = Path(tmp) / "probe.xml"
-        probe = subprocess.run([sys.executable, "-m", "pytest", args.path, *extra, "--collect-only", "-q",
-                                "-p", "no:cacheprovider"], capture_output=True, text=True, cwd=benchlib.REPO,
-                               env=benchlib.ENV)  # fmt: skip
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                args.path,
+                *extra,
+                "--collect-only",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=benchlib.REPO,
+            env=benchlib.ENV,
+        )
         if probe.returncode != 0:
             tail = " | ".join(line for line in (probe.stdout + probe.stderr).strip().splitlines()[-3:])
             reason = "no scenarios collected" if probe.returncode == 5 else f"pytest exit {probe.returncode}"
@@ -93,20 +107,27 @@ def main() -> None:
                 if rc not in (0, 1):
                     print(f"pytest exit {rc}: {out.strip().splitlines()[-1:]}")
     serial, parallel = statistics.median(walls[1]), statistics.median(walls[args.workers])
-    table = benchlib.Table(title, [("run", 12), ("median wall s", 13), ("speed-up", 8), ("runs", 4)],
-                           note=f"runs with failures: {failures} of {2 * args.repeat}")  # fmt: skip
+    table = benchlib.Table(
+        title,
+        [("run", 12), ("median wall s", 13), ("speed-up", 8), ("runs", 4)],
+        note=f"runs with failures: {failures} of {2 * args.repeat}",
+    )
     table.row("serial", serial, 1.0, args.repeat)
     table.row(f"-n {args.workers}", parallel, serial / parallel, args.repeat)
     names = sorted(per, key=lambda n: -statistics.median(per[n]))
     if args.top:
         names = names[: args.top]
-    scenarios = benchlib.Table("Per scenario (median over all runs, serial and parallel)",
-                               [("scenario", 90), ("median s", 8), ("runs", 4)])  # fmt: skip
+    scenarios = benchlib.Table(
+        "Per scenario (median over all runs, serial and parallel)",
+        [("scenario", 90), ("median s", 8), ("runs", 4)],
+    )
     for name in names:
         short = name if len(name) <= 90 else "..." + name[-87:]
         scenarios.row(short, statistics.median(per[name]), len(per[name]))
-    print(f"# total of the scenario medians: {sum(statistics.median(v) for v in per.values()):.1f} s; "
-          f"{len(per)} scenarios; cpu count {os.cpu_count()}")  # fmt: skip
+    print(
+        f"# total of the scenario medians: {sum(statistics.median(v) for v in per.values()):.1f} s; "
+        f"{len(per)} scenarios; cpu count {os.cpu_count()}"
+    )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,17 @@ from recovery.image import verify_image, verify_manifest  # noqa: E402
 from recovery.imagestore import DirectoryStore  # noqa: E402
 from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive  # noqa: E402
 
-COLUMNS = [("content MiB", 11), ("image MiB", 9), ("irecovery s", 11), ("sha256sum fat s", 15),
-           ("ratio fat", 9), ("verify dir s", 12), ("manifest dir s", 14), ("sha256sum dir s", 15),
-           ("ratio dir", 9)]  # fmt: skip
+COLUMNS = [
+    ("content MiB", 11),
+    ("image MiB", 9),
+    ("irecovery s", 11),
+    ("sha256sum fat s", 15),
+    ("ratio fat", 9),
+    ("verify dir s", 12),
+    ("manifest dir s", 14),
+    ("sha256sum dir s", 15),
+    ("ratio dir", 9),
+]
 
 
 def make_drivekey(work: Path, image_dir: Path) -> Path:
@@ -47,19 +55,36 @@ def make_drivekey(work: Path, image_dir: Path) -> Path:
     with open(key, "wb") as fh:
         fh.truncate(size)
     benchlib.run(["sfdisk", "-q", str(key)], stdin=b"label: dos\nstart=2048,type=c\n")
-    benchlib.run(["mkfs.vfat", "-F", "32", "-n", "DRIVEKEY", "--offset", "2048", str(key),
-                  str((size - benchlib.MIB) // 1024)])  # fmt: skip
+    benchlib.run(
+        [
+            "mkfs.vfat",
+            "-F",
+            "32",
+            "-n",
+            "DRIVEKEY",
+            "--offset",
+            "2048",
+            str(key),
+            str((size - benchlib.MIB) // 1024),
+        ]
+    )
     spec = f"{key}@@{benchlib.MIB}"
     benchlib.run(["mmd", "-i", spec, "::/IRECOVERY", "::/IMAGES", "::/IMAGES/FACTORY"])
     for path in sorted(image_dir.iterdir()):
         benchlib.run(["mcopy", "-i", spec, str(path), f"::/IMAGES/FACTORY/{path.name}"])
     sums = hashlib.sha256((image_dir / "SHA256SUMS").read_bytes()).hexdigest()
     config = ModuleConfig(
-        appliance="cic-360g7", device_type="Customer Interaction Center", model="360 G7",
-        part_number="TH-900-4.0-CICISRV-B01", product_name="ProLiant DL360 G7",
-        logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),), factory_image="IMAGES/FACTORY",
-        factory_sha256=sums, user_slot="IMAGES/USER", capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
-    )  # fmt: skip
+        appliance="cic-360g7",
+        device_type="Customer Interaction Center",
+        model="360 G7",
+        part_number="TH-900-4.0-CICISRV-B01",
+        product_name="ProLiant DL360 G7",
+        logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),),
+        factory_image="IMAGES/FACTORY",
+        factory_sha256=sums,
+        user_slot="IMAGES/USER",
+        capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
+    )
     (work / "module.json").write_text(config.dumps())
     benchlib.run(["mcopy", "-i", spec, str(work / "module.json"), f"::/{MODULE_PATH}"])
     return key
@@ -67,8 +92,12 @@ def make_drivekey(work: Path, image_dir: Path) -> Path:
 
 def irecovery_verify(key: Path) -> None:
     env = {**benchlib.ENV, "IRECOVERY_DRIVEKEY": str(key)}
-    proc = subprocess.run([sys.executable, "-m", "recovery.cli", "verify", "factory", "--json"],
-                          capture_output=True, text=True, env=env)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "recovery.cli", "verify", "factory", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if proc.returncode:
         raise RuntimeError(
             f"irecovery verify failed ({proc.returncode}): {proc.stdout[-300:]} {proc.stderr[-300:]}"
@@ -103,9 +132,17 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
             fn()
             runs[name].append(time.perf_counter() - started)
     m = {k: statistics.median(v) for k, v in runs.items()}
-    table.row(mib, benchlib.image_bytes(image_dir) / benchlib.MIB, m["irecovery"], m["sha fat"],
-              m["irecovery"] / m["sha fat"], m["verify dir"], m["manifest dir"], m["sha dir"],
-              m["verify dir"] / m["sha dir"])  # fmt: skip
+    table.row(
+        mib,
+        benchlib.image_bytes(image_dir) / benchlib.MIB,
+        m["irecovery"],
+        m["sha fat"],
+        m["irecovery"] / m["sha fat"],
+        m["verify dir"],
+        m["manifest dir"],
+        m["sha dir"],
+        m["verify dir"] / m["sha dir"],
+    )
 
 
 def main() -> None:

@@ -44,8 +44,13 @@ SERVER = "vm1"
 def g7sim(
     *args: str, env: dict[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True, text=True,
-                          env={**benchlib.ENV, **(env or {})}, cwd=benchlib.REPO)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**benchlib.ENV, **(env or {})},
+        cwd=benchlib.REPO,
+    )
     if check and proc.returncode:
         raise RuntimeError(
             f"g7sim {' '.join(args)}: rc={proc.returncode}: {(proc.stderr or proc.stdout)[-400:]}"
@@ -139,8 +144,11 @@ def main() -> None:
         print(f"\n## {title}\navailable: {why}")
         return
     os.environ["G7SIM_ACCEL"] = args.accel
-    table = benchlib.Table(title, [("phase", 30), ("libvirt s", 10), ("process s", 10), ("ratio", 7)],
-                           note=f"{why}; ratio = libvirt / process backend, same keys")  # fmt: skip
+    table = benchlib.Table(
+        title,
+        [("phase", 30), ("libvirt s", 10), ("process s", 10), ("ratio", 7)],
+        note=f"{why}; ratio = libvirt / process backend, same keys",
+    )
     if not args.skip_builds:
         builds = guest_builds(args.repeat)
         table.row("guest build cold", statistics.median(builds["cold"]), "-", "-")
@@ -154,8 +162,11 @@ def main() -> None:
                 g7sim("--lab", str(lab), "create", SERVER, "--config", "cic-360g7")
                 for phase, seconds in console_phases(lab, backend, args.timeout).items():
                     runs[backend].setdefault(phase, []).append(seconds)
-    names = {"post_to_re": "POST -> Recovery Environment", "restore": "restore (factory)",
-             "reboot_to_banner": "reboot -> banner"}  # fmt: skip
+    names = {
+        "post_to_re": "POST -> Recovery Environment",
+        "restore": "restore (factory)",
+        "reboot_to_banner": "reboot -> banner",
+    }
     for key, label in names.items():
         vm, proc = statistics.median(runs["libvirt"][key]), statistics.median(runs["process"][key])
         table.row(label, vm, proc, vm / proc if proc else float("nan"))

@@ -159,8 +159,10 @@ def _log_text(seed: str, size: int) -> bytes:
     out, i, length = [], 0, 0
     while length < size:
         h = hashlib.sha256(f"{seed}:{i}".encode()).hexdigest()
-        line = (f"2024-03-{1 + i % 28:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d} "
-                f"[{seed}] INFO call {i} queue=q{int(h[:2], 16) % 7} id={h[:24]}\n").encode()  # fmt: skip
+        line = (
+            f"2024-03-{1 + i % 28:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d} "
+            f"[{seed}] INFO call {i} queue=q{int(h[:2], 16) % 7} id={h[:24]}\n"
+        ).encode()
         out.append(line)
         length += len(line)
         i += 1
@@ -275,8 +277,9 @@ def system_size(content_mib: int) -> int:
 def bench_layout(content_mib: int) -> Layout:
     boot = PartitionLayout(1, 1, MIB, 32 * MIB, 0x0E, True, "vfat", "BOOT", BOOT_UUID, "disk1-part1.vfat.zst")
     size = system_size(content_mib)
-    system = PartitionLayout(1, 2, 33 * MIB, size, 0x83, False, "ext4", "SYSTEM", SYSTEM_UUID,
-                             "disk1-part2.ext4.zst")  # fmt: skip
+    system = PartitionLayout(
+        1, 2, 33 * MIB, size, 0x83, False, "ext4", "SYSTEM", SYSTEM_UUID, "disk1-part2.ext4.zst"
+    )
     return Layout(
         (DiskLayout(1, 33 * MIB + size + MIB, MBR_MAX_BYTES, "4GB", "msdos", "disk1.mbr", (boot, system)),)
     )
@@ -328,11 +331,38 @@ def make_disk(work: Path, content_mib: int, content: str = "usr") -> BenchDisk:
     with open(path, "wb") as fh:
         fh.truncate(disk.min_bytes)
     write_partition_table(path, disk)
-    run(["mkfs.ext4", "-q", "-F", "-L", "SYSTEM", "-U", SYSTEM_UUID, "-E",
-         f"offset={system.start},nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-d", str(tree), str(path),
-         f"{system.size // 1024}k"])  # fmt: skip
-    run(["mkfs.vfat", "-F", "16", "-n", "BOOT", "-i", BOOT_UUID.replace("-", ""), "--offset",
-         str(boot.start // 512), str(path), str(boot.size // 1024)])  # fmt: skip
+    run(
+        [
+            "mkfs.ext4",
+            "-q",
+            "-F",
+            "-L",
+            "SYSTEM",
+            "-U",
+            SYSTEM_UUID,
+            "-E",
+            f"offset={system.start},nodiscard,lazy_itable_init=1,lazy_journal_init=1",
+            "-d",
+            str(tree),
+            str(path),
+            f"{system.size // 1024}k",
+        ]
+    )
+    run(
+        [
+            "mkfs.vfat",
+            "-F",
+            "16",
+            "-n",
+            "BOOT",
+            "-i",
+            BOOT_UUID.replace("-", ""),
+            "--offset",
+            str(boot.start // 512),
+            str(path),
+            str(boot.size // 1024),
+        ]
+    )
     cfg = work / "syslinux.cfg"
     cfg.write_text("DEFAULT appliance\nLABEL appliance\n  KERNEL /vmlinuz\n")
     run(["mcopy", "-i", f"{path}@@{boot.start}", str(cfg), "::/syslinux.cfg"])

@@ -58,9 +58,15 @@ from fuzzing.cli_judge import KINDS, Outcome, changed, fingerprint, judge  # noq
 from fuzzing.cli_labfiles import lab_files_case  # noqa: E402
 from fuzzing.cli_named import NAMED, named_case  # noqa: E402
 
-CATEGORIES = {"g7sim-args": (30, g7sim_case), "irecovery-args": (12, irecovery_case), "env": (16, env_case),
-              "drivekey": (18, drivekey_case), "cli-output": (8, cli_output_case), "disk-map": (8, disk_map_case),
-              "lab-files": (8, lab_files_case)}  # fmt: skip
+CATEGORIES = {
+    "g7sim-args": (30, g7sim_case),
+    "irecovery-args": (12, irecovery_case),
+    "env": (16, env_case),
+    "drivekey": (18, drivekey_case),
+    "cli-output": (8, cli_output_case),
+    "disk-map": (8, disk_map_case),
+    "lab-files": (8, lab_files_case),
+}
 # ---------------------------------------------------------------- the documented exit codes (one place)
 
 # README "`g7sim`" (0, 1 with one `g7sim: error:` line, 2 for argparse's usage errors) and recovery/cli.py
@@ -69,11 +75,21 @@ CATEGORIES = {"g7sim-args": (30, g7sim_case), "irecovery-args": (12, irecovery_c
 EXIT_CODES: dict[str, dict[int, str]] = {
     "g7sim": {0: "success", 1: "error (one line)", 2: "usage error", 75: "busy (--no-wait)"},
     "irecovery": {
-        0: "success", 2: "usage error / no --yes", 3: "ui: Shutdown",
-        8: "208 IRERR", 9: "209 PARTERR", 10: "210 BSGERR", 11: "211 IMGERR", 12: "212 DICAERR",
-        13: "213 CAPTERR", 14: "214 RESTERR", 15: "215 RESTERR", 16: "216 DPARTERR", 75: "busy (--no-wait)",
+        0: "success",
+        2: "usage error / no --yes",
+        3: "ui: Shutdown",
+        8: "208 IRERR",
+        9: "209 PARTERR",
+        10: "210 BSGERR",
+        11: "211 IMGERR",
+        12: "212 DICAERR",
+        13: "213 CAPTERR",
+        14: "214 RESTERR",
+        15: "215 RESTERR",
+        16: "216 DPARTERR",
+        75: "busy (--no-wait)",
     },
-}  # fmt: skip
+}
 DRIVEKEY_TRACKED = ("IMAGES/FACTORY/", "IRECOVERY/module.json")
 
 
@@ -135,8 +151,17 @@ def run_case(arena: Arena, index: int, case: Case, limit: float) -> list[Run]:
         key_before = before.get(f"lab/{case.target}/drivekey.img")
         rc, out, err, seconds = arena.execute(step, case.target, limit)
         helped = any(a in ("-h", "--help") for a in step.args)  # help wins over --json
-        outcome = Outcome(step.program, step.command, rc, out, err, seconds, wants_json="--json" in step.args and not helped,
-                          screen=step.screen, raw_stdout="files" in step.args and "cat" in step.args)  # fmt: skip
+        outcome = Outcome(
+            step.program,
+            step.command,
+            rc,
+            out,
+            err,
+            seconds,
+            wants_json="--json" in step.args and not helped,
+            screen=step.screen,
+            raw_stdout="files" in step.args and "cat" in step.args,
+        )
         judge(outcome, documented(step), limit, echoes=[*step.args, *(v for v in step.env.values() if v)])
         operation = step.command.split()[-1]
         if case.refuse and operation in case.refuse_ops and rc == 0:
@@ -232,8 +257,11 @@ def main() -> None:
                             break
                     arena.heal()
                     if cases is None and len(runs) // 250 != (len(runs) - len(case.steps)) // 250:
-                        print(f"# ... {len(runs)} runs, {sum(bool(r.outcome.problems) for r in runs)} failed, "
-                              f"{time.monotonic() - started:.0f} s", flush=True)  # fmt: skip
+                        print(
+                            f"# ... {len(runs)} runs, {sum(bool(r.outcome.problems) for r in runs)} failed, "
+                            f"{time.monotonic() - started:.0f} s",
+                            flush=True,
+                        )
                 index += 1
         except KeyboardInterrupt:
             print("# interrupted: the figures below are the runs so far")
@@ -249,8 +277,16 @@ def outside_fingerprint(arena: Arena) -> tuple[object, ...]:
     return tuple(sorted(fingerprint(place).items()) for place in (default_lab, benchlib.REPO / "fixtures"))
 
 
-def report(args: argparse.Namespace, only: list[str], arena: Arena, runs: list[Run], built: float, seconds: float,
-           escaped: bool, errors: list[str]) -> None:  # fmt: skip
+def report(
+    args: argparse.Namespace,
+    only: list[str],
+    arena: Arena,
+    runs: list[Run],
+    built: float,
+    seconds: float,
+    escaped: bool,
+    errors: list[str],
+) -> None:
     table = benchlib.Table(
         f"CLI bad-input campaign (seed {args.seed}, {len(runs)} runs, time limit {args.time_limit:g} s)",
         [
@@ -261,28 +297,38 @@ def report(args: argparse.Namespace, only: list[str], arena: Arena, runs: list[R
             ("tracebacks", 10),
             ("writes outside", 14),
             ("seconds", 7),
-        ],  # fmt: skip
+        ],
         note=f"failure kinds: {', '.join(KINDS)}; the servers were built in {built:.1f} s\n"
         "every run: cwd $W/run, G7SIM_LAB=$W/arena/lab HOME=$W/home TMPDIR=$W/tmp G7SIM_PROMPT_SECONDS=0.2; "
         "irecovery with its target's IRECOVERY_* (as `g7sim recover` sets them)",
     )
     for category in only:
         mine = [r for r in runs if r.case.category == category]
-        table.row(category, len({r.index for r in mine}), len(mine), sum(bool(r.outcome.problems) for r in mine),
-                  _count(mine, "traceback"), _count(mine, "write-outside"),
-                  sum(r.outcome.seconds for r in mine))  # fmt: skip
+        table.row(
+            category,
+            len({r.index for r in mine}),
+            len(mine),
+            sum(bool(r.outcome.problems) for r in mine),
+            _count(mine, "traceback"),
+            _count(mine, "write-outside"),
+            sum(r.outcome.seconds for r in mine),
+        )
     failed = [r for r in runs if r.outcome.problems]
     kinds = Counter(kind for r in runs for kind in {k for k, _ in r.outcome.problems})
-    print(f"# total: {len(runs)} runs in {len({r.index for r in runs})} cases, {seconds:.0f} s wall "
-          f"({len(runs) / max(seconds, 1e-9):.1f} runs/s); failed runs {len(failed)}")  # fmt: skip
+    print(
+        f"# total: {len(runs)} runs in {len({r.index for r in runs})} cases, {seconds:.0f} s wall "
+        f"({len(runs) / max(seconds, 1e-9):.1f} runs/s); failed runs {len(failed)}"
+    )
     print("# failed runs by kind: " + (", ".join(f"{k} {kinds[k]}" for k in KINDS if kinds[k]) or "none"))
     groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
     for r in runs:
         for kind, signature in dict.fromkeys(r.outcome.problems):
             groups[(kind, signature)].append(r)
     if groups:
-        print(f"# failure groups (runs, kind, signature), the first {args.show} reproducers of each "
-              f"(replay: --seed {args.seed} --case K{'' if len(only) == len(CATEGORIES) + 1 else ' --only ' + ','.join(only)}):")  # fmt: skip
+        print(
+            f"# failure groups (runs, kind, signature), the first {args.show} reproducers of each "
+            f"(replay: --seed {args.seed} --case K{'' if len(only) == len(CATEGORIES) + 1 else ' --only ' + ','.join(only)}):"
+        )
     for (kind, signature), members in sorted(
         groups.items(), key=lambda g: (KINDS.index(g[0][0]), -len(g[1]))
     ):

@@ -52,8 +52,11 @@ from simulator.lab import Lab  # noqa: E402
 
 SERVER = "cic"
 MARKER = "/config/crash-campaign-marker.txt"
-OPERATIONS = {"restore": ["restore", "factory", "--yes"], "capture": ["capture", "--yes"],
-              "restore-captured": ["restore", "user", "--yes"]}  # fmt: skip
+OPERATIONS = {
+    "restore": ["restore", "factory", "--yes"],
+    "capture": ["capture", "--yes"],
+    "restore-captured": ["restore", "user", "--yes"],
+}
 
 
 def digest(path: Path) -> str:
@@ -105,15 +108,23 @@ class ProcessServer:
             self.volume = Path(server.presented_disks()[0].path)
 
     def g7sim(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([sys.executable, "-m", "simulator.cli", "--lab", str(self.lab.root), *args],
-                              capture_output=True, text=True, env=benchlib.ENV)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "simulator.cli", "--lab", str(self.lab.root), *args],
+            capture_output=True,
+            text=True,
+            env=benchlib.ENV,
+        )
         if check and proc.returncode:
             raise RuntimeError(f"g7sim {' '.join(args)}: {proc.returncode}: {proc.stderr.strip()[-300:]}")
         return proc
 
     def recover(self, args: list[str]) -> tuple[int, dict]:
-        proc = subprocess.run([sys.executable, "-m", "recovery.cli", *args, "--json"], capture_output=True,
-                              text=True, env=self.env)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "recovery.cli", *args, "--json"],
+            capture_output=True,
+            text=True,
+            env=self.env,
+        )
         try:
             return proc.returncode, json.loads(proc.stdout or "{}")
         except ValueError:
@@ -123,8 +134,13 @@ class ProcessServer:
         """Run the recovery; SIGKILL its session once its I/O passes ``offset`` (None: never).
 
         Returns (killed, I/O bytes seen)."""
-        proc = subprocess.Popen([sys.executable, "-m", "recovery.cli", *args], env=self.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "recovery.cli", *args],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         seen, killed = 0, False
         while True:
             exited = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -240,8 +256,16 @@ def campaign_process(
 
 def row(table: benchlib.Table, name: str, out: Outcome, total: int) -> None:
     intact = f"{out.previous_intact} ({out.kept_previous} previous)" if name == "capture" else "-"
-    table.row(name, out.trials, out.killed, out.recovered, intact, out.canaries_intact, out.looked_bootable_half,
-              f"{total / benchlib.MIB:.1f}")  # fmt: skip
+    table.row(
+        name,
+        out.trials,
+        out.killed,
+        out.recovered,
+        intact,
+        out.canaries_intact,
+        out.looked_bootable_half,
+        f"{total / benchlib.MIB:.1f}",
+    )
 
 
 # ---------------------------------------------------------------- libvirt
@@ -255,8 +279,12 @@ def libvirt_available() -> tuple[bool, str]:
         from simulator.backends.libvirt_domain import domain_name  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - any reason the tier cannot be had
         return False, f"the libvirt backend is missing: {exc}"
-    status = subprocess.run([sys.executable, "-m", "simulator.cli", "guest", "status", "--json"],
-                            capture_output=True, text=True, env=benchlib.ENV)  # fmt: skip
+    status = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "guest", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=benchlib.ENV,
+    )
     if status.returncode:
         return False, "`g7sim guest status` failed"
     return True, "libvirt backend present"
@@ -311,8 +339,11 @@ def campaign_libvirt(
     uri = os.environ.get("G7SIM_LIBVIRT_URI") or "qemu:///session"
     domain = domain_name(srv.lab.root, SERVER)
     keys = {"restore": ["r"], "capture": ["c"], "restore-captured": ["DOWN", "r"]}
-    done_text = {"restore": "Factory reversion complete", "capture": "System state capture complete",
-                 "restore-captured": "System restore complete"}  # fmt: skip
+    done_text = {
+        "restore": "Factory reversion complete",
+        "capture": "System state capture complete",
+        "restore-captured": "System restore complete",
+    }
 
     def visit(name: str, kill_ms: int | None) -> tuple[bool, int, int]:
         """(killed, milliseconds after Confirm, block I/O bytes) of one visit running ``name``."""
@@ -380,8 +411,12 @@ def main() -> None:
     parser.add_argument("--work", default=None)
     parser.add_argument("--check", action="store_true", help="only say whether the backend is available")
     parser.add_argument("--only", default=",".join(OPERATIONS), help="operations to run (default: all three)")
-    parser.add_argument("--at", default=None, metavar="F,F,...",
-                        help="kill at these fractions of the operation's I/O instead of random offsets")  # fmt: skip
+    parser.add_argument(
+        "--at",
+        default=None,
+        metavar="F,F,...",
+        help="kill at these fractions of the operation's I/O instead of random offsets",
+    )
     args = parser.parse_args()
     try:
         at = [float(f) for f in args.at.split(",")] if args.at else None
@@ -401,8 +436,16 @@ def main() -> None:
     if args.check:
         print(f"\n## {title}\navailable")
         return
-    columns = [("operation", 16), ("trials", 6), ("killed", 6), ("recovered", 9), ("previous capture intact", 23),
-               ("canaries intact", 15), ("half disk looked bootable", 25), ("I/O MiB per run", 15)]  # fmt: skip
+    columns = [
+        ("operation", 16),
+        ("trials", 6),
+        ("killed", 6),
+        ("recovered", 9),
+        ("previous capture intact", 23),
+        ("canaries intact", 15),
+        ("half disk looked bootable", 25),
+        ("I/O MiB per run", 15),
+    ]
     table = benchlib.Table(
         title, columns, note="killed: the kill came before the operation ended (else it finished)"
     )
@@ -417,9 +460,11 @@ def main() -> None:
     capture = outcomes.get("capture", Outcome())
     canaries = sum(o.canaries_intact for o in outcomes.values())
     half = sum(o.looked_bootable_half for o in outcomes.values())
-    print(f"# total: {recovered}/{total} recovered; previous capture intact {capture.previous_intact}/"
-          f"{capture.trials}; canaries intact {canaries}/{total}; half-written disks that looked bootable "
-          f"{half}; {time.monotonic() - started:.0f} s")  # fmt: skip
+    print(
+        f"# total: {recovered}/{total} recovered; previous capture intact {capture.previous_intact}/"
+        f"{capture.trials}; canaries intact {canaries}/{total}; half-written disks that looked bootable "
+        f"{half}; {time.monotonic() - started:.0f} s"
+    )
     for problem in (p for o in outcomes.values() for p in o.problems):
         print(f"# PROBLEM {problem}")
 

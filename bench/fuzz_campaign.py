@@ -58,8 +58,19 @@ from fuzzing.parsers import (  # noqa: E402
 
 # ---------------------------------------------------------------- main
 
-CAMPAIGNS = ["hpacucli", "module", "disk-map", "layout", "manifest", "stream", "store-paths", "members", "hostile-fs", "keys",
-             "screen"]  # fmt: skip
+CAMPAIGNS = [
+    "hpacucli",
+    "module",
+    "disk-map",
+    "layout",
+    "manifest",
+    "stream",
+    "store-paths",
+    "members",
+    "hostile-fs",
+    "keys",
+    "screen",
+]
 
 
 def main() -> None:

@@ -69,8 +69,14 @@ class Server:
         return [sys.executable, "-m", "simulator.cli", "--lab", str(self.lab.root), *args]
 
     def g7sim(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(self.command(*args), capture_output=True, text=True, env=benchlib.ENV,
-                              timeout=OP_SECONDS, stdin=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.run(
+            self.command(*args),
+            capture_output=True,
+            text=True,
+            env=benchlib.ENV,
+            timeout=OP_SECONDS,
+            stdin=subprocess.DEVNULL,
+        )
         if check and proc.returncode:
             raise RuntimeError(f"g7sim {' '.join(args)}: {proc.returncode}: {proc.stderr.strip()[-300:]}")
         return proc
@@ -117,8 +123,14 @@ class Server:
         factory = hashlib.sha256(
             fat.read_bytes("IMAGES/FACTORY/SHA256SUMS") + fat.read_bytes("IRECOVERY/module.json")
         )
-        return Snapshot(True, self._slot(), factory.hexdigest(), {str(v): content_digest(v) for v in self._volumes()},
-                        self.marker(), self._outside())  # fmt: skip
+        return Snapshot(
+            True,
+            self._slot(),
+            factory.hexdigest(),
+            {str(v): content_digest(v) for v in self._volumes()},
+            self.marker(),
+            self._outside(),
+        )
 
     # ---- after a trial ---------------------------------------------------------------------------
     def check(self, before: Snapshot, ops: list[Op]) -> list[str]:
@@ -141,8 +153,9 @@ class Server:
             problems.append("the factory image or the module configuration changed")
         if self.recover("verify", "factory") != 0:
             problems.append("the factory image does not verify")
-        restored_factory = any(op.name in ("restore-factory", "console") and op.outcome in ("exit 0", "restored")
-                               for op in ops)  # fmt: skip
+        restored_factory = any(
+            op.name in ("restore-factory", "console") and op.outcome in ("exit 0", "restored") for op in ops
+        )
         written = {op.wrote for op in ops if op.wrote is not None}
         during = {before.marker, *written} | ({None} if restored_factory else set())
         if any(op.name == "restore-user" for op in ops) and before.slot in self.capture_markers:
@@ -219,8 +232,14 @@ def run_op(server: Server, op: Op, trial: int) -> None:
             _console(server, op)
             return
         args, allowed = OPERATIONS[op.name](server, op, trial, rng)
-        proc = subprocess.run(server.command(*args), capture_output=True, text=True, env=benchlib.ENV,
-                              timeout=OP_SECONDS, stdin=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.run(
+            server.command(*args),
+            capture_output=True,
+            text=True,
+            env=benchlib.ENV,
+            timeout=OP_SECONDS,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         op.outcome, op.failure = "hang", f"did not end within {OP_SECONDS} s"
         return
@@ -295,8 +314,15 @@ def _console(server: Server, op: Op) -> None:
             c.expect("Are you sure you want to restart the machine?")
             c.press("ENTER")
             c.expect("ProLiant System BIOS")
-            c.expect_any(["System ready.", "Non-System disk", "Missing operating system", "Kernel panic",
-                          "No bootable device"])  # fmt: skip
+            c.expect_any(
+                [
+                    "System ready.",
+                    "Non-System disk",
+                    "Missing operating system",
+                    "Kernel panic",
+                    "No bootable device",
+                ]
+            )
             c.power_button()
             c.wait_power_off()
     except ScreenNotFound as exc:

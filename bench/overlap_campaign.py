@@ -54,8 +54,17 @@ class Totals:
 
 # How often each operation is drawn: the writers most (they are what can lose data), destroy least (it
 # ends the trial's other operations early and costs a new server).
-WEIGHTS = {"capture": 3, "restore-factory": 2, "restore-user": 2, "verify": 1, "detect": 1, "fault": 1,
-           "destroy": 0.5, "files-write": 1.5, "console": 1}  # fmt: skip
+WEIGHTS = {
+    "capture": 3,
+    "restore-factory": 2,
+    "restore-user": 2,
+    "verify": 1,
+    "detect": 1,
+    "fault": 1,
+    "destroy": 0.5,
+    "files-write": 1.5,
+    "console": 1,
+}
 assert set(WEIGHTS) == set(OPERATIONS)
 
 
@@ -106,12 +115,17 @@ def main() -> None:
             trial(server, ops, number, totals)
             totals.trials += 1
             if number % 10 == 0 or totals.losses:
-                print(f"  {number} trials, {len(totals.failures)} failures, {len(totals.losses)} losses "
-                      f"({time.monotonic() - started:.0f} s)", flush=True)  # fmt: skip
+                print(
+                    f"  {number} trials, {len(totals.failures)} failures, {len(totals.losses)} losses "
+                    f"({time.monotonic() - started:.0f} s)",
+                    flush=True,
+                )
     print(benchlib.machine_line())
-    print(f"overlap campaign, seed {args.seed}, spread {args.spread} s: {totals.trials} trials in "
-          f"{time.monotonic() - started:.0f} s; {totals.destroyed} destroyed and re-created, "
-          f"{totals.new_captures} new captures restored, {totals.restored_volumes} volumes restored")  # fmt: skip
+    print(
+        f"overlap campaign, seed {args.seed}, spread {args.spread} s: {totals.trials} trials in "
+        f"{time.monotonic() - started:.0f} s; {totals.destroyed} destroyed and re-created, "
+        f"{totals.new_captures} new captures restored, {totals.restored_volumes} volumes restored"
+    )
     print("operations by outcome:")
     for key, count in sorted(totals.ops.items()):
         print(f"  {key:<48} {count}")

@@ -95,25 +95,39 @@ def main() -> None:
 
         def run_capture() -> None:
             shutil.rmtree(store_root / "user", ignore_errors=True)
-            capture(store, "user", [TargetDisk(disk.path, disk.size, "4GB")], disk.layout,
-                    exclude=benchlib.EXCLUDE, generation="bench", appliance="cic-360g7",
-                    device_type="Customer Interaction Center", command="bench", tmp_dir=work)  # fmt: skip
+            capture(
+                store,
+                "user",
+                [TargetDisk(disk.path, disk.size, "4GB")],
+                disk.layout,
+                exclude=benchlib.EXCLUDE,
+                generation="bench",
+                appliance="cic-360g7",
+                device_type="Customer Interaction Center",
+                command="bench",
+                tmp_dir=work,
+            )
 
         fns = {
             "restore": ("restore (default)", lambda: restore(store, "factory", [target]), True),
-            "restore-noverify": ("restore (verify_first=False)",
-                                 lambda: restore(store, "factory", [target], verify_first=False), True),
+            "restore-noverify": (
+                "restore (verify_first=False)",
+                lambda: restore(store, "factory", [target], verify_first=False),
+                True,
+            ),
             "verify": ("verify_image", lambda: verify_image(store, "factory"), False),
             "capture": ("capture", run_capture, False),
-        }  # fmt: skip
+        }
         for name in only:
             label, fn, fresh = fns[name]
             if fresh:
                 benchlib.fresh_target(target_path, disk.size)
             profiled(label, fn, args.top)
         if args.repeat > 1:
-            table = benchlib.Table(f"Median wall time of {args.repeat} runs ({benchlib.CODE})",
-                                   [("operation", 30), ("median s", 8), ("MiB/s", 8)])  # fmt: skip
+            table = benchlib.Table(
+                f"Median wall time of {args.repeat} runs ({benchlib.CODE})",
+                [("operation", 30), ("median s", 8), ("MiB/s", 8)],
+            )
             for name in only:
                 label, fn, fresh = fns[name]
                 setup = (lambda: benchlib.fresh_target(target_path, disk.size)) if fresh else None

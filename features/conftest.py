@@ -66,17 +66,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("g7 features", "G7 recovery lab conformance suite")
-    group.addoption("--backend", choices=("process", "libvirt"), default="process",
-                    help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)")  # fmt: skip
-    group.addoption("--prompt-seconds", type=float, default=None, metavar="S",
-                    help="length of each POST prompt window (default 0.2 s, libvirt 0.5 s)")  # fmt: skip
-    group.addoption("--real-time-windows", action="store_true",
-                    help="wait out every POST prompt window in full (default: a window the scenario is not "
-                    "going to answer ends at once, see simulator/firmware/fastforward.py)")  # fmt: skip
-    group.addoption("--screens", type=Path, default=None, metavar="DIR",
-                    help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*")  # fmt: skip
-    group.addoption("--screen-timeout", type=float, default=None, metavar="S",
-                    help="longest wait for one screen (default 60 s, libvirt 300 s)")  # fmt: skip
+    group.addoption(
+        "--backend",
+        choices=("process", "libvirt"),
+        default="process",
+        help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)",
+    )
+    group.addoption(
+        "--prompt-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="length of each POST prompt window (default 0.2 s, libvirt 0.5 s)",
+    )
+    group.addoption(
+        "--real-time-windows",
+        action="store_true",
+        help="wait out every POST prompt window in full (default: a window the scenario is not "
+        "going to answer ends at once, see simulator/firmware/fastforward.py)",
+    )
+    group.addoption(
+        "--screens",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*",
+    )
+    group.addoption(
+        "--screen-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="longest wait for one screen (default 60 s, libvirt 300 s)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -92,8 +92,11 @@ def load_coverage(folder: Path = HERE) -> list[Coverage]:
         children = list(feature["children"])
         for child in list(children):
             if "rule" in child:
-                children += [{"scenario": c["scenario"], "rule_tags": _tags(child["rule"])}
-                             for c in child["rule"]["children"] if "scenario" in c]  # fmt: skip
+                children += [
+                    {"scenario": c["scenario"], "rule_tags": _tags(child["rule"])}
+                    for c in child["rule"]["children"]
+                    if "scenario" in c
+                ]
         for child in children:
             if "scenario" not in child:
                 continue
@@ -124,11 +127,18 @@ def problems(items: list[SeedItem], units: list[Coverage]) -> list[str]:
     """Everything that makes the table wrong: duplicate or uncovered items, tags that name no item."""
     found = [f"seed item {i!r} is listed {n} times" for i, n in Counter(x.id for x in items).items() if n > 1]
     known = {item.tag for item in items}
-    found += [f"@{tag} on {unit.label} names no item of seed_items.toml"
-              for unit in units for tag in sorted(unit.tags) if tag.startswith(PREFIX) and tag not in known]  # fmt: skip
+    found += [
+        f"@{tag} on {unit.label} names no item of seed_items.toml"
+        for unit in units
+        for tag in sorted(unit.tags)
+        if tag.startswith(PREFIX) and tag not in known
+    ]
     covered = coverage_map(items, units)
-    found += [f"seed item {item.id!r} ({item.kind}: {item.text[:60]}) has no scenario"
-              for item in items if not covered[item.id]]  # fmt: skip
+    found += [
+        f"seed item {item.id!r} ({item.kind}: {item.text[:60]}) has no scenario"
+        for item in items
+        if not covered[item.id]
+    ]
     return found
 
 
@@ -160,8 +170,9 @@ def render(items: list[SeedItem], units: list[Coverage]) -> str:
     kinds = Counter(item.kind for item in items)
     done = Counter(item.kind for item in items if covered[item.id])
     order = sorted(kinds, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k))
-    untagged = sorted({f"`{u.path}:{u.line}` {u.scenario}" for u in units
-                       if not any(t.startswith(PREFIX) for t in u.tags)})  # fmt: skip
+    untagged = sorted(
+        {f"`{u.path}:{u.line}` {u.scenario}" for u in units if not any(t.startswith(PREFIX) for t in u.tags)}
+    )
     out = [
         "# Traceability: the seed document -> the scenarios",
         "",

@@ -141,11 +141,17 @@ class BlockEncoder:
     """
 
     def __init__(
-        self, source: str | os.PathLike[str], offset: int, length: int, *, level: int = 3,
-        progress: Progress | None = None, threads: int | None = None,
+        self,
+        source: str | os.PathLike[str],
+        offset: int,
+        length: int,
+        *,
+        level: int = 3,
+        progress: Progress | None = None,
+        threads: int | None = None,
         extents: list[tuple[int, int]] | None = None,
         overlay: tuple[str | os.PathLike[str], list[tuple[int, int]]] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if offset < 0 or length < 0:
             raise ValueError("offset and length must be >= 0")
         self.source, self.offset, self.length = os.fspath(source), offset, length

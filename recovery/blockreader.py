@@ -139,9 +139,13 @@ _NO_CHECKSUM = "content stream has no zstd content checksum: its content cannot 
 
 
 def _decode(
-    stream: BinaryIO, sink: _Sink, region_length: int | None, exact: bool, progress: Progress | None,
+    stream: BinaryIO,
+    sink: _Sink,
+    region_length: int | None,
+    exact: bool,
+    progress: Progress | None,
     records_sha: bool = True,
-) -> BlockStats:  # fmt: skip
+) -> BlockStats:
     try:
         source = DecompressedStream(stream)
     except BaseException:
@@ -184,9 +188,13 @@ def _data_record(source: DecompressedStream, pos: int, length: int) -> tuple[byt
 
 
 def _parse(
-    source: DecompressedStream, sink: _Sink, region_length: int | None, exact: bool, progress: Progress | None,
+    source: DecompressedStream,
+    sink: _Sink,
+    region_length: int | None,
+    exact: bool,
+    progress: Progress | None,
     records_sha: bool,
-) -> BlockStats:  # fmt: skip
+) -> BlockStats:
     version, length = _header(source)
     records_sha = records_sha and version == 2
     if region_length is not None and (length > region_length or (exact and length != region_length)):
@@ -247,9 +255,15 @@ def check_stream(
 
 
 def write_stream(
-    stream: BinaryIO, fd: int, offset: int, region_length: int, *,
-    zero_gap: Callable[[int, int], None] | None = None, exact: bool = True, progress: Progress | None = None,
-) -> BlockStats:  # fmt: skip
+    stream: BinaryIO,
+    fd: int,
+    offset: int,
+    region_length: int,
+    *,
+    zero_gap: Callable[[int, int], None] | None = None,
+    exact: bool = True,
+    progress: Progress | None = None,
+) -> BlockStats:
     """Write the stream's records into [offset, offset+region_length) of ``fd``; never outside it.
 
     Gaps between records are left alone (the region must already read as zeros, e.g. punched) unless

@@ -100,8 +100,15 @@ def _capture_layout(layout: Layout, sources: list[TargetDisk]) -> Layout:
             )
         # A captured state belongs to the disks it was taken from: it restores onto logical drives of
         # exactly that capacity (anything else is 215, "captured on a different disk configuration").
-        disks.append(replace(disk, min_bytes=source.size_bytes, max_bytes=source.size_bytes,
-                             bootcode=f"disk{disk.number}.mbr", partitions=tuple(parts)))  # fmt: skip
+        disks.append(
+            replace(
+                disk,
+                min_bytes=source.size_bytes,
+                max_bytes=source.size_bytes,
+                bootcode=f"disk{disk.number}.mbr",
+                partitions=tuple(parts),
+            )
+        )
     new = Layout(tuple(disks))
     try:
         validate_layout(new)
@@ -154,8 +161,11 @@ def capture(
                 raise _Failed(f"{label} is {labels[label]}: only ext4 partitions can exclude files")
         header = ImageHeader.new("user", appliance, device_type, generation, command)
         report = CaptureReport(slot, header, _capture_layout(layout, sources), recovered=recovered)
-        report.warnings = [f"no partition labelled {label}: its exclusions do not apply"
-                           for label in patterns if label not in labels]  # fmt: skip
+        report.warnings = [
+            f"no partition labelled {label}: its exclusions do not apply"
+            for label in patterns
+            if label not in labels
+        ]
         if os.geteuid() != 0 and any(p.fs == "ext4" for p in layout.partitions()):
             report.warnings.append("not running as root: captured ext4 files belong to the capturing user")
         with _scratch(tmp_dir) as tmp:
@@ -209,9 +219,14 @@ def _alive(pid: int) -> bool:
 
 
 def _write_capture(
-    writer: ImageWriter, report: CaptureReport, layout: Layout, sources: list[TargetDisk],
-    patterns: dict[str, list[list[str]]], tmp: Path, tick: Progress,
-) -> None:  # fmt: skip
+    writer: ImageWriter,
+    report: CaptureReport,
+    layout: Layout,
+    sources: list[TargetDisk],
+    patterns: dict[str, list[list[str]]],
+    tmp: Path,
+    tick: Progress,
+) -> None:
     """Boot code and every partition of every source disk into the image (ext4 without its exclusions)."""
     total, done = sum(p.size for p in report.layout.partitions()) or 1, 0
     for disk, source in zip(report.layout.disks, sources, strict=True):
@@ -230,8 +245,9 @@ def _write_capture(
 
             try:
                 overlay = None if src.overlay is None else (src.overlay, src.overlay_extents or [])
-                stats = writer.add_partition(part, src.path, src.offset, progress=step, extents=src.extents,
-                                             overlay=overlay)  # fmt: skip
+                stats = writer.add_partition(
+                    part, src.path, src.offset, progress=step, extents=src.extents, overlay=overlay
+                )
             finally:
                 for path in src.temporary:
                     path.unlink(missing_ok=True)  # free the temp space at once

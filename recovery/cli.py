@@ -42,9 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--controller-cli", help='array CLI command (default "hpacucli")')
     p.add_argument("--disk-map", type=Path, help="JSON list of disks instead of /sys/block")
     p.add_argument("--drivekey", type=Path, help="DriveKey disk or image (default: found by its content)")
-    p.add_argument("--no-wait", action="store_true",
-                   help=f"fail at once (exit {EXIT_BUSY}) if another operation holds the DriveKey, a disk or the "
-                   "server, instead of waiting for it (also IRECOVERY_NO_WAIT=1)")  # fmt: skip
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help=f"fail at once (exit {EXIT_BUSY}) if another operation holds the DriveKey, a disk or the "
+        "server, instead of waiting for it (also IRECOVERY_NO_WAIT=1)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     c = sub.add_parser("detect", help="show the model, logical drives and target disks")
     c.add_argument("--json", action="store_true")

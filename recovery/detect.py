@@ -168,8 +168,9 @@ def _bounded_output(argv: list[str]) -> tuple[bytes, bytes]:
     """stdout and stderr of a command that must end within CLI_SECONDS and write at most CLI_BYTES to
     each (a command that writes without end, ``yes``, must not fill the memory); killed otherwise."""
     deadline = time.monotonic() + CLI_SECONDS
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # fmt: skip  # its own group: killed with its children
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )  # its own group: killed with its children
     out = {proc.stdout: bytearray(), proc.stderr: bytearray()}
     try:
         with selectors.DefaultSelector() as selector:
@@ -228,8 +229,9 @@ def _mapped_disk(row: object, what: str) -> BlockDevice:
         text(r["vendor"], f"{what}.vendor", max_len=64, empty=True),
         text(r["product"], f"{what}.product", max_len=64, empty=True),
         text(r["serial"], f"{what}.serial", max_len=128, empty=True).upper(),
-        whole(r["size_bytes"], f"{what}.size_bytes", 0, 2**63 - 1), bus,
-    )  # fmt: skip
+        whole(r["size_bytes"], f"{what}.size_bytes", 0, 2**63 - 1),
+        bus,
+    )
 
 
 def _sysfs_disk(node: Path) -> BlockDevice | None:
@@ -251,8 +253,9 @@ def _sysfs_disk(node: Path) -> BlockDevice | None:
     bus = "usb" if "/usb" in str(device.resolve()) else "scsi"
     sectors = read(node / "size")
     size = int(sectors) * 512 if re.fullmatch(r"[0-9]{1,18}", sectors) else 0
-    return BlockDevice(Path("/dev") / node.name, read(device / "vendor"), read(device / "model"),
-                       serial.upper(), size, bus)  # fmt: skip
+    return BlockDevice(
+        Path("/dev") / node.name, read(device / "vendor"), read(device / "model"), serial.upper(), size, bus
+    )
 
 
 def _unit_serial(page: Path) -> str:

@@ -110,6 +110,13 @@ class DiskWriteError(RecoveryError):
 
 
 ALL_ERRORS: tuple[type[RecoveryError], ...] = (
-    ModuleConfigError, ArrayMismatchError, GeometryError, ImageError, ConfigImageMismatchError,
-    CaptureError, SavedStateError, SavedLayoutError, DiskWriteError,
-)  # fmt: skip
+    ModuleConfigError,
+    ArrayMismatchError,
+    GeometryError,
+    ImageError,
+    ConfigImageMismatchError,
+    CaptureError,
+    SavedStateError,
+    SavedLayoutError,
+    DiskWriteError,
+)

@@ -120,9 +120,14 @@ def _own(path: Path, mode: int, uid: int, gid: int) -> None:
 
 
 def _plan(
-    spec: str, here: list[str], local: Path, patterns: list[list[str]], cmds: list[str], out: list[str],
+    spec: str,
+    here: list[str],
+    local: Path,
+    patterns: list[list[str]],
+    cmds: list[str],
+    out: list[str],
     seconds: float = WHOLE_FS_BASE_SECONDS,
-) -> None:  # fmt: skip
+) -> None:
     """rdump commands for what is kept under ``here``; excluded paths go to ``out``."""
     for mode, uid, gid, name in _ls(spec, "/" + "/".join(here), seconds):
         if name in (".", "..") or (not here and name == "lost+found"):
@@ -413,10 +418,28 @@ def _rebuild_files(spec: str, size: int, patterns: list[list[str]], tmp: Path, e
     blocks, reserved = int(info["Block count"]), int(info["Reserved block count"])
     label, uuid = info["Filesystem volume name"], info["Filesystem UUID"]
     args = [
-        tool("mkfs.ext4"), "-q", "-F", "-b", info["Block size"], "-I", info["Inode size"], "-N", info["Inode count"],
-        "-m", f"{100 * reserved / blocks:.4f}", "-O", "none," + ",".join(features), "-U", uuid,
-        "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-d", str(tree), str(image), str(blocks),
-    ]  # fmt: skip
+        tool("mkfs.ext4"),
+        "-q",
+        "-F",
+        "-b",
+        info["Block size"],
+        "-I",
+        info["Inode size"],
+        "-N",
+        info["Inode count"],
+        "-m",
+        f"{100 * reserved / blocks:.4f}",
+        "-O",
+        "none," + ",".join(features),
+        "-U",
+        uuid,
+        "-E",
+        "nodiscard,lazy_itable_init=1,lazy_journal_init=1",
+        "-d",
+        str(tree),
+        str(image),
+        str(blocks),
+    ]
     if label and label != "<none>":
         args[2:2] = ["-L", label]
     rc, out, err = _run(args, copy)

@@ -110,10 +110,21 @@ def read_geometry(boot: bytes) -> Geometry:
     if bits == 32 and not 2 <= root_cluster < clusters + 2:
         raise ValueError(f"the root directory starts at cluster {root_cluster}, outside 2..{clusters + 1}")
     return Geometry(
-        bits, sector, per_cluster * sector, fat_start, fat_sectors * sector, fats,
-        root_start if bits != 32 else 0, root_bytes, data_start, clusters, root_cluster,
-        fsinfo * sector if bits == 32 and 0 < fsinfo < reserved else 0, total * sector, media,
-    )  # fmt: skip
+        bits,
+        sector,
+        per_cluster * sector,
+        fat_start,
+        fat_sectors * sector,
+        fats,
+        root_start if bits != 32 else 0,
+        root_bytes,
+        data_start,
+        clusters,
+        root_cluster,
+        fsinfo * sector if bits == 32 and 0 < fsinfo < reserved else 0,
+        total * sector,
+        media,
+    )
 
 
 @dataclass
@@ -164,8 +175,10 @@ def check_fat(path: str | os.PathLike[str], offset: int = 0) -> FatCheck:
             return report
         report.geometry = geo
         if offset + geo.total_bytes > size:
-            report.add(f"the filesystem ({geo.total_bytes} bytes) runs past the end of the device "
-                       f"({size - offset} bytes from its start)")  # fmt: skip
+            report.add(
+                f"the filesystem ({geo.total_bytes} bytes) runs past the end of the device "
+                f"({size - offset} bytes from its start)"
+            )
             return report
         fat = os.pread(fd, geo.fat_bytes, offset + geo.fat_start)
         _compare_copies(fd, offset, geo, fat, report)

@@ -56,9 +56,14 @@ def describe(value: object) -> str:
 
 
 def text(
-    value: object, what: str, *, max_len: int, pattern: re.Pattern[str] | None = None, hint: str = "",
+    value: object,
+    what: str,
+    *,
+    max_len: int,
+    pattern: re.Pattern[str] | None = None,
+    hint: str = "",
     empty: bool = False,
-) -> str:  # fmt: skip
+) -> str:
     """A printable one-line string of at most ``max_len`` characters (matching ``pattern`` if given)."""
     if not isinstance(value, str):
         raise FieldError(f"{what} must be a string, got {describe(value)}")

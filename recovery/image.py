@@ -26,10 +26,22 @@ from recovery.imagestore import Data, ImageStore, StoreError, iter_chunks
 from recovery.layout import BOOTCODE_BYTES, Layout, LayoutError, PartitionLayout, format_layout, parse_layout
 
 __all__ = [
-    "FORMAT", "HEADER_FILE", "HEADER_KEYS", "KINDS", "LAYOUT_FILE", "SUMS_FILE", "Image", "ImageHeader",
-    "ImageProblem", "ImageWriter", "VerifyReport", "read_image", "tool_version", "verify_image",
+    "FORMAT",
+    "HEADER_FILE",
+    "HEADER_KEYS",
+    "KINDS",
+    "LAYOUT_FILE",
+    "SUMS_FILE",
+    "Image",
+    "ImageHeader",
+    "ImageProblem",
+    "ImageWriter",
+    "VerifyReport",
+    "read_image",
+    "tool_version",
+    "verify_image",
     "verify_manifest",
-]  # fmt: skip
+]
 
 LAYOUT_FILE, SUMS_FILE = "layout.txt", "SHA256SUMS"
 SMALL_FILE = 1024 * 1024  # image.txt, layout.txt, SHA256SUMS are read whole, up to this size

@@ -295,8 +295,9 @@ class FatImageStore(ImageStore):
         """An mtools query (mdir) or update (mmd, mmove, mdeltree) under its time limit."""
         seconds = QUERY_SECONDS if tool == "mdir" else FAT_UPDATE_SECONDS
         try:
-            done = run_tool([tool, "-i", self._spec, *args], seconds=seconds, env=self._env,
-                            name=" ".join([tool, *args]))  # fmt: skip
+            done = run_tool(
+                [tool, "-i", self._spec, *args], seconds=seconds, env=self._env, name=" ".join([tool, *args])
+            )
         except ToolTimeout as exc:
             raise StoreError(exc.errno, f"{exc.strerror} (on {self.image_path})") from None
         except OSError as exc:
@@ -382,9 +383,13 @@ class FatImageStore(ImageStore):
         errfile = tempfile.TemporaryFile()
         with _store_errors("mcopy"):
             proc = subprocess.Popen(
-                ["mcopy", "-i", self._spec, "::/" + check_path(path), "-"], stdout=subprocess.PIPE,
-                stderr=errfile, stdin=subprocess.DEVNULL, env=self._env, bufsize=0,
-            )  # fmt: skip
+                ["mcopy", "-i", self._spec, "::/" + check_path(path), "-"],
+                stdout=subprocess.PIPE,
+                stderr=errfile,
+                stdin=subprocess.DEVNULL,
+                env=self._env,
+                bufsize=0,
+            )
         return io.BufferedReader(_ProcReader(proc, errfile, path, st[1]), CHUNK)  # type: ignore[return-value]
 
     def write_file(self, path: str, data: Data) -> int:
@@ -393,9 +398,13 @@ class FatImageStore(ImageStore):
         with tempfile.TemporaryFile() as errfile:
             with _store_errors("mcopy"):
                 proc = subprocess.Popen(
-                    ["mcopy", "-i", self._spec, "-D", "o", "-", "::/" + path], stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL, stderr=errfile, env=self._env, bufsize=0,
-                )  # fmt: skip
+                    ["mcopy", "-i", self._spec, "-D", "o", "-", "::/" + path],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errfile,
+                    env=self._env,
+                    bufsize=0,
+                )
             assert proc.stdin is not None
             os.set_blocking(proc.stdin.fileno(), False)  # writes wait in poll(), under the stall limit
             try:

@@ -159,9 +159,11 @@ def _disk(words: list[str], line: int) -> tuple[int, dict[str, object]]:
     number = _int(words[1], "disk number", line)
     f = _fields(words[2:], _DISK_KEYS, line)
     return number, {
-        "min_bytes": _int(f["min_bytes"], "min_bytes", line), "max_bytes": _int(f["max_bytes"], "max_bytes", line),
-        "table": f["table"], "boot_limit": f["boot_limit"],
-    }  # fmt: skip
+        "min_bytes": _int(f["min_bytes"], "min_bytes", line),
+        "max_bytes": _int(f["max_bytes"], "max_bytes", line),
+        "table": f["table"],
+        "boot_limit": f["boot_limit"],
+    }
 
 
 def _part(words: list[str], line: int) -> PartitionLayout:
@@ -173,11 +175,17 @@ def _part(words: list[str], line: int) -> PartitionLayout:
     if f["flags"] not in ("boot", "-"):
         raise LayoutError(f"flags={f['flags']!r} (expected boot or -)", line)
     return PartitionLayout(
-        disk=_int(words[1], "disk number", line), number=_int(words[2], "partition number", line),
-        start=_int(f["start"], "start", line), size=_int(f["size"], "size", line), type_id=int(f["id"], 16),
-        boot=f["flags"] == "boot", fs=f["fs"], label=_opt(f["label"]), uuid=_opt(f["uuid"]),
+        disk=_int(words[1], "disk number", line),
+        number=_int(words[2], "partition number", line),
+        start=_int(f["start"], "start", line),
+        size=_int(f["size"], "size", line),
+        type_id=int(f["id"], 16),
+        boot=f["flags"] == "boot",
+        fs=f["fs"],
+        label=_opt(f["label"]),
+        uuid=_opt(f["uuid"]),
         content=_opt(f["content"]),
-    )  # fmt: skip
+    )
 
 
 def parse_layout(text: str) -> Layout:

@@ -79,13 +79,19 @@ def _detail(line: int, fields: dict[str, str], members: list[str]) -> LogicalDri
         if raid not in _RAID:
             raise ValueError(f"fault tolerance {raid!r}")
         return LogicalDriveDetail(
-            number=int(fields["number"]), size_text=fields["Size"], size_bytes=parse_size(fields["Size"], True),
-            raid=_RAID[raid], heads=int(fields["Heads"]), sectors_per_track=int(fields["Sectors Per Track"]),
-            cylinders=int(fields["Cylinders"]), status=status["word"],
+            number=int(fields["number"]),
+            size_text=fields["Size"],
+            size_bytes=parse_size(fields["Size"], True),
+            raid=_RAID[raid],
+            heads=int(fields["Heads"]),
+            sectors_per_track=int(fields["Sectors Per Track"]),
+            cylinders=int(fields["Cylinders"]),
+            status=status["word"],
             progress=int(status["pct"]) if status["pct"] else None,
-            unique_identifier=fields["Unique Identifier"].upper(), disk_name=fields.get("Disk Name"),
+            unique_identifier=fields["Unique Identifier"].upper(),
+            disk_name=fields.get("Disk Name"),
             members=tuple(members),
-        )  # fmt: skip
+        )
     except KeyError as exc:
         raise ReportParseError(f"logical drive block at line {line} has no {exc.args[0]!r} line") from None
     except ValueError as exc:

@@ -60,8 +60,11 @@ def _lock_entries(fd: int) -> list[tuple[int, str]]:
         return []
     ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
     # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's line has "->" after the number
-    return [(int(w[4]), w[3]) for line in lines if len(w := line.split()) > 5 and w[1] != "->"
-            and w[5] == ident and w[4].isdigit()]  # fmt: skip
+    return [
+        (int(w[4]), w[3])
+        for line in lines
+        if len(w := line.split()) > 5 and w[1] != "->" and w[5] == ident and w[4].isdigit()
+    ]
 
 
 def holders(fd: int) -> list[int]:

@@ -87,15 +87,22 @@ class ModuleConfig:
         return {
             "format": FORMAT,
             "appliance": {
-                "key": self.appliance, "device_type": self.device_type, "model": self.model,
-                "part_number": self.part_number, "product_name": self.product_name,
+                "key": self.appliance,
+                "device_type": self.device_type,
+                "model": self.model,
+                "part_number": self.part_number,
+                "product_name": self.product_name,
             },
-            "logical_drives": [{"raid": ld.raid, "drives": ld.drives, "boot_limit": ld.boot_limit}
-                               for ld in self.logical_drives],
-            "images": {"factory": {"path": self.factory_image, "sha256sums": self.factory_sha256},
-                       "user_slot": self.user_slot},
+            "logical_drives": [
+                {"raid": ld.raid, "drives": ld.drives, "boot_limit": ld.boot_limit}
+                for ld in self.logical_drives
+            ],
+            "images": {
+                "factory": {"path": self.factory_image, "sha256sums": self.factory_sha256},
+                "user_slot": self.user_slot,
+            },
             "capture_exclude": {k: list(v) for k, v in self.capture_exclude.items()},
-        }  # fmt: skip
+        }
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2) + "\n"
@@ -132,20 +139,28 @@ def _config(data: object) -> ModuleConfig:
             f"images.user_slot {quote(user_slot)} is the factory image's folder (FAT names ignore case)"
         )
     return ModuleConfig(
-        appliance=text(app["key"], "appliance.key", max_len=64, pattern=APPLIANCE_KEY,
-                       hint="a key like cic-360g7"),
+        appliance=text(
+            app["key"], "appliance.key", max_len=64, pattern=APPLIANCE_KEY, hint="a key like cic-360g7"
+        ),
         device_type=text(app["device_type"], "appliance.device_type", max_len=MAX_TEXT),
         model=text(app["model"], "appliance.model", max_len=MAX_TEXT),
         part_number=text(app.get("part_number", ""), "appliance.part_number", max_len=MAX_TEXT, empty=True),
         product_name=text(app["product_name"], "appliance.product_name", max_len=MAX_TEXT),
-        logical_drives=tuple(_logical_drive(ld, f"logical_drives[{i}]") for i, ld in
-                             enumerate(items(top["logical_drives"], "logical_drives", MAX_LOGICAL_DRIVES))),
+        logical_drives=tuple(
+            _logical_drive(ld, f"logical_drives[{i}]")
+            for i, ld in enumerate(items(top["logical_drives"], "logical_drives", MAX_LOGICAL_DRIVES))
+        ),
         factory_image=factory_image,
-        factory_sha256=text(factory["sha256sums"], "images.factory.sha256sums", max_len=64, pattern=_SHA256,
-                            hint="64 hexadecimal digits").lower(),
+        factory_sha256=text(
+            factory["sha256sums"],
+            "images.factory.sha256sums",
+            max_len=64,
+            pattern=_SHA256,
+            hint="64 hexadecimal digits",
+        ).lower(),
         user_slot=user_slot,
         capture_exclude=_exclusions(top["capture_exclude"]),
-    )  # fmt: skip
+    )
 
 
 def _logical_drive(value: object, what: str) -> RequiredLogicalDrive:

@@ -85,8 +85,9 @@ class Recovery:
         self._store: ImageStore | None = None
 
     @contextmanager
-    def _locked(self, *, writes: bool, drivekey_writes: bool = False,
-                progress: Progress | None = None) -> Iterator[OperationLocks]:  # fmt: skip
+    def _locked(
+        self, *, writes: bool, drivekey_writes: bool = False, progress: Progress | None = None
+    ) -> Iterator[OperationLocks]:
         """The machine and the DriveKey locked for one operation; the caller adds the disks."""
         told = self.policy.on_wait
 
@@ -105,8 +106,11 @@ class Recovery:
     # ---- the DriveKey and its module configuration ----------------------------------------------
     def store(self) -> ImageStore:
         if self._store is None:
-            candidates = [self.inputs.drivekey] if self.inputs.drivekey else [
-                d.path for d in list_disks(self.inputs) if d.bus == "usb"]  # fmt: skip
+            candidates = (
+                [self.inputs.drivekey]
+                if self.inputs.drivekey
+                else [d.path for d in list_disks(self.inputs) if d.bus == "usb"]
+            )
             for path in candidates:
                 try:
                     store = FatImageStore(path, fat_partition_offset(path))
@@ -182,7 +186,8 @@ class Recovery:
         """The image is for this configuration: device type, kind, disk count, Maximum Boot partition
         (212 for the factory image, 214/215 for the user image)."""
         ok = image.header.device_type == config.device_type and (
-            kind == "factory" or image.header.appliance == config.appliance)  # fmt: skip
+            kind == "factory" or image.header.appliance == config.appliance
+        )
         if not ok or image.header.kind != kind:
             text = f"the {kind} image is a {image.header.kind} image for {image.header.device_type} ({image.header.appliance})"
             raise (ConfigImageMismatchError if kind == "factory" else SavedStateError)(text)
@@ -202,8 +207,10 @@ class Recovery:
             raise ConfigImageMismatchError(
                 f"the image lays out {len(image.layout.disks)} disk(s), {len(detection.targets)} were detected"
             )
-        return [TargetDisk(t.device.path, t.device.size_bytes, t.boot_limit or disk.boot_limit)
-                for t, disk in zip(detection.targets, image.layout.disks, strict=True)]  # fmt: skip
+        return [
+            TargetDisk(t.device.path, t.device.size_bytes, t.boot_limit or disk.boot_limit)
+            for t, disk in zip(detection.targets, image.layout.disks, strict=True)
+        ]
 
     # ---- operations ------------------------------------------------------------------------------
     def describe(self) -> dict[str, object]:
@@ -214,16 +221,24 @@ class Recovery:
         config = self.config()
         detection = self._detect(config)
         return {
-            "appliance": config.appliance, "device_type": config.device_type, "model": config.model,
-            "part_number": config.part_number, "server": detection.dmi.product_name,
+            "appliance": config.appliance,
+            "device_type": config.device_type,
+            "model": config.model,
+            "part_number": config.part_number,
+            "server": detection.dmi.product_name,
             "bios": f"{detection.dmi.bios_version} {detection.dmi.bios_date}",
-            "logical_drives": [f"{ld.number}: RAID {ld.raid}, {ld.size_text}, {ld.status}, "
-                               f"Maximum Boot partition {ld.boot_limit}" for ld in detection.logical_drives],
-            "targets": [f"{t.name}: {t.device.path} ({t.device.vendor} {t.device.product} {t.device.serial})"
-                        for t in detection.targets],
+            "logical_drives": [
+                f"{ld.number}: RAID {ld.raid}, {ld.size_text}, {ld.status}, "
+                f"Maximum Boot partition {ld.boot_limit}"
+                for ld in detection.logical_drives
+            ],
+            "targets": [
+                f"{t.name}: {t.device.path} ({t.device.vendor} {t.device.product} {t.device.serial})"
+                for t in detection.targets
+            ],
             "never_written": [str(d.path) for d in detection.others],
             "images": [c.label for c in self._images(config)],
-        }  # fmt: skip
+        }
 
     def verify(self, kind: str) -> dict[str, object]:
         with self._locked(writes=False):
@@ -255,7 +270,8 @@ class Recovery:
             if kind == "user":
                 raise SavedLayoutError(exc.message) from None
             raise (ConfigImageMismatchError if exc.kind in ("disk_count", "appliance") else GeometryError)(
-                exc.message) from None  # fmt: skip
+                exc.message
+            ) from None
         except ImageProblem as exc:
             raise (ImageError if kind == "factory" else SavedStateError)(str(exc)) from None
         except StoreError as exc:
@@ -281,9 +297,17 @@ class Recovery:
             locks.disks((s.path for s in sources), exclusive=False)
         generation = f"user capture {datetime.now(UTC).replace(microsecond=0).isoformat()}"
         try:
-            capture(self.store(), config.user_slot, sources, factory.layout,
-                    exclude={k: list(v) for k, v in config.capture_exclude.items()}, generation=generation,
-                    appliance=config.appliance, device_type=config.device_type, progress=progress)  # fmt: skip
+            capture(
+                self.store(),
+                config.user_slot,
+                sources,
+                factory.layout,
+                exclude={k: list(v) for k, v in config.capture_exclude.items()},
+                generation=generation,
+                appliance=config.appliance,
+                device_type=config.device_type,
+                progress=progress,
+            )
         except LayoutMismatch as exc:
             raise CaptureError(
                 f"the disks are not laid out as the appliance's image: {exc.message}"

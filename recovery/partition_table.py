@@ -71,9 +71,14 @@ def read_layout_from_disk(path: str | os.PathLike[str]) -> list[tuple[int, int, 
         size = device.sectorSize
         type_id = mbr[446 + 16 * (part.number - 1) + 4] if 1 <= part.number <= 4 else 0
         entries.append(
-            (part.number, part.geometry.start * size, part.geometry.length * size, type_id,
-             bool(part.getFlag(parted.PARTITION_BOOT)))
-        )  # fmt: skip
+            (
+                part.number,
+                part.geometry.start * size,
+                part.geometry.length * size,
+                type_id,
+                bool(part.getFlag(parted.PARTITION_BOOT)),
+            )
+        )
     return sorted(entries)
 
 

@@ -286,9 +286,16 @@ def _erase(fd: int, is_blk: bool, size: int) -> None:
 
 
 def _write_content(
-    store: ImageStore, image: Image, disk: DiskLayout, target: TargetDisk, fd: int, is_blk: bool,
-    progress: Progress, base: int, total: int,
-) -> int:  # fmt: skip
+    store: ImageStore,
+    image: Image,
+    disk: DiskLayout,
+    target: TargetDisk,
+    fd: int,
+    is_blk: bool,
+    progress: Progress,
+    base: int,
+    total: int,
+) -> int:
     """Write every partition's content of one (erased) disk and flush it; data bytes written.
 
     What is read here is proven as it is decoded: every zstd frame whole and matching its content

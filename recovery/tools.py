@@ -113,9 +113,13 @@ def run_tool(
     """
     name = name or os.path.basename(args[0])
     proc = subprocess.Popen(
-        list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=None if env is None else dict(env), cwd=cwd,
-    )  # fmt: skip
+        list(args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=None if env is None else dict(env),
+        cwd=cwd,
+    )
     deadline = time.monotonic() + seconds
     assert proc.stdout is not None and proc.stderr is not None
     out, err = bytearray(), bytearray()

@@ -164,12 +164,18 @@ class RecoveryScreen:
     def _operation(self, what: str) -> Outcome | None:
         if what == "restore":
             image = self.images[self.selected]
-            lines = [f"Restore the {image.label}?", "Any information currently stored on the system will",
-                     "be completely erased."]  # fmt: skip
+            lines = [
+                f"Restore the {image.label}?",
+                "Any information currently stored on the system will",
+                "be completely erased.",
+            ]
             action = f"Restoring the {image.label}"
         else:
-            lines = ["Capture the current system state?", "Recordings and logs are not saved. The capture",
-                     "replaces the previous system state capture."]  # fmt: skip
+            lines = [
+                "Capture the current system state?",
+                "Recordings and logs are not saved. The capture",
+                "replaces the previous system state capture.",
+            ]
             action = "Capturing the current system state"
         if not self._confirm(lines, "[ Confirm ]   [ Cancel ]"):
             return None
@@ -215,8 +221,12 @@ class RecoveryScreen:
                 self._load_images()  # a capture may have created the User Configured Image
                 return None
             if key == "ENTER":
-                screen = self._dialog(self.result_screen(result), ["Are you sure you want to restart the machine?"],
-                                      "[ Yes ]   [ No ]", "Enter: Yes   Esc: No")  # fmt: skip
+                screen = self._dialog(
+                    self.result_screen(result),
+                    ["Are you sure you want to restart the machine?"],
+                    "[ Yes ]   [ No ]",
+                    "Enter: Yes   Esc: No",
+                )
                 screen.name = "recovery-restart"
                 while True:
                     self.term.show(screen)

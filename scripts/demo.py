@@ -55,8 +55,12 @@ def visit(lab: Lab, keys: list[str], done: str, prompt: float, backend: str) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("process", "libvirt"), default=os.environ.get("G7SIM_BACKEND", "process"),
-                        help="boot the DriveKey and the hard drive as local processes (default) or as QEMU guests")  # fmt: skip
+    parser.add_argument(
+        "--backend",
+        choices=("process", "libvirt"),
+        default=os.environ.get("G7SIM_BACKEND", "process"),
+        help="boot the DriveKey and the hard drive as local processes (default) or as QEMU guests",
+    )
     backend = parser.parse_args().backend
     lab = Lab()
     prompt = float(os.environ.get("G7SIM_PROMPT_SECONDS", "1.5"))

@@ -44,8 +44,11 @@ def _seconds(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     p = VisibleArgumentParser(prog="g7sim", description=__doc__.splitlines()[0])
     p.add_argument("--lab", help="lab folder (default: $G7SIM_LAB or ~/.local/share/g7sim/lab)")
-    p.add_argument("--no-wait", action="store_true",
-                   help="fail at once (exit 75) if another command holds the server, instead of waiting for it")  # fmt: skip
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="fail at once (exit 75) if another command holds the server, instead of waiting for it",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     c = sub.add_parser("catalog", help="list the packaged servers that can be created")
@@ -78,8 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "kind", choices=[*DRIVE_FAULTS, *DRIVEKEY_FAULTS, "io-error", "io-error-clear", "usb-stick-insert"]
     )
-    c.add_argument("bay", nargs="?", help="drive faults: the bay; io-error: the byte offset (e.g. 300MiB); "
-                   "image-other-type: the image key")  # fmt: skip
+    c.add_argument(
+        "bay",
+        nargs="?",
+        help="drive faults: the bay; io-error: the byte offset (e.g. 300MiB); "
+        "image-other-type: the image key",
+    )
     c.add_argument("--size", metavar="SIZE", help="nominal size of the inserted drive (default: catalog)")
     c.add_argument("--drive", metavar="SERIAL", help="drive-insert: put back this pulled drive")
 
@@ -101,11 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="length of each POST prompt window (default 3, or $G7SIM_PROMPT_SECONDS)",
     )
     c.add_argument("--backend", help="boot backend: process (default, or $G7SIM_BACKEND) or libvirt")
-    c.add_argument("--fast-forward", type=Path, metavar="SOCKET",
-                   help="end a prompt window at once when the driver listening at SOCKET will not answer it "
-                   "(tests; see simulator/firmware/fastforward.py)")  # fmt: skip
-    c.add_argument("--libvirt-uri", metavar="URI",
-                   help="libvirt backend: hypervisor URI (default $G7SIM_LIBVIRT_URI or qemu:///session)")  # fmt: skip
+    c.add_argument(
+        "--fast-forward",
+        type=Path,
+        metavar="SOCKET",
+        help="end a prompt window at once when the driver listening at SOCKET will not answer it "
+        "(tests; see simulator/firmware/fastforward.py)",
+    )
+    c.add_argument(
+        "--libvirt-uri",
+        metavar="URI",
+        help="libvirt backend: hypervisor URI (default $G7SIM_LIBVIRT_URI or qemu:///session)",
+    )
 
     c = sub.add_parser("guest", help="build or inspect the libvirt tier's guest images")
     guest_sub = c.add_subparsers(dest="guest_command", required=True, metavar="ACTION")
@@ -120,13 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("recovery_args", nargs=argparse.REMAINDER, metavar="-- ARGS")
 
-    c = sub.add_parser("files", help="read or change the installed system's files (as its administrator)",
-                       description="cat writes the file's bytes unchanged, as cat(1) does (pipe it through "
-                       "`cat -v` to see control characters); ls shows names with control characters made "
-                       "visible (^[ for ESC).")  # fmt: skip
+    c = sub.add_parser(
+        "files",
+        help="read or change the installed system's files (as its administrator)",
+        description="cat writes the file's bytes unchanged, as cat(1) does (pipe it through "
+        "`cat -v` to see control characters); ls shows names with control characters made "
+        "visible (^[ for ESC).",
+    )
     c.add_argument("name")
-    c.add_argument("action", choices=["cat", "ls", "write", "rm"],
-                   help="cat: the raw bytes; ls: the names, made visible; write (--text); rm")  # fmt: skip
+    c.add_argument(
+        "action",
+        choices=["cat", "ls", "write", "rm"],
+        help="cat: the raw bytes; ls: the names, made visible; write (--text); rm",
+    )
     c.add_argument("path")
     c.add_argument("--text", help="write: the new content")
     c.add_argument("--label", default="SYSTEM", help="filesystem label (default SYSTEM)")
@@ -246,10 +266,18 @@ def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
 
 DRIVE_FAULTS = ("drive-fail", "drive-remove", "drive-insert", "drive-replace")
 DRIVEKEY_FAULTS = (
-    "module-config-corrupt", "module-config-missing", "module-config-other-model", "image-corrupt",
-    "image-truncate", "image-missing", "image-other-type", "capture-corrupt", "drivekey-readonly",
-    "drivekey-writable", "drivekey-full",
-)  # fmt: skip
+    "module-config-corrupt",
+    "module-config-missing",
+    "module-config-other-model",
+    "image-corrupt",
+    "image-truncate",
+    "image-missing",
+    "image-other-type",
+    "capture-corrupt",
+    "drivekey-readonly",
+    "drivekey-writable",
+    "drivekey-full",
+)
 
 
 def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
@@ -373,8 +401,12 @@ def cmd_recover(lab: Lab, args: argparse.Namespace) -> int:
         if not lab.waiting.wait:
             env["IRECOVERY_NO_WAIT"] = "1"
         limit = server.state.io_error_offset
-        proc = subprocess.run([sys.executable, "-m", "recovery.cli", *argv], env=env,
-                              pass_fds=server.held.pass_fds(), preexec_fn=lambda: write_limits(limit))  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "recovery.cli", *argv],
+            env=env,
+            pass_fds=server.held.pass_fds(),
+            preexec_fn=lambda: write_limits(limit),
+        )
     return proc.returncode
 
 

@@ -28,21 +28,39 @@ _ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
 
 def module_config(entry: CatalogEntry, image: FactoryImage) -> ModuleConfig:
     boot_limits = [d["boot_limit"] for d in image.recipe["disk"]]
-    lds = tuple(RequiredLogicalDrive(ld.raid, ld.drives, boot_limits[min(i, len(boot_limits) - 1)])
-                for i, ld in enumerate(entry.logical_drives))  # fmt: skip
+    lds = tuple(
+        RequiredLogicalDrive(ld.raid, ld.drives, boot_limits[min(i, len(boot_limits) - 1)])
+        for i, ld in enumerate(entry.logical_drives)
+    )
     return ModuleConfig(
-        appliance=entry.key, device_type=entry.device_type, model=entry.model, part_number=entry.part_number,
-        product_name=entry.hardware.product_name, logical_drives=lds,
-        factory_image=FACTORY_PATH, factory_sha256=image.sums_digest(), user_slot=USER_SLOT,
+        appliance=entry.key,
+        device_type=entry.device_type,
+        model=entry.model,
+        part_number=entry.part_number,
+        product_name=entry.hardware.product_name,
+        logical_drives=lds,
+        factory_image=FACTORY_PATH,
+        factory_sha256=image.sums_digest(),
+        user_slot=USER_SLOT,
         capture_exclude=dict(CAPTURE_EXCLUDE),
-    )  # fmt: skip
+    )
 
 
 def partition_layout() -> DiskLayout:
-    part = PartitionLayout(disk=1, number=1, start=PARTITION_START, size=DRIVEKEY_BYTES - PARTITION_START,
-                           type_id=0x0C, boot=True, fs="vfat", label="DRIVEKEY", uuid="D7E0-2012")  # fmt: skip
-    return DiskLayout(number=1, min_bytes=DRIVEKEY_BYTES, max_bytes=DRIVEKEY_BYTES, boot_limit="8GB",
-                      partitions=(part,))  # fmt: skip
+    part = PartitionLayout(
+        disk=1,
+        number=1,
+        start=PARTITION_START,
+        size=DRIVEKEY_BYTES - PARTITION_START,
+        type_id=0x0C,
+        boot=True,
+        fs="vfat",
+        label="DRIVEKEY",
+        uuid="D7E0-2012",
+    )
+    return DiskLayout(
+        number=1, min_bytes=DRIVEKEY_BYTES, max_bytes=DRIVEKEY_BYTES, boot_limit="8GB", partitions=(part,)
+    )
 
 
 def store(path: Path) -> FatImageStore:

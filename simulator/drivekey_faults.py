@@ -37,8 +37,17 @@ def _spec(server: Server) -> str:
 
 
 # the faults that write the DriveKey's FAT (the others change the file's attributes only)
-WRITING = {"module-config-corrupt", "module-config-missing", "module-config-other-model", "image-corrupt",
-           "capture-corrupt", "image-truncate", "image-missing", "image-other-type", "drivekey-full"}  # fmt: skip
+WRITING = {
+    "module-config-corrupt",
+    "module-config-missing",
+    "module-config-other-model",
+    "image-corrupt",
+    "capture-corrupt",
+    "image-truncate",
+    "image-missing",
+    "image-other-type",
+    "drivekey-full",
+}
 
 
 def _mtools(*args: str, seconds: float = FAT_UPDATE_SECONDS) -> None:

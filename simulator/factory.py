@@ -114,16 +114,33 @@ def layout_of(recipe: dict[str, Any]) -> Layout:
         for n, part in enumerate(disk["partition"], 1):
             size = int(part["size_mib"]) * MIB
             label = part["label"]
-            parts.append(PartitionLayout(
-                disk=d, number=n, start=start, size=size, type_id=fs_id(part["fs"], size), boot=bool(part.get("boot")),
-                fs=part["fs"], label=label, uuid=_uuid(recipe, label, part["fs"]),
-                content=f"disk{d}-part{n}.{part['fs']}.zst",
-            ))  # fmt: skip
+            parts.append(
+                PartitionLayout(
+                    disk=d,
+                    number=n,
+                    start=start,
+                    size=size,
+                    type_id=fs_id(part["fs"], size),
+                    boot=bool(part.get("boot")),
+                    fs=part["fs"],
+                    label=label,
+                    uuid=_uuid(recipe, label, part["fs"]),
+                    content=f"disk{d}-part{n}.{part['fs']}.zst",
+                )
+            )
             start += size
         # The image suits any disk that holds its partitions: on a logical drive over 2 TiB the table
         # still ends below 2^32 sectors (every partition does) and the rest of the drive stays unpartitioned.
-        disks.append(DiskLayout(number=d, min_bytes=start, max_bytes=DISK_MAX_BYTES, boot_limit=disk["boot_limit"],
-                                bootcode=f"disk{d}.mbr", partitions=tuple(parts)))  # fmt: skip
+        disks.append(
+            DiskLayout(
+                number=d,
+                min_bytes=start,
+                max_bytes=DISK_MAX_BYTES,
+                boot_limit=disk["boot_limit"],
+                bootcode=f"disk{d}.mbr",
+                partitions=tuple(parts),
+            )
+        )
     return Layout(tuple(disks))
 
 
@@ -133,8 +150,12 @@ def _uuid(recipe: dict[str, Any], label: str, fs: str) -> str:
 
 
 def _fill(text: str, recipe: dict[str, Any]) -> str:
-    return text.format(product=recipe["product"], generation=recipe["generation"],
-                       hostname=recipe["hostname"], device_type=recipe["device_type"])  # fmt: skip
+    return text.format(
+        product=recipe["product"],
+        generation=recipe["generation"],
+        hostname=recipe["hostname"],
+        device_type=recipe["device_type"],
+    )
 
 
 def _content(spec: dict[str, Any], recipe: dict[str, Any]) -> bytes:
@@ -145,8 +166,10 @@ def _content(spec: dict[str, Any], recipe: dict[str, Any]) -> bytes:
         lines = []
         for i in range(int(spec["lines"])):
             h = hashlib.sha256(seed + i.to_bytes(4, "big")).hexdigest()
-            lines.append(f"2012-07-27 {8 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{int(h[:3], 16) % 1000:03d} "
-                         f"[{spec['seed']}] INFO event {i} id={h[:16]}")  # fmt: skip
+            lines.append(
+                f"2012-07-27 {8 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{int(h[:3], 16) % 1000:03d} "
+                f"[{spec['seed']}] INFO event {i} id={h[:16]}"
+            )
         return ("\n".join(lines) + "\n").encode()
     return hashlib.shake_256(seed).digest(int(spec["size_kib"]) * 1024)
 
@@ -190,16 +213,39 @@ def make_filesystem(disk_path: Path, part: PartitionLayout, tree: Path | None) -
     mkfs_seconds = whole_fs_seconds(part.size) + (data_seconds(_tree_bytes(tree)) if tree else 0)
     if part.fs == "vfat":
         bits = "32" if part.size >= FAT32_MIN else "16"
-        _run(["mkfs.vfat", "-F", bits, "-n", part.label or "BOOT", "-i", (part.uuid or "1234-5678").replace("-", ""),
-              "--offset", str(part.start // 512), str(disk_path), str(part.size // 1024)], mkfs_seconds)  # fmt: skip
+        _run(
+            [
+                "mkfs.vfat",
+                "-F",
+                bits,
+                "-n",
+                part.label or "BOOT",
+                "-i",
+                (part.uuid or "1234-5678").replace("-", ""),
+                "--offset",
+                str(part.start // 512),
+                str(disk_path),
+                str(part.size // 1024),
+            ],
+            mkfs_seconds,
+        )
         spec = f"{disk_path}@@{part.start}"
         if part.boot:
             _run(["syslinux", "--offset", str(part.start), "--install", str(disk_path)], FAT_UPDATE_SECONDS)
         for item in sorted(tree.iterdir()) if tree else []:
             _run(["mcopy", "-s", "-o", "-i", spec, str(item), "::/"], data_seconds(_tree_bytes(item)))
     else:
-        args = ["mkfs.ext4", "-q", "-F", "-L", part.label or "", "-U", part.uuid or "random",
-                "-E", f"offset={part.start},nodiscard,lazy_itable_init=1,lazy_journal_init=1"]  # fmt: skip
+        args = [
+            "mkfs.ext4",
+            "-q",
+            "-F",
+            "-L",
+            part.label or "",
+            "-U",
+            part.uuid or "random",
+            "-E",
+            f"offset={part.start},nodiscard,lazy_itable_init=1,lazy_journal_init=1",
+        ]
         if tree:
             args += ["-d", str(tree)]
         _run([*args, str(disk_path), f"{part.size // 1024}k"], mkfs_seconds)
@@ -212,8 +258,13 @@ def _build(key: str, recipe: dict[str, Any], work: Path) -> None:
     if boot_tree is not None:
         (boot_tree / "syslinux.cfg").write_text(SYSLINUX_CFG)
     store = DirectoryStore(work)
-    header = ImageHeader.new("factory", key, recipe["device_type"], recipe["generation"],
-                             command=f"g7lab factory-build {key} (recipe {recipe_path(key).name})")  # fmt: skip
+    header = ImageHeader.new(
+        "factory",
+        key,
+        recipe["device_type"],
+        recipe["generation"],
+        command=f"g7lab factory-build {key} (recipe {recipe_path(key).name})",
+    )
     with ImageWriter(store, "image", header, layout) as writer:
         for disk in layout.disks:
             disk_path = work / f"disk{disk.number}.img"

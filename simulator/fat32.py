@@ -63,8 +63,9 @@ def fill(image: Path, offset: int, name: str, leave_bytes: int) -> int:
         entries[take[-1]] = (entries[take[-1]] & 0xF0000000) | END_OF_CHAIN
         for copy in range(geo.fats):
             os.pwrite(fd, fat, offset + geo.fat_start + copy * geo.fat_bytes)
-        entry = short + struct.pack("<BBBHHHHHHHI", 0x20, 0, 0, 0, 0x5B7E, 0x5B7E, take[0] >> 16,
-                                    0, 0x5B7E, take[0] & 0xFFFF, size)  # fmt: skip
+        entry = short + struct.pack(
+            "<BBBHHHHHHHI", 0x20, 0, 0, 0, 0x5B7E, 0x5B7E, take[0] >> 16, 0, 0x5B7E, take[0] & 0xFFFF, size
+        )
         os.pwrite(fd, entry, slot)
         if geo.fsinfo:
             info = os.pread(fd, 512, offset + geo.fsinfo)

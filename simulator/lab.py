@@ -41,8 +41,10 @@ class UnsafePath(SimError):
 
 
 class PoweredOn(SimError):
-    message = ("server %(name)r is powered on (its console session%(by)s holds it); power it off first, "
-               "or use destroy --force")  # fmt: skip
+    message = (
+        "server %(name)r is powered on (its console session%(by)s holds it); power it off first, "
+        "or use destroy --force"
+    )
 
 
 def check_no_links(directory: Path) -> None:

@@ -61,8 +61,11 @@ class HeldLock:
     def child_env(self) -> dict[str, str]:
         if self.fd is None:
             return {}
-        return {ENV_LOCK: str(self.path), ENV_LOCK_FD: str(self.fd),
-                ENV_LOCK_MODE: EXCLUSIVE if self.exclusive else SHARED}  # fmt: skip
+        return {
+            ENV_LOCK: str(self.path),
+            ENV_LOCK_FD: str(self.fd),
+            ENV_LOCK_MODE: EXCLUSIVE if self.exclusive else SHARED,
+        }
 
     def pass_fds(self) -> tuple[int, ...]:
         return () if self.fd is None else (self.fd,)

@@ -71,8 +71,13 @@ def fsck_fat(image: Path, offset: int, size: int) -> str:
                 for chunk in _chunks(src, pos, length):
                     dst.write(chunk)
         try:
-            proc = subprocess.run(["fsck.fat", "-n", str(part)], capture_output=True, text=True,
-                                  timeout=FSCK_SECONDS, stdin=subprocess.DEVNULL)  # fmt: skip
+            proc = subprocess.run(
+                ["fsck.fat", "-n", str(part)],
+                capture_output=True,
+                text=True,
+                timeout=FSCK_SECONDS,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             return f"fsck.fat -n did not finish within {FSCK_SECONDS} s"
     if proc.returncode == 0:
@@ -83,8 +88,10 @@ def fsck_fat(image: Path, offset: int, size: int) -> str:
 
 # What fsck.fat says of every SYSLINUX-installed FAT (the installer rewrites the boot sector, not its
 # backup; "mostly harmless", exit 0): left out of a report so that the problems it found come first.
-_NOISE = re.compile(r"fsck\.fat \d|There are differences between boot sector|This is mostly harmless|"
-                    r"\s*,?\s*\d+:[0-9a-f]{2}/[0-9a-f]{2}")  # fmt: skip
+_NOISE = re.compile(
+    r"fsck\.fat \d|There are differences between boot sector|This is mostly harmless|"
+    r"\s*,?\s*\d+:[0-9a-f]{2}/[0-9a-f]{2}"
+)
 
 
 def fsck_drivekey(path: Path) -> str:

@@ -24,8 +24,14 @@ def write_dmi(server: Server) -> Path:
     hw = server.entry.hardware
     root = server.dir / "dmi"
     root.mkdir(exist_ok=True)
-    fields = {"sys_vendor": hw.manufacturer, "product_name": hw.product_name, "bios_vendor": "HP",
-              "bios_version": hw.bios_family, "bios_date": hw.bios_date, "chassis_vendor": hw.manufacturer}  # fmt: skip
+    fields = {
+        "sys_vendor": hw.manufacturer,
+        "product_name": hw.product_name,
+        "bios_vendor": "HP",
+        "bios_version": hw.bios_family,
+        "bios_date": hw.bios_date,
+        "chassis_vendor": hw.manufacturer,
+    }
     for name, value in fields.items():
         path = root / name
         try:
@@ -39,18 +45,40 @@ def write_dmi(server: Server) -> Path:
 
 def disk_map(server: Server) -> list[dict[str, object]]:
     disks: list[dict[str, object]] = [
-        {"path": str(d.path), "vendor": d.vendor, "product": d.product, "serial": d.serial,
-         "size_bytes": d.size_bytes, "bus": "ata" if d.vendor == "ATA" else "scsi"}
+        {
+            "path": str(d.path),
+            "vendor": d.vendor,
+            "product": d.product,
+            "serial": d.serial,
+            "size_bytes": d.size_bytes,
+            "bus": "ata" if d.vendor == "ATA" else "scsi",
+        }
         for d in server.presented_disks()
-    ]  # fmt: skip
+    ]
     key = server.drivekey_path
     if key.exists():
-        disks.append({"path": str(key), "vendor": "HP", "product": "USB DriveKey", "serial": "DRIVEKEY",
-                      "size_bytes": key.stat().st_size, "bus": "usb"})  # fmt: skip
+        disks.append(
+            {
+                "path": str(key),
+                "vendor": "HP",
+                "product": "USB DriveKey",
+                "serial": "DRIVEKEY",
+                "size_bytes": key.stat().st_size,
+                "bus": "usb",
+            }
+        )
     for stick in server.state.usb_sticks:
         path = server.dir / stick
-        disks.append({"path": str(path), "vendor": "SanDisk", "product": "Cruzer Blade", "serial": stick.upper(),
-                      "size_bytes": path.stat().st_size, "bus": "usb"})  # fmt: skip
+        disks.append(
+            {
+                "path": str(path),
+                "vendor": "SanDisk",
+                "product": "Cruzer Blade",
+                "serial": stick.upper(),
+                "size_bytes": path.stat().st_size,
+                "bus": "usb",
+            }
+        )
     return disks
 
 

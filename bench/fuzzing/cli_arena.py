@@ -67,12 +67,44 @@ class Step:
         return f"{self.program} {words[0] if words else '<none>'}"
 
 
-_VALUED = {"--dmi-root", "--controller-cli", "--disk-map", "--drivekey", "--lab", "--config", "--drive-size",
-           "--cache", "--size", "--drive", "--transcript", "--screens", "--prompt-seconds", "--backend",
-           "--fast-forward", "--libvirt-uri", "--text", "--label", "--seconds", "--what"}  # fmt: skip
+_VALUED = {
+    "--dmi-root",
+    "--controller-cli",
+    "--disk-map",
+    "--drivekey",
+    "--lab",
+    "--config",
+    "--drive-size",
+    "--cache",
+    "--size",
+    "--drive",
+    "--transcript",
+    "--screens",
+    "--prompt-seconds",
+    "--backend",
+    "--fast-forward",
+    "--libvirt-uri",
+    "--text",
+    "--label",
+    "--seconds",
+    "--what",
+}
 _OPERATIONS = {"detect", "verify", "restore", "capture", "ui"}
-_SUBCOMMANDS = {"catalog", "create", "list", "show", "destroy", "ssacli", "fault", "power-on", "guest", "recover",
-                "files", "run", *_OPERATIONS}  # fmt: skip
+_SUBCOMMANDS = {
+    "catalog",
+    "create",
+    "list",
+    "show",
+    "destroy",
+    "ssacli",
+    "fault",
+    "power-on",
+    "guest",
+    "recover",
+    "files",
+    "run",
+    *_OPERATIONS,
+}
 
 
 @dataclass
@@ -104,8 +136,15 @@ class Arena:
         self.drivekey_files: dict[str, dict[str, bytes]] = {}  # target -> factory image + module.json
         cache = os.environ.get("G7LAB_CACHE") or str(Path.home() / ".cache" / "g7lab")
         self.base_env = {k: v for k, v in benchlib.ENV.items() if not k.startswith(("G7SIM_", "IRECOVERY_"))}
-        self.base_env.update({"G7SIM_LAB": str(self.lab), "HOME": str(self.home), "TMPDIR": str(self.tmp),
-                              "G7LAB_CACHE": cache, "G7SIM_PROMPT_SECONDS": PROMPT_SECONDS})  # fmt: skip
+        self.base_env.update(
+            {
+                "G7SIM_LAB": str(self.lab),
+                "HOME": str(self.home),
+                "TMPDIR": str(self.tmp),
+                "G7LAB_CACHE": cache,
+                "G7SIM_PROMPT_SECONDS": PROMPT_SECONDS,
+            }
+        )
         self.base_env.pop("XDG_DATA_HOME", None)
         self.base_env.pop("LC_ALL", None)
 
@@ -211,8 +250,13 @@ class Arena:
         return out
 
     def g7sim_now(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True, text=True,
-                              env=self.base_env, cwd=self.run)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "simulator.cli", *args],
+            capture_output=True,
+            text=True,
+            env=self.base_env,
+            cwd=self.run,
+        )
 
     # ---- putting targets back ----------------------------------------------------------------------
     def reset(self, name: str) -> bool:
@@ -269,9 +313,15 @@ class Arena:
         """Run one step in its own session; (exit status or None if killed at ``limit``, stdout, stderr, s)."""
         module = "simulator.cli" if step.program == "g7sim" else "recovery.cli"
         started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", module, *step.args], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.run,
-                                env=self.env_for(step, target), start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, *step.args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=self.run,
+            env=self.env_for(step, target),
+            start_new_session=True,
+        )
         try:
             out, err = proc.communicate(step.stdin, timeout=limit)
             rc: int | None = proc.returncode
@@ -287,8 +337,9 @@ class Arena:
         return text.replace(str(self.work), "$W")
 
     def reproducer(self, step: Step) -> str:
-        env = " ".join(f"{k}={shell_word(self.shown(v))}" if v is not None else f"-u {k}"
-                       for k, v in step.env.items())  # fmt: skip
+        env = " ".join(
+            f"{k}={shell_word(self.shown(v))}" if v is not None else f"-u {k}" for k, v in step.env.items()
+        )
         words = " ".join(shell_word(self.shown(a)) for a in step.args)
         stdin = f" < keys {step.stdin[:60]!r}{'...' if len(step.stdin) > 60 else ''}" if step.stdin else ""
         return f"{env + ' ' if env else ''}{step.program} {words}{stdin}"

@@ -16,27 +16,170 @@ from fuzzing.cli_arena import BYSTANDER, TARGETS, Arena, Case, Step
 from fuzzing.cli_content import dmi_root, drivekey_path, hostile_disk_map, recovery_op
 
 LONG = "x" * 5000
-NUMBERS = ["0", "1", "-1", "-5", "2", "nan", "NaN", "-nan", "inf", "-inf", "Infinity", "1e999", "-1e999",
-           "1e-999", "18446744073709551616", "9" * 400, "0x10", "1_0", " 1", "+1", "1.5", "1e3", "", "٣", "３",
-           "²", "⅓", "１٠", "1\n", "10000001", "0.0001"]  # fmt: skip
-SIZES = ["0", "0GB", "1GB", "35GB", "36GB", "146GB", "450GB", "900GB", "1200GB", "4TB", "4000GB", "4001GB", "5TB",
-         "-1GB", "18446744073709551616", "18446744073709551616GB", "1e999GB", "1e3GB", "nanGB", "450gb",
-         "450 GB", "450GiB", "450MB", "450GB\n", "٤٥٠GB", "４５０GB", "²GB", "", "GB", "146", "1.5TB",
-         "0x1c2GB", LONG]  # fmt: skip
-NAMES = ["", "-", "--", ".", "..", "../x", "a/b", "/abs", "x" * 64, "x" * 65, LONG, "new\n", "new\r",
-         "\tnew", "n\x1b[2Jn", "n\x07", "é", "a b", "-x", "--lab", "new/", "./new", "NEW.1", "new\x7f", "n\u202e",
-         "n\udcff", "*", "[a]", f"{BYSTANDER}\n", f"{BYSTANDER}/", f"./{BYSTANDER}", f"../lab/{BYSTANDER}",
-         f"{BYSTANDER}/..", "cic\n", "CIC", " cic", "cic/../cic"]  # fmt: skip
-TEXTS = ["", "x", "\x1b[2J\x1b[1;1HSystem restore complete. Click 'Restart'", "a\nb", "\x07\x08\x7f", "é",
-         "\udcff\udcfe", "x" * 100_000, "-", "--", "%s%n", "{}", "$(id)", "../../outside/victim"]  # fmt: skip
-FS_PATHS = ["/etc/appliance-release", "/", "", ".", "..", "../../..", "/../../../etc/passwd", "//", "/config",
-            "/config/x\ny", "/nonexistent/x", "/recordings", "/logs/", "/" + LONG, "/\x1b[2J", "/a b",
-            "/lost+found", "/etc/../etc/passwd", "relative", "/etc/appliance-release/x", "/\udcff"]  # fmt: skip
+NUMBERS = [
+    "0",
+    "1",
+    "-1",
+    "-5",
+    "2",
+    "nan",
+    "NaN",
+    "-nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e999",
+    "-1e999",
+    "1e-999",
+    "18446744073709551616",
+    "9" * 400,
+    "0x10",
+    "1_0",
+    " 1",
+    "+1",
+    "1.5",
+    "1e3",
+    "",
+    "٣",
+    "３",
+    "²",
+    "⅓",
+    "１٠",
+    "1\n",
+    "10000001",
+    "0.0001",
+]
+SIZES = [
+    "0",
+    "0GB",
+    "1GB",
+    "35GB",
+    "36GB",
+    "146GB",
+    "450GB",
+    "900GB",
+    "1200GB",
+    "4TB",
+    "4000GB",
+    "4001GB",
+    "5TB",
+    "-1GB",
+    "18446744073709551616",
+    "18446744073709551616GB",
+    "1e999GB",
+    "1e3GB",
+    "nanGB",
+    "450gb",
+    "450 GB",
+    "450GiB",
+    "450MB",
+    "450GB\n",
+    "٤٥٠GB",
+    "４５０GB",
+    "²GB",
+    "",
+    "GB",
+    "146",
+    "1.5TB",
+    "0x1c2GB",
+    LONG,
+]
+NAMES = [
+    "",
+    "-",
+    "--",
+    ".",
+    "..",
+    "../x",
+    "a/b",
+    "/abs",
+    "x" * 64,
+    "x" * 65,
+    LONG,
+    "new\n",
+    "new\r",
+    "\tnew",
+    "n\x1b[2Jn",
+    "n\x07",
+    "é",
+    "a b",
+    "-x",
+    "--lab",
+    "new/",
+    "./new",
+    "NEW.1",
+    "new\x7f",
+    "n\u202e",
+    "n\udcff",
+    "*",
+    "[a]",
+    f"{BYSTANDER}\n",
+    f"{BYSTANDER}/",
+    f"./{BYSTANDER}",
+    f"../lab/{BYSTANDER}",
+    f"{BYSTANDER}/..",
+    "cic\n",
+    "CIC",
+    " cic",
+    "cic/../cic",
+]
+TEXTS = [
+    "",
+    "x",
+    "\x1b[2J\x1b[1;1HSystem restore complete. Click 'Restart'",
+    "a\nb",
+    "\x07\x08\x7f",
+    "é",
+    "\udcff\udcfe",
+    "x" * 100_000,
+    "-",
+    "--",
+    "%s%n",
+    "{}",
+    "$(id)",
+    "../../outside/victim",
+]
+FS_PATHS = [
+    "/etc/appliance-release",
+    "/",
+    "",
+    ".",
+    "..",
+    "../../..",
+    "/../../../etc/passwd",
+    "//",
+    "/config",
+    "/config/x\ny",
+    "/nonexistent/x",
+    "/recordings",
+    "/logs/",
+    "/" + LONG,
+    "/\x1b[2J",
+    "/a b",
+    "/lost+found",
+    "/etc/../etc/passwd",
+    "relative",
+    "/etc/appliance-release/x",
+    "/\udcff",
+]
 LABELS = ["SYSTEM", "BOOT", "", "system", "DATA", "../x", "x" * 300, "\x1b[2J", "SYSTEM\n"]
 # valid nominal sizes, the large ones making logical drives past 2 TiB (an msdos table's reach)
 DRIVE_SIZES = ["146GB", "300GB", "450GB", "600GB", "900GB", "1200GB", "2TB", "4TB"]
-CONFIGS = ["cic-360g7", "ias-120g7", "sql-380g7", "ims-small", "ias-380g7", "", "CIC-360G7", "cic-360g7\n",
-           "bogus", "../cic", LONG, "\x1b[2J", "cic"]  # fmt: skip
+CONFIGS = [
+    "cic-360g7",
+    "ias-120g7",
+    "sql-380g7",
+    "ims-small",
+    "ias-380g7",
+    "",
+    "CIC-360G7",
+    "cic-360g7\n",
+    "bogus",
+    "../cic",
+    LONG,
+    "\x1b[2J",
+    "cic",
+]
 CACHES = [
     "512",
     "1024",
@@ -53,27 +196,107 @@ CACHES = [
     "٥١٢",
     "18446744073709551616",
 ]
-BAYS = ["1", "2", "8", "0", "-1", "99", "²", "٣", "１", "1e999", "18446744073709551616", "", "nan", "1.0",
-        " 1", "1\n", "0x1", "+1", LONG]  # fmt: skip
-OFFSETS = ["300MiB", "0", "1", "512", "18446744073709551616", "1e999", "300MB", "300mib", "-1", "9" * 30 + "GiB",
-           "٣٠٠MiB", "300 MiB", "0GiB", "4GiB", "1B", "", "inf"]  # fmt: skip
+BAYS = [
+    "1",
+    "2",
+    "8",
+    "0",
+    "-1",
+    "99",
+    "²",
+    "٣",
+    "１",
+    "1e999",
+    "18446744073709551616",
+    "",
+    "nan",
+    "1.0",
+    " 1",
+    "1\n",
+    "0x1",
+    "+1",
+    LONG,
+]
+OFFSETS = [
+    "300MiB",
+    "0",
+    "1",
+    "512",
+    "18446744073709551616",
+    "1e999",
+    "300MB",
+    "300mib",
+    "-1",
+    "9" * 30 + "GiB",
+    "٣٠٠MiB",
+    "300 MiB",
+    "0GiB",
+    "4GiB",
+    "1B",
+    "",
+    "inf",
+]
 IMAGE_KEYS = ["sql", "ias", "ims", "cic", "", "../x", "x" * 300, "\x1b[2J", "SQL", "sql\n"]
 SERIALS = ["PB00000000", "", "../../../outside/victim", "x" * 300, "\x1b[2J", "DRIVEKEY", "pb00000000"]
-FAULT_KINDS = ["drive-fail", "drive-remove", "drive-insert", "drive-replace", "module-config-corrupt",
-               "module-config-missing", "module-config-other-model", "image-corrupt", "image-truncate",
-               "image-missing", "image-other-type", "capture-corrupt", "drivekey-readonly", "drivekey-writable",
-               "drivekey-full", "io-error", "io-error-clear", "usb-stick-insert"]  # fmt: skip
+FAULT_KINDS = [
+    "drive-fail",
+    "drive-remove",
+    "drive-insert",
+    "drive-replace",
+    "module-config-corrupt",
+    "module-config-missing",
+    "module-config-other-model",
+    "image-corrupt",
+    "image-truncate",
+    "image-missing",
+    "image-other-type",
+    "capture-corrupt",
+    "drivekey-readonly",
+    "drivekey-writable",
+    "drivekey-full",
+    "io-error",
+    "io-error-clear",
+    "usb-stick-insert",
+]
 BAD_KINDS = ["", "drive-explode", "DRIVE-FAIL", "drive-fail\n", "io-error ", "--", "\x1b[2J"]
 BACKENDS = ["process", "x", "", "LIBVIRT", "process\n", "../process", "\x1b[2J", "proc", LONG]
-SSACLI = [["ctrl", "all", "show", "config"], ["ctrl all show config"], ["ctrl", "slot=0", "ld", "all", "show", "detail"],
-          ["ctrl", "slot=0", "ld", "1", "show", "status"], ["ctrl", "slot=99", "ld", "1", "show"],
-          ["ctrl", "slot=0", "ld", "18446744073709551616", "show", "status"], ["ctrl", "slot=0", "ld", "-1", "show"],
-          ["ctrl", "slot=0", "pd", "all", "show"], ["rescan"], [""], ["\x1b[2J"], ["ctrl", "slot=٠", "ld", "١", "show"],
-          ["ctrl", "all", "delete", "forced"], ["ctrl", "slot=0", "ld", "²", "show", "status"], [LONG],
-          ["ctrl", "slot=0", "ld", "1e999", "show", "detail"], ["ctrl\nall", "show"], ["--", "-h"]]  # fmt: skip
+SSACLI = [
+    ["ctrl", "all", "show", "config"],
+    ["ctrl all show config"],
+    ["ctrl", "slot=0", "ld", "all", "show", "detail"],
+    ["ctrl", "slot=0", "ld", "1", "show", "status"],
+    ["ctrl", "slot=99", "ld", "1", "show"],
+    ["ctrl", "slot=0", "ld", "18446744073709551616", "show", "status"],
+    ["ctrl", "slot=0", "ld", "-1", "show"],
+    ["ctrl", "slot=0", "pd", "all", "show"],
+    ["rescan"],
+    [""],
+    ["\x1b[2J"],
+    ["ctrl", "slot=٠", "ld", "١", "show"],
+    ["ctrl", "all", "delete", "forced"],
+    ["ctrl", "slot=0", "ld", "²", "show", "status"],
+    [LONG],
+    ["ctrl", "slot=0", "ld", "1e999", "show", "detail"],
+    ["ctrl\nall", "show"],
+    ["--", "-h"],
+]
 UNKNOWN = ["--bogus", "-x", "--json=1", "--yes=no", "---", "-", "--=x", "-h", "--help", "--lab=", "--versio"]
-KEYS = [b"", b"\x1d", b"\x1b[23~3", b"\x1b+!3", b"\x1b[23~3r\r\r\r", b"\x1b[19~", b"\x1b[20~\x1b", b"\x03",
-        b"\x1b[" + b"1" * 40_000, b"\x1b[2", b"\x1b[23~3c\r\r", b"\xff\xfe\x00", b"\x1b[23~9", b"\x1b[23~A"]  # fmt: skip
+KEYS = [
+    b"",
+    b"\x1d",
+    b"\x1b[23~3",
+    b"\x1b+!3",
+    b"\x1b[23~3r\r\r\r",
+    b"\x1b[19~",
+    b"\x1b[20~\x1b",
+    b"\x03",
+    b"\x1b[" + b"1" * 40_000,
+    b"\x1b[2",
+    b"\x1b[23~3c\r\r",
+    b"\xff\xfe\x00",
+    b"\x1b[23~9",
+    b"\x1b[23~A",
+]
 
 
 class Draw:
@@ -95,14 +318,32 @@ class Draw:
 def _paths(arena: Arena, *extra: str) -> list[str]:
     """Hostile paths for options that read or write a file: in the run folder, canaries, devices."""
     run = arena.run
-    return [str(run / "out" / "t.txt"), str(run), "", str(run / "missing" / "x"), "/dev/full", "/dev/null",
-            str(arena.root / "CANARY-1.txt") + "/x", str(run / ("y" * 300)), str(run / "a\nb"), *extra]  # fmt: skip
+    return [
+        str(run / "out" / "t.txt"),
+        str(run),
+        "",
+        str(run / "missing" / "x"),
+        "/dev/full",
+        "/dev/null",
+        str(arena.root / "CANARY-1.txt") + "/x",
+        str(run / ("y" * 300)),
+        str(run / "a\nb"),
+        *extra,
+    ]
 
 
 def lab_paths(arena: Arena) -> list[str]:
-    return [str(arena.root / "CANARY-1.txt"), str(arena.run / "newlab"), "", str(arena.run), "/dev/null",
-            str(arena.root / "CANARY-1.txt") + "/lab", "relative-lab", str(arena.run / ("l" * 5000)),
-            str(arena.run / "lab\n")]  # fmt: skip
+    return [
+        str(arena.root / "CANARY-1.txt"),
+        str(arena.run / "newlab"),
+        "",
+        str(arena.run),
+        "/dev/null",
+        str(arena.root / "CANARY-1.txt") + "/lab",
+        "relative-lab",
+        str(arena.run / ("l" * 5000)),
+        str(arena.run / "lab\n"),
+    ]
 
 
 def mangle(rng: random.Random, args: list[str], d: Draw, *, lab: list[str] | None) -> list[str]:
@@ -170,8 +411,12 @@ def _create(d: Draw, arena: Arena, target: str, name: str) -> Built:
         args += ["--cache", d.pick("cache", "1024", CACHES)]
     if d.maybe(0.2):
         args.append("--blank")
-    bad_name = not (new[:1].isascii() and new[:1].isalnum() and len(new) <= 64
-                    and all(c.isascii() and (c.isalnum() or c in "._-") for c in new))  # fmt: skip
+    bad_name = not (
+        new[:1].isascii()
+        and new[:1].isalnum()
+        and len(new) <= 64
+        and all(c.isascii() and (c.isalnum() or c in "._-") for c in new)
+    )
     return [Step("g7sim", args)], [], "a server name outside [A-Za-z0-9._-]{1,64}" if bad_name else ""
 
 
@@ -245,10 +490,20 @@ def _power_on(d: Draw, arena: Arena, target: str, name: str) -> Built:
 
 def _guest(d: Draw, arena: Arena, target: str, name: str) -> Built:
     # never a real `guest build` (it downloads Debian packages): only refusals and `status`
-    args = d.rng.choice([["guest"], ["guest", "status"], ["guest", "status", "--json"], ["guest", "bogus"],
-                         ["guest", "build", "--what", "x"], ["guest", "build", "--what", ""],
-                         ["guest", "build", "--what", "all\n"], ["guest", "status", "--json", "extra"],
-                         ["guest", "build", "--what"], ["guest", "--what", "all"]])  # fmt: skip
+    args = d.rng.choice(
+        [
+            ["guest"],
+            ["guest", "status"],
+            ["guest", "status", "--json"],
+            ["guest", "bogus"],
+            ["guest", "build", "--what", "x"],
+            ["guest", "build", "--what", ""],
+            ["guest", "build", "--what", "all\n"],
+            ["guest", "status", "--json", "extra"],
+            ["guest", "build", "--what"],
+            ["guest", "--what", "all"],
+        ]
+    )
     return [Step("g7sim", list(args))], [], ""
 
 
@@ -281,10 +536,20 @@ def _nothing(d: Draw, arena: Arena, target: str, name: str) -> Built:
 
 
 _G7SIM: dict[str, tuple[int, Callable[[Draw, Arena, str, str], Built]]] = {
-    "catalog": (1, _catalog), "create": (4, _create), "list": (1, _list), "show": (2, _show),
-    "destroy": (2, _destroy), "ssacli": (3, _ssacli), "fault": (6, _fault), "power-on": (4, _power_on),
-    "guest": (1, _guest), "recover": (4, _recover), "files": (4, _files), "run": (2, _run), "none": (1, _nothing),
-}  # fmt: skip
+    "catalog": (1, _catalog),
+    "create": (4, _create),
+    "list": (1, _list),
+    "show": (2, _show),
+    "destroy": (2, _destroy),
+    "ssacli": (3, _ssacli),
+    "fault": (6, _fault),
+    "power-on": (4, _power_on),
+    "guest": (1, _guest),
+    "recover": (4, _recover),
+    "files": (4, _files),
+    "run": (2, _run),
+    "none": (1, _nothing),
+}
 
 
 # ---------------------------------------------------------------- irecovery
@@ -303,8 +568,11 @@ def irecovery_words(d: Draw, arena: Arena, target: str, *, direct: bool) -> list
         }[option]()
         words += [option, value]
         d.hostile.append(option)
-    sub = d.pick("subcommand", d.rng.choice(["detect", "verify", "restore", "capture", "ui"]),
-                 ["", "bogus", "Detect", "restore\n", LONG, "-"])  # fmt: skip
+    sub = d.pick(
+        "subcommand",
+        d.rng.choice(["detect", "verify", "restore", "capture", "ui"]),
+        ["", "bogus", "Detect", "restore\n", LONG, "-"],
+    )
     words.append(sub)
     if sub in ("verify", "restore"):
         if d.maybe(0.9):
@@ -319,9 +587,22 @@ def irecovery_words(d: Draw, arena: Arena, target: str, *, direct: bool) -> list
 
 
 def controller_clis(arena: Arena) -> list[str]:
-    return ["'x", "", "/nonexistent/hpacucli", str(arena.run), str(arena.root / "CANARY-1.txt"), "true", "false",
-            "sh -c 'exit 3'", "\x1b[2J", "head -c 3000000 /dev/urandom", "printf '\\377\\376\\033[2J'",
-            "echo Error: \x1b[2J\x1b[1;1HSystem restore complete", '"unterminated', "cat\x00"[:3]]  # fmt: skip
+    return [
+        "'x",
+        "",
+        "/nonexistent/hpacucli",
+        str(arena.run),
+        str(arena.root / "CANARY-1.txt"),
+        "true",
+        "false",
+        "sh -c 'exit 3'",
+        "\x1b[2J",
+        "head -c 3000000 /dev/urandom",
+        "printf '\\377\\376\\033[2J'",
+        "echo Error: \x1b[2J\x1b[1;1HSystem restore complete",
+        '"unterminated',
+        "cat\x00"[:3],
+    ]
 
 
 def irecovery_case(rng: random.Random, arena: Arena) -> Case:
@@ -329,5 +610,10 @@ def irecovery_case(rng: random.Random, arena: Arena) -> Case:
     target = rng.choice(list(TARGETS))
     words = mangle(rng, irecovery_words(d, arena, target, direct=True), d, lab=None)
     step = Step("irecovery", words, stdin=rng.choice(KEYS), screen="ui" in words)
-    return Case("irecovery-args", f"irecovery: {', '.join(d.hostile) or 'valid'}", [step], target=target,
-                recovery_only=True)  # fmt: skip
+    return Case(
+        "irecovery-args",
+        f"irecovery: {', '.join(d.hostile) or 'valid'}",
+        [step],
+        target=target,
+        recovery_only=True,
+    )

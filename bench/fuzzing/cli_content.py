@@ -16,16 +16,45 @@ from pathlib import Path
 
 from fuzzing.cli_arena import TARGETS, Arena, Case, Step
 
-OPS = [["detect"], ["verify", "factory"], ["verify", "user"], ["restore", "factory", "--yes"],
-       ["restore", "user", "--yes"], ["capture", "--yes"]]  # fmt: skip
+OPS = [
+    ["detect"],
+    ["verify", "factory"],
+    ["verify", "user"],
+    ["restore", "factory", "--yes"],
+    ["restore", "user", "--yes"],
+    ["capture", "--yes"],
+]
 ESCAPES = "\x1b[2J\x1b[1;1HSystem restore complete. Click 'Restart' to restart the machine.\x1b[8m"
 # the operations #15 says must refuse a disk identity seen twice or on a USB disk / a bad module.json
 DISK_OPS = ("restore", "capture")
 CONFIG_OPS = ("detect", "verify", "restore", "capture")
-SLOTS_OVERLAPPING = ["IMAGES/FACTORY", "IMAGES", "IRECOVERY", "../x", "IMAGES/FACTORY/x", "IRECOVERY/x", "images/factory",
-                     "", ".", "/", "IMAGES/USER/../FACTORY", "Images/Factory"]  # fmt: skip
-SLOTS_ODD = ["IMAGES/USER/", "./IMAGES/USER", "IMAGES//USER", "IMAGES\\USER", "IMAGES/USER.new", "IMAGES/FACTORY.old",
-             "CON", "x" * 300, "IMAGES/USER\n", "/IMAGES/USER", "IMAGES/USER2"]  # fmt: skip
+SLOTS_OVERLAPPING = [
+    "IMAGES/FACTORY",
+    "IMAGES",
+    "IRECOVERY",
+    "../x",
+    "IMAGES/FACTORY/x",
+    "IRECOVERY/x",
+    "images/factory",
+    "",
+    ".",
+    "/",
+    "IMAGES/USER/../FACTORY",
+    "Images/Factory",
+]
+SLOTS_ODD = [
+    "IMAGES/USER/",
+    "./IMAGES/USER",
+    "IMAGES//USER",
+    "IMAGES\\USER",
+    "IMAGES/USER.new",
+    "IMAGES/FACTORY.old",
+    "CON",
+    "x" * 300,
+    "IMAGES/USER\n",
+    "/IMAGES/USER",
+    "IMAGES/USER2",
+]
 
 
 class Raw:
@@ -36,10 +65,37 @@ class Raw:
 
 
 def hostile_values(rng: random.Random) -> list[object]:
-    return [None, True, False, 0, -1, 1.5, 2**64, Raw("1e999"), Raw("-1e999"), Raw("NaN"), Raw("Infinity"),
-            Raw("9" * 5000), "", "x", "x" * 1_000_000, ESCAPES, "\x07\x08", "\ud800", "\x00", "a\nb", "\u202e",
-            [], {}, [1, 2], {"a": 1}, Raw("[" * 100_000 + "]" * 100_000), Raw('{"a":' * 5000 + "1" + "}" * 5000),
-            list(range(10_000)), rng.choice(SLOTS_OVERLAPPING + SLOTS_ODD)]  # fmt: skip
+    return [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        1.5,
+        2**64,
+        Raw("1e999"),
+        Raw("-1e999"),
+        Raw("NaN"),
+        Raw("Infinity"),
+        Raw("9" * 5000),
+        "",
+        "x",
+        "x" * 1_000_000,
+        ESCAPES,
+        "\x07\x08",
+        "\ud800",
+        "\x00",
+        "a\nb",
+        "\u202e",
+        [],
+        {},
+        [1, 2],
+        {"a": 1},
+        Raw("[" * 100_000 + "]" * 100_000),
+        Raw('{"a":' * 5000 + "1" + "}" * 5000),
+        list(range(10_000)),
+        rng.choice(SLOTS_OVERLAPPING + SLOTS_ODD),
+    ]
 
 
 def dumps(data: object) -> str:
@@ -79,15 +135,33 @@ def set_path(data: object, path: tuple[object, ...], value: object) -> object:
 
 def raw_mutation(rng: random.Random, text: str) -> tuple[bytes, str]:
     data = text.encode()
-    kind = rng.choice(["truncate", "flip", "bom", "invalid-utf8", "duplicate-key", "trailing", "empty",
-                       "whitespace", "null", "crlf"])  # fmt: skip
+    kind = rng.choice(
+        [
+            "truncate",
+            "flip",
+            "bom",
+            "invalid-utf8",
+            "duplicate-key",
+            "trailing",
+            "empty",
+            "whitespace",
+            "null",
+            "crlf",
+        ]
+    )
     at = rng.randint(0, len(data))
     out = {
-        "truncate": data[:at], "flip": data[:at] + bytes([rng.randrange(256)]) + data[at + 1 :],
-        "bom": b"\xef\xbb\xbf" + data, "invalid-utf8": data[:at] + b"\xff\xfe\xc3" + data[at:],
-        "duplicate-key": data.replace(b"{", b'{"format": 2, "appliance": null,', 1), "trailing": data + b"\n}]x",
-        "empty": b"", "whitespace": b" " * (2 << 20) + data, "null": b"null", "crlf": data.replace(b"\n", b"\r\n"),
-    }[kind]  # fmt: skip
+        "truncate": data[:at],
+        "flip": data[:at] + bytes([rng.randrange(256)]) + data[at + 1 :],
+        "bom": b"\xef\xbb\xbf" + data,
+        "invalid-utf8": data[:at] + b"\xff\xfe\xc3" + data[at:],
+        "duplicate-key": data.replace(b"{", b'{"format": 2, "appliance": null,', 1),
+        "trailing": data + b"\n}]x",
+        "empty": b"",
+        "whitespace": b" " * (2 << 20) + data,
+        "null": b"null",
+        "crlf": data.replace(b"\n", b"\r\n"),
+    }[kind]
     return out, f"raw {kind} at {at}"
 
 
@@ -111,17 +185,43 @@ def _input(arena: Arena, rng: random.Random, suffix: str, data: bytes) -> Path:
 
 def dmi_root(rng: random.Random, arena: Arena) -> tuple[str, str]:
     """An odd SMBIOS folder: (path, what)."""
-    kind = rng.choice(["missing", "file", "empty", "blank", "escapes", "huge", "invalid-utf8", "dir", "newlines",
-                       "other-model", "canary", "empty-string", "long"])  # fmt: skip
+    kind = rng.choice(
+        [
+            "missing",
+            "file",
+            "empty",
+            "blank",
+            "escapes",
+            "huge",
+            "invalid-utf8",
+            "dir",
+            "newlines",
+            "other-model",
+            "canary",
+            "empty-string",
+            "long",
+        ]
+    )
     if kind in ("missing", "file", "canary", "empty-string", "long"):
-        return {"missing": str(arena.run / "no-such-dmi"), "canary": str(arena.root / "CANARY-1.txt"),
-                "file": str(_input(arena, rng, ".dmi", b"ProLiant DL360 G7\n")), "empty-string": "",
-                "long": str(arena.run / ("d" * 5000))}[kind], f"dmi root {kind}"  # fmt: skip
+        return {
+            "missing": str(arena.run / "no-such-dmi"),
+            "canary": str(arena.root / "CANARY-1.txt"),
+            "file": str(_input(arena, rng, ".dmi", b"ProLiant DL360 G7\n")),
+            "empty-string": "",
+            "long": str(arena.run / ("d" * 5000)),
+        }[kind], f"dmi root {kind}"
     root = arena.run / "in" / f"dmi-{_token(rng)}"
     root.mkdir(parents=True)
-    product = {"empty": None, "blank": b"", "escapes": ESCAPES.encode(), "huge": b"P" * (4 << 20),
-               "invalid-utf8": b"ProLiant \xff\xfe DL360 G7", "dir": None, "newlines": b"ProLiant DL360 G7\n\n\x00x",
-               "other-model": b"ProLiant DL380 G7"}[kind]  # fmt: skip
+    product = {
+        "empty": None,
+        "blank": b"",
+        "escapes": ESCAPES.encode(),
+        "huge": b"P" * (4 << 20),
+        "invalid-utf8": b"ProLiant \xff\xfe DL360 G7",
+        "dir": None,
+        "newlines": b"ProLiant DL360 G7\n\n\x00x",
+        "other-model": b"ProLiant DL380 G7",
+    }[kind]
     if kind == "dir":
         (root / "product_name").mkdir()
     elif product is not None:
@@ -132,15 +232,34 @@ def dmi_root(rng: random.Random, arena: Arena) -> tuple[str, str]:
 
 
 def drivekey_path(rng: random.Random, arena: Arena) -> tuple[str, str]:
-    kind = rng.choice(["dir", "missing", "empty", "random", "/dev/null", "/dev/zero", "canary", "truncated",
-                       "empty-string", "escapes"])  # fmt: skip
+    kind = rng.choice(
+        [
+            "dir",
+            "missing",
+            "empty",
+            "random",
+            "/dev/null",
+            "/dev/zero",
+            "canary",
+            "truncated",
+            "empty-string",
+            "escapes",
+        ]
+    )
     if kind == "truncated":
         data = (arena.pristine / "cic" / "drivekey.img").open("rb").read(1 << 20)
         return str(_input(arena, rng, ".img", data)), "DriveKey cut to 1 MiB"
-    value = {"dir": str(arena.run), "missing": str(arena.run / "no-such-key.img"), "/dev/null": "/dev/null",
-             "/dev/zero": "/dev/zero", "canary": str(arena.root / "CANARY-1.txt"), "empty-string": "",
-             "empty": str(_input(arena, rng, ".img", b"")), "random": str(_input(arena, rng, ".img", rng.randbytes(65536))),
-             "escapes": str(arena.run / ESCAPES)}[kind]  # fmt: skip
+    value = {
+        "dir": str(arena.run),
+        "missing": str(arena.run / "no-such-key.img"),
+        "/dev/null": "/dev/null",
+        "/dev/zero": "/dev/zero",
+        "canary": str(arena.root / "CANARY-1.txt"),
+        "empty-string": "",
+        "empty": str(_input(arena, rng, ".img", b"")),
+        "random": str(_input(arena, rng, ".img", rng.randbytes(65536))),
+        "escapes": str(arena.run / ESCAPES),
+    }[kind]
     return value, f"DriveKey path {kind}"
 
 
@@ -148,16 +267,48 @@ def hostile_disk_map(rng: random.Random, arena: Arena, target: str) -> tuple[str
     """A disk map file: (path, what, why #15 requires a refusal or "")."""
     disks = [dict(d) for d in arena.disk_maps[target]]
     ld = next((d for d in disks if d["bus"] != "usb"), disks[0])
-    kind = rng.choice(["field", "field", "field", "drop-key", "duplicate-identity", "usb-identity", "stick-identity",
-                       "not-a-list", "strings", "deep", "huge", "invalid-utf8", "empty", "null", "no-drivekey",
-                       "drivekey-elsewhere", "lowercase-serial", "extra-key"])  # fmt: skip
+    kind = rng.choice(
+        [
+            "field",
+            "field",
+            "field",
+            "drop-key",
+            "duplicate-identity",
+            "usb-identity",
+            "stick-identity",
+            "not-a-list",
+            "strings",
+            "deep",
+            "huge",
+            "invalid-utf8",
+            "empty",
+            "null",
+            "no-drivekey",
+            "drivekey-elsewhere",
+            "lowercase-serial",
+            "extra-key",
+        ]
+    )
     refuse = ""
     data: object = disks
     what = kind
     if kind == "field":
         key = rng.choice(["path", "vendor", "product", "serial", "size_bytes", "bus"])
-        value = rng.choice(hostile_values(rng) + ["", "/nonexistent/x", str(arena.run), "volumes/x.img", "/dev/null",
-                                                  "/dev/full", "a\nb", "usb", "USB", "sata"])  # fmt: skip
+        value = rng.choice(
+            hostile_values(rng)
+            + [
+                "",
+                "/nonexistent/x",
+                str(arena.run),
+                "volumes/x.img",
+                "/dev/null",
+                "/dev/full",
+                "a\nb",
+                "usb",
+                "USB",
+                "sata",
+            ]
+        )
         rng.choice(disks)[key] = value
         what = f"{key} = {short(value)}"
     elif kind == "drop-key":
@@ -188,10 +339,15 @@ def hostile_disk_map(rng: random.Random, arena: Arena, target: str) -> tuple[str
         for d in disks:
             if d["serial"] == "DRIVEKEY":
                 d["path"] = str(arena.outside / "victim.img")
-    raw = {"not-a-list": b'{"path": "/dev/null"}', "strings": b'["/dev/sda", "/dev/sdb"]',
-           "deep": b"[" * 100_000 + b"]" * 100_000, "huge": b"[" + b'{"a": 1},' * (1 << 20) + b"{}]",
-           "invalid-utf8": dumps(data).encode()[:40] + b"\xff\xfe" + dumps(data).encode()[40:], "empty": b"",
-           "null": b"null"}.get(kind)  # fmt: skip
+    raw = {
+        "not-a-list": b'{"path": "/dev/null"}',
+        "strings": b'["/dev/sda", "/dev/sdb"]',
+        "deep": b"[" * 100_000 + b"]" * 100_000,
+        "huge": b"[" + b'{"a": 1},' * (1 << 20) + b"{}]",
+        "invalid-utf8": dumps(data).encode()[:40] + b"\xff\xfe" + dumps(data).encode()[40:],
+        "empty": b"",
+        "null": b"null",
+    }.get(kind)
     path = _input(arena, rng, ".json", raw if raw is not None else dumps(data).encode())
     return str(path), f"disk map {what}", refuse
 
@@ -203,8 +359,15 @@ def short(value: object) -> str:
 
 def run_steps(rng: random.Random, target: str, env: dict[str, str | None] | None = None) -> list[Step]:
     """One to three recovery operations, through irecovery itself or `g7sim recover` (same environment)."""
-    plan = rng.choice([[recovery_op(rng)], [recovery_op(rng)], [["capture", "--yes"], ["verify", "user", "--json"]],
-                       [["capture", "--yes"], ["restore", "user", "--yes", "--json"]], ["ui"]])  # fmt: skip
+    plan = rng.choice(
+        [
+            [recovery_op(rng)],
+            [recovery_op(rng)],
+            [["capture", "--yes"], ["verify", "user", "--json"]],
+            [["capture", "--yes"], ["restore", "user", "--yes", "--json"]],
+            ["ui"],
+        ]
+    )
     steps = []
     for op in plan:
         if op == "ui":
@@ -252,23 +415,61 @@ def drivekey_case(rng: random.Random, arena: Arena) -> Case:
     else:
         folder = "IMAGES/USER" if target == "cic" and rng.random() < 0.5 else "IMAGES/FACTORY"
         files, what = _image_files(rng, arena, target, folder, which, module)
-    return Case("drivekey", what, run_steps(rng, target), target=target, setup=drivekey_writer(target, files),
-                setup_text=_describe(files), recovery_only=True, refuse=refuse, refuse_ops=CONFIG_OPS)  # fmt: skip
+    return Case(
+        "drivekey",
+        what,
+        run_steps(rng, target),
+        target=target,
+        setup=drivekey_writer(target, files),
+        setup_text=_describe(files),
+        recovery_only=True,
+        refuse=refuse,
+        refuse_ops=CONFIG_OPS,
+    )
 
 
 MODULE_FIELDS: list[tuple[object, ...]] = [
-    (), ("format",), ("appliance",), ("appliance", "key"), ("appliance", "device_type"), ("appliance", "model"),
-    ("appliance", "part_number"), ("appliance", "product_name"), ("logical_drives",), ("logical_drives", 0),
-    ("logical_drives", 0, "raid"), ("logical_drives", 0, "drives"), ("logical_drives", 0, "boot_limit"),
-    ("images",), ("images", "factory"), ("images", "factory", "path"), ("images", "factory", "sha256sums"),
-    ("images", "user_slot"), ("capture_exclude",), ("capture_exclude", "SYSTEM"), ("capture_exclude", "SYSTEM", 0),
-]  # fmt: skip
-HEADER_VALUES = [ESCAPES, "\x07\x08\x7f", "", "x" * (2 << 20), "a\nkind=user", "\udcff", "user", "factory", "2", "é",
-                 "Customer Interaction Center\x1b[2J", "x" * 5000]  # fmt: skip
+    (),
+    ("format",),
+    ("appliance",),
+    ("appliance", "key"),
+    ("appliance", "device_type"),
+    ("appliance", "model"),
+    ("appliance", "part_number"),
+    ("appliance", "product_name"),
+    ("logical_drives",),
+    ("logical_drives", 0),
+    ("logical_drives", 0, "raid"),
+    ("logical_drives", 0, "drives"),
+    ("logical_drives", 0, "boot_limit"),
+    ("images",),
+    ("images", "factory"),
+    ("images", "factory", "path"),
+    ("images", "factory", "sha256sums"),
+    ("images", "user_slot"),
+    ("capture_exclude",),
+    ("capture_exclude", "SYSTEM"),
+    ("capture_exclude", "SYSTEM", 0),
+]
+HEADER_VALUES = [
+    ESCAPES,
+    "\x07\x08\x7f",
+    "",
+    "x" * (2 << 20),
+    "a\nkind=user",
+    "\udcff",
+    "user",
+    "factory",
+    "2",
+    "é",
+    "Customer Interaction Center\x1b[2J",
+    "x" * 5000,
+]
 
 
-def _image_files(rng: random.Random, arena: Arena, target: str, folder: str, which: str,
-                 module: dict[str, object]) -> tuple[dict[str, bytes], str]:  # fmt: skip
+def _image_files(
+    rng: random.Random, arena: Arena, target: str, folder: str, which: str, module: dict[str, object]
+) -> tuple[dict[str, bytes], str]:
     """Hostile image.txt / layout.txt of an image; with its SHA256SUMS (and module.json) made to match,
     mostly, so the hostile field reaches the code that uses it."""
     from simulator.drivekey import store
@@ -335,14 +536,34 @@ def drivekey_writer(target: str, files: dict[str, bytes]):  # noqa: ANN202 - a s
 
 
 def _describe(files: dict[str, bytes]) -> str:
-    return "; ".join(f"DriveKey {inner} := {data[:120]!r}{'...' if len(data) > 120 else ''} ({len(data)} bytes)"
-                     for inner, data in files.items())  # fmt: skip
+    return "; ".join(
+        f"DriveKey {inner} := {data[:120]!r}{'...' if len(data) > 120 else ''} ({len(data)} bytes)"
+        for inner, data in files.items()
+    )
 
 
 # ---------------------------------------------------------------- the array CLI's output, disk maps
 
-CLI_MODES = ["invalid-utf8", "random", "huge", "empty", "empty-fail", "stderr", "escapes", "controls", "truncate",
-             "crlf", "mutate", "exit", "signal", "twice", "identity", "status", "long-lines", "verbatim"]  # fmt: skip
+CLI_MODES = [
+    "invalid-utf8",
+    "random",
+    "huge",
+    "empty",
+    "empty-fail",
+    "stderr",
+    "escapes",
+    "controls",
+    "truncate",
+    "crlf",
+    "mutate",
+    "exit",
+    "signal",
+    "twice",
+    "identity",
+    "status",
+    "long-lines",
+    "verbatim",
+]
 
 
 def cli_output_case(rng: random.Random, arena: Arena) -> Case:
@@ -359,12 +580,26 @@ def cli_output_case(rng: random.Random, arena: Arena) -> Case:
     elif mode in ("status", "stderr", "mutate"):
         arg = rng.choice([b"Failed", b"Interim Recovery Mode", b"OK\x1b[2J", b"\xff", b"x" * 10000])
     real = shlex.split(arena.recovery_env[target]["IRECOVERY_CONTROLLER_CLI"])
-    cli = [sys.executable, str(arena.run / "fakecli.py"), mode, str(rng.getrandbits(32)), arg.hex(), str(len(real)),
-           *real]  # fmt: skip
+    cli = [
+        sys.executable,
+        str(arena.run / "fakecli.py"),
+        mode,
+        str(rng.getrandbits(32)),
+        arg.hex(),
+        str(len(real)),
+        *real,
+    ]
     env: dict[str, str | None] = {"IRECOVERY_CONTROLLER_CLI": shlex.join(cli)}
     steps = run_steps(rng, target, env)
-    return Case("cli-output", f"controller CLI {mode} {arg[:20]!r}", steps, target=target, recovery_only=True,
-                refuse=refuse, refuse_ops=DISK_OPS)  # fmt: skip
+    return Case(
+        "cli-output",
+        f"controller CLI {mode} {arg[:20]!r}",
+        steps,
+        target=target,
+        recovery_only=True,
+        refuse=refuse,
+        refuse_ops=DISK_OPS,
+    )
 
 
 def disk_map_case(rng: random.Random, arena: Arena) -> Case:

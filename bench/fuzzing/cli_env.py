@@ -12,8 +12,24 @@ from fuzzing.cli_arena import TARGETS, Arena, Case, Step
 from fuzzing.cli_args import KEYS, controller_clis
 from fuzzing.cli_content import dmi_root, drivekey_path, hostile_disk_map, recovery_op
 
-SECONDS = ["abc", "inf", "-inf", "nan", "-5", "1e999", "", "0", "1e-999", "18446744073709551616", "٣", " 0.1",
-           "0.05", "10000001", "0x1", "1_0"]  # fmt: skip
+SECONDS = [
+    "abc",
+    "inf",
+    "-inf",
+    "nan",
+    "-5",
+    "1e999",
+    "",
+    "0",
+    "1e-999",
+    "18446744073709551616",
+    "٣",
+    " 0.1",
+    "0.05",
+    "10000001",
+    "0x1",
+    "1_0",
+]
 
 
 def _bad_seconds(text: str) -> bool:
@@ -34,8 +50,15 @@ def env_case(rng: random.Random, arena: Arena) -> Case:
             step.env.setdefault(var, value)
     recovery_only = all(s.program == "irecovery" for s in steps)
     shown = "unset" if value is None else repr(value if len(value) < 60 else value[:40] + "...")
-    return Case("env", f"{var}={shown}", steps, target=target, recovery_only=recovery_only,
-                refuse=refuse, refuse_ops=("power-on",))  # fmt: skip
+    return Case(
+        "env",
+        f"{var}={shown}",
+        steps,
+        target=target,
+        recovery_only=recovery_only,
+        refuse=refuse,
+        refuse_ops=("power-on",),
+    )
 
 
 Made = tuple[str | None, list[Step], str]
@@ -61,8 +84,17 @@ def _lab(rng: random.Random, arena: Arena, target: str) -> Made:
     loop = arena.run / "loop"
     if not loop.is_symlink():
         loop.symlink_to(loop)
-    args = rng.choice([["list"], ["show", target], ["create", "envnew", "--config", "ias-120g7"], ["destroy", target],
-                       ["fault", target, "drive-fail", "1"], ["recover", target, "--", "detect"], ["catalog"]])  # fmt: skip
+    args = rng.choice(
+        [
+            ["list"],
+            ["show", target],
+            ["create", "envnew", "--config", "ias-120g7"],
+            ["destroy", target],
+            ["fault", target, "drive-fail", "1"],
+            ["recover", target, "--", "detect"],
+            ["catalog"],
+        ]
+    )
     return value, [Step("g7sim", list(args))], ""
 
 
@@ -79,8 +111,14 @@ def _accel(rng: random.Random, arena: Arena, target: str) -> Made:
 
 def _cache(rng: random.Random, arena: Arena, target: str) -> Made:
     # a folder without the images would rebuild them (seconds each): files and devices, mostly
-    value = rng.choice([str(arena.root / "CANARY-1.txt"), "/dev/null", str(arena.root / "CANARY-1.txt") + "/x",
-                        str(arena.run / ("c" * 5000))])  # fmt: skip
+    value = rng.choice(
+        [
+            str(arena.root / "CANARY-1.txt"),
+            "/dev/null",
+            str(arena.root / "CANARY-1.txt") + "/x",
+            str(arena.run / ("c" * 5000)),
+        ]
+    )
     return (
         value,
         [Step("g7sim", ["create", "envnew", "--config", rng.choice(["ias-120g7", "cic-360g7"])])],
@@ -111,15 +149,28 @@ def _xdg(rng: random.Random, arena: Arena, target: str) -> Made:
 
 def _columns(rng: random.Random, arena: Arena, target: str) -> Made:
     value = rng.choice(["0", "-1", "abc", "1e999", "100000000", "", "1"])
-    program, args = rng.choice([("g7sim", ["create"]), ("g7sim", ["fault", target]), ("irecovery", ["restore"]),
-                                ("g7sim", ["-h"]), ("irecovery", ["bogus"])])  # fmt: skip
+    program, args = rng.choice(
+        [
+            ("g7sim", ["create"]),
+            ("g7sim", ["fault", target]),
+            ("irecovery", ["restore"]),
+            ("g7sim", ["-h"]),
+            ("irecovery", ["bogus"]),
+        ]
+    )
     return value, [Step(program, list(args))], ""
 
 
 def _locale(rng: random.Random, arena: Arena, target: str) -> Made:
     value = rng.choice(["C", "POSIX", "en_US.ISO-8859-1", "xx_XX.bogus", ""])
-    program, args = rng.choice([("g7sim", ["create", "é", "--config", "ias-120g7"]), ("g7sim", ["show", "\x1b[2J"]),
-                                ("irecovery", ["detect"]), ("g7sim", ["files", target, "ls", "/"])])  # fmt: skip
+    program, args = rng.choice(
+        [
+            ("g7sim", ["create", "é", "--config", "ias-120g7"]),
+            ("g7sim", ["show", "\x1b[2J"]),
+            ("irecovery", ["detect"]),
+            ("g7sim", ["files", target, "ls", "/"]),
+        ]
+    )
     return value, [Step(program, list(args), env={"LANG": value})], ""
 
 
@@ -167,9 +218,22 @@ def _ui_term(rng: random.Random, arena: Arena, target: str) -> Made:
 
 
 _VARS = {
-    "G7SIM_PROMPT_SECONDS": _prompt, "G7SIM_STEP_SECONDS": _step_seconds, "G7SIM_LAB": _lab, "G7SIM_BACKEND": _backend,
-    "G7SIM_ACCEL": _accel, "G7LAB_CACHE": _cache, "G7LAB_FIXTURES": _fixtures, "HOME": _home, "XDG_DATA_HOME": _xdg,
-    "COLUMNS": _columns, "LC_ALL": _locale, "IRECOVERY_CONTROLLER_CLI": _controller_cli,
-    "IRECOVERY_DISK_MAP": _disk_map, "IRECOVERY_DMI_ROOT": _dmi, "IRECOVERY_DRIVEKEY": _drivekey, "PATH": _path,
-    "TMPDIR": _tmpdir, "TERM": _ui_term,
-}  # fmt: skip
+    "G7SIM_PROMPT_SECONDS": _prompt,
+    "G7SIM_STEP_SECONDS": _step_seconds,
+    "G7SIM_LAB": _lab,
+    "G7SIM_BACKEND": _backend,
+    "G7SIM_ACCEL": _accel,
+    "G7LAB_CACHE": _cache,
+    "G7LAB_FIXTURES": _fixtures,
+    "HOME": _home,
+    "XDG_DATA_HOME": _xdg,
+    "COLUMNS": _columns,
+    "LC_ALL": _locale,
+    "IRECOVERY_CONTROLLER_CLI": _controller_cli,
+    "IRECOVERY_DISK_MAP": _disk_map,
+    "IRECOVERY_DMI_ROOT": _dmi,
+    "IRECOVERY_DRIVEKEY": _drivekey,
+    "PATH": _path,
+    "TMPDIR": _tmpdir,
+    "TERM": _ui_term,
+}

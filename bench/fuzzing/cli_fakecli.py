@@ -50,8 +50,27 @@ def mangle(mode: str, rng: random.Random, arg: bytes, out: bytes) -> tuple[bytes
         return out.replace(b"\n", b"\r\n"), b"", 0
     if mode == "mutate":
         words = re.split(rb"(\s+)", out)
-        nasty = [b"", b"0", b"-1", b"18446744073709551616", b"1e999", b"nan", b"..", b"/", b"\x00", b"(", b")",
-                 b":", b"RAID", b"GB", b"TB", b"OK", b"Failed", b"\xff", arg]  # fmt: skip
+        nasty = [
+            b"",
+            b"0",
+            b"-1",
+            b"18446744073709551616",
+            b"1e999",
+            b"nan",
+            b"..",
+            b"/",
+            b"\x00",
+            b"(",
+            b")",
+            b":",
+            b"RAID",
+            b"GB",
+            b"TB",
+            b"OK",
+            b"Failed",
+            b"\xff",
+            arg,
+        ]
         for _ in range(rng.randint(1, 6)):
             words[rng.randrange(len(words))] = rng.choice(nasty)
         return b"".join(words), b"", 0

@@ -21,14 +21,31 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 # Appendix B: the name each error status (code - 200) prints in irecovery's code line
-APPENDIX_B = {8: "IRERR", 9: "PARTERR", 10: "BSGERR", 11: "IMGERR", 12: "DICAERR", 13: "CAPTERR",
-              14: "RESTERR", 15: "RESTERR", 16: "DPARTERR"}  # fmt: skip
+APPENDIX_B = {
+    8: "IRERR",
+    9: "PARTERR",
+    10: "BSGERR",
+    11: "IMGERR",
+    12: "DICAERR",
+    13: "CAPTERR",
+    14: "RESTERR",
+    15: "RESTERR",
+    16: "DPARTERR",
+}
 # lines a command prints to stderr on its way, besides its one error line: warnings, power-on's banner, a
 # lock it waits for
 INFORMATIONAL = ("g7sim: warning: ", "g7sim: console of ", "g7sim: waiting: ", "irecovery: waiting: ")
 
-KINDS = ("traceback", "exit-code", "hang", "output-shape", "control-chars", "write-outside", "drivekey-loss",
-         "accepted")  # fmt: skip
+KINDS = (
+    "traceback",
+    "exit-code",
+    "hang",
+    "output-shape",
+    "control-chars",
+    "write-outside",
+    "drivekey-loss",
+    "accepted",
+)
 CRASH_MARKS = ("Traceback (most recent call last)", "Exception ignored in", "Fatal Python error")
 _ERROR_LINE = re.compile(r"(g7sim|irecovery)( [\w.-]+)*: error: \S")
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
@@ -77,8 +94,12 @@ def judge(out: Outcome, documented: dict[int, str], limit: float, echoes: list[s
     if shape:
         out.problems.append(("output-shape", f"{out.command}: {shape}"))
     streams = [("stderr", err)] + ([] if out.screen or out.raw_stdout else [("stdout", std)])
-    own = sorted({e for e in echoes or [] if _CONTROL.search(e)} | {e.lower() for e in echoes or [] if _CONTROL.search(e)},
-                 key=len, reverse=True)  # fmt: skip
+    own = sorted(
+        {e for e in echoes or [] if _CONTROL.search(e)}
+        | {e.lower() for e in echoes or [] if _CONTROL.search(e)},
+        key=len,
+        reverse=True,
+    )
     dirty = [name for name, data in streams if _CONTROL.search(_without(data, own))]
     if dirty:
         out.problems.append(("control-chars", f"{out.command}: raw control characters on {'/'.join(dirty)}"))

@@ -14,22 +14,64 @@ from fuzzing.cli_arena import TARGETS, Arena, Case, Step
 from fuzzing.cli_content import Raw, dumps, hostile_values, raw_mutation, set_path, short
 
 STATE_FIELDS: list[tuple[object, ...]] = [
-    (), ("format",), ("name",), ("config",), ("bays",), ("bays", "1"), ("bays", "1", "serial"), ("bays", "1", "size_gb"),
-    ("bays", "1", "failed"), ("bays", "0"), ("bays", "-1"), ("bays", "99"), ("bays", "1e999"), ("bays", "../x"),
-    ("controller",), ("controller", "serial"), ("controller", "cache_mb"), ("controller", "cache_ratio_read"),
-    ("controller", "licenses"), ("controller", "rebuild_mib_s"), ("controller", "rebuilds"),
-    ("controller", "config_generation"), ("io_error_offset",), ("nvram",), ("nvram", "ipl"), ("nvram", "one_time_boot"),
-    ("powered_seconds",), ("shelf",), ("usb_sticks",),
-]  # fmt: skip
+    (),
+    ("format",),
+    ("name",),
+    ("config",),
+    ("bays",),
+    ("bays", "1"),
+    ("bays", "1", "serial"),
+    ("bays", "1", "size_gb"),
+    ("bays", "1", "failed"),
+    ("bays", "0"),
+    ("bays", "-1"),
+    ("bays", "99"),
+    ("bays", "1e999"),
+    ("bays", "../x"),
+    ("controller",),
+    ("controller", "serial"),
+    ("controller", "cache_mb"),
+    ("controller", "cache_ratio_read"),
+    ("controller", "licenses"),
+    ("controller", "rebuild_mib_s"),
+    ("controller", "rebuilds"),
+    ("controller", "config_generation"),
+    ("io_error_offset",),
+    ("nvram",),
+    ("nvram", "ipl"),
+    ("nvram", "one_time_boot"),
+    ("powered_seconds",),
+    ("shelf",),
+    ("usb_sticks",),
+]
 # values that point a path the state builds (drives/<serial>.img, <stick>) outside the server's folder
-ESCAPING = ["../../../outside/victim", "../../outside/victim.img", "../../../outside/drive", "/dev/null",
-            "../../bystander/drivekey"]  # fmt: skip
-COMMANDS = [["recover", "{t}", "--", "restore", "factory", "--yes"], ["recover", "{t}", "--", "capture", "--yes"],
-            ["recover", "{t}", "--", "detect", "--json"], ["destroy", "{t}"], ["fault", "{t}", "drivekey-readonly"],
-            ["fault", "{t}", "image-corrupt"], ["fault", "{t}", "module-config-missing"], ["fault", "{t}", "drive-replace", "1"],
-            ["fault", "{t}", "drive-fail", "1"], ["fault", "{t}", "drive-remove", "1"], ["fault", "{t}", "io-error", "300MiB"],
-            ["files", "{t}", "write", "/config/x", "--text", "y"], ["show", "{t}"], ["ssacli", "{t}", "ctrl", "all", "show", "config"],
-            ["run", "{t}", "--seconds", "10"], ["power-on", "{t}", "--quiet"], ["list"], ["fault", "{t}", "usb-stick-insert"]]  # fmt: skip
+ESCAPING = [
+    "../../../outside/victim",
+    "../../outside/victim.img",
+    "../../../outside/drive",
+    "/dev/null",
+    "../../bystander/drivekey",
+]
+COMMANDS = [
+    ["recover", "{t}", "--", "restore", "factory", "--yes"],
+    ["recover", "{t}", "--", "capture", "--yes"],
+    ["recover", "{t}", "--", "detect", "--json"],
+    ["destroy", "{t}"],
+    ["fault", "{t}", "drivekey-readonly"],
+    ["fault", "{t}", "image-corrupt"],
+    ["fault", "{t}", "module-config-missing"],
+    ["fault", "{t}", "drive-replace", "1"],
+    ["fault", "{t}", "drive-fail", "1"],
+    ["fault", "{t}", "drive-remove", "1"],
+    ["fault", "{t}", "io-error", "300MiB"],
+    ["files", "{t}", "write", "/config/x", "--text", "y"],
+    ["show", "{t}"],
+    ["ssacli", "{t}", "ctrl", "all", "show", "config"],
+    ["run", "{t}", "--seconds", "10"],
+    ["power-on", "{t}", "--quiet"],
+    ["list"],
+    ["fault", "{t}", "usb-stick-insert"],
+]
 WRITING = ("restore", "capture")  # #15: these, on a server whose drives or DriveKey are links, must fail
 
 
@@ -48,8 +90,16 @@ def lab_files_case(rng: random.Random, arena: Arena) -> Case:
     refuse = (
         f"{linked} is a symbolic link out of the lab" if linked in ("drivekey.img", "volumes/*.img") else ""
     )
-    return Case("lab-files", what, steps, target=target, setup=setup, setup_text=what, refuse=refuse,
-                refuse_ops=WRITING)  # fmt: skip
+    return Case(
+        "lab-files",
+        what,
+        steps,
+        target=target,
+        setup=setup,
+        setup_text=what,
+        refuse=refuse,
+        refuse_ops=WRITING,
+    )
 
 
 def _state(rng: random.Random, arena: Arena, target: str, kind: str):  # noqa: ANN202 - (setup, what)
@@ -89,11 +139,16 @@ def _state(rng: random.Random, arena: Arena, target: str, kind: str):  # noqa: A
 
 def _symlink(rng: random.Random, arena: Arena, target: str):  # noqa: ANN202 - (setup, what, linked)
     choices = {
-        "drivekey.img": arena.outside / "drivekey.img", "volumes/*.img": arena.outside / "volume.img",
-        "drives/*.img": arena.outside / "drive.img", "dmi": arena.outside / "dmi", "disks.json": arena.outside / "disks.json",
-        "usb-stick-1.img": arena.outside / "victim.img", ".lock": arena.outside / "victim.img",
-        "server.json": arena.outside / "server.json", "volumes": arena.outside / "dmi",
-    }  # fmt: skip
+        "drivekey.img": arena.outside / "drivekey.img",
+        "volumes/*.img": arena.outside / "volume.img",
+        "drives/*.img": arena.outside / "drive.img",
+        "dmi": arena.outside / "dmi",
+        "disks.json": arena.outside / "disks.json",
+        "usb-stick-1.img": arena.outside / "victim.img",
+        ".lock": arena.outside / "victim.img",
+        "server.json": arena.outside / "server.json",
+        "volumes": arena.outside / "dmi",
+    }
     linked = rng.choice(list(choices))
     if linked == "usb-stick-1.img" and target != "cic":
         linked = "drivekey.img"

@@ -24,8 +24,14 @@ class Campaign:
 
 
 def fuzz_settings(examples: int) -> settings:
-    return settings(max_examples=examples, derandomize=True, database=None, deadline=None,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))  # fmt: skip
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def run_campaign(
@@ -54,15 +60,47 @@ def run_campaign(
 
 # ---------------------------------------------------------------- mutations of text seeds
 
-_NASTY = ["", "0", "-1", "99999999999999999999", "1e309", "nan", "..", "/", "\\", "\x00", "\n", "\r\n", " ",
-          "\t", "=", "==", "#", '"', "'", "%s", "{}", "é", "\u202e", "\ufeff", "GB", "TB", "0x", "RAID", ":"]  # fmt: skip
+_NASTY = [
+    "",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "1e309",
+    "nan",
+    "..",
+    "/",
+    "\\",
+    "\x00",
+    "\n",
+    "\r\n",
+    " ",
+    "\t",
+    "=",
+    "==",
+    "#",
+    '"',
+    "'",
+    "%s",
+    "{}",
+    "é",
+    "\u202e",
+    "\ufeff",
+    "GB",
+    "TB",
+    "0x",
+    "RAID",
+    ":",
+]
 
 
 def mutated_text(seeds: list[str]) -> st.SearchStrategy[str]:
     """A seed with a few line- and token-level mutations, or random text."""
-    op = st.tuples(st.sampled_from(["del", "dup", "swap", "token", "insert", "cut", "byte", "case"]),
-                   st.integers(0, 10_000), st.integers(0, 10_000),
-                   st.one_of(st.sampled_from(_NASTY), st.text(max_size=12)))  # fmt: skip
+    op = st.tuples(
+        st.sampled_from(["del", "dup", "swap", "token", "insert", "cut", "byte", "case"]),
+        st.integers(0, 10_000),
+        st.integers(0, 10_000),
+        st.one_of(st.sampled_from(_NASTY), st.text(max_size=12)),
+    )
 
     def apply(seed: str, ops: list[tuple[str, int, int, str]]) -> str:
         lines = seed.splitlines(keepends=True) or [""]

@@ -20,10 +20,15 @@ def campaign_keys(examples: int) -> Campaign:
     names = set(_TABLE.values())
     strategy = st.one_of(
         st.tuples(st.binary(max_size=64), st.lists(st.integers(1, 64), max_size=8), st.just(None)),
-        st.tuples(st.just(b""), st.lists(st.integers(1, 8), max_size=8),
-                  st.lists(st.sampled_from(sorted(set(SEQUENCES) - {"ESC"})) | st.sampled_from(list("aZ3 r")),
-                           max_size=10)),  # a lone ESC needs its pause (the serial ESC+n forms are keys)
-    )  # fmt: skip
+        st.tuples(
+            st.just(b""),
+            st.lists(st.integers(1, 8), max_size=8),
+            st.lists(
+                st.sampled_from(sorted(set(SEQUENCES) - {"ESC"})) | st.sampled_from(list("aZ3 r")),
+                max_size=10,
+            ),
+        ),  # a lone ESC needs its pause (the serial ESC+n forms are keys)
+    )
 
     def check(value: object, result: Campaign) -> None:
         data, cuts, keys = value  # type: ignore[misc]
@@ -36,8 +41,12 @@ def campaign_keys(examples: int) -> Campaign:
         out += decoder.feed(data[pos:])
         out += decoder.flush()
         for key in out:
-            assert (key in names or (len(key) == 1 and key.isprintable()) or key == "UNKNOWN"
-                    or re.fullmatch(r"CTRL-.", key)), f"odd key {key!r}"  # fmt: skip
+            assert (
+                key in names
+                or (len(key) == 1 and key.isprintable())
+                or key == "UNKNOWN"
+                or re.fullmatch(r"CTRL-.", key)
+            ), f"odd key {key!r}"
         if keys is not None:
             want = [_TABLE.get(encode(k), k) for k in keys]
             assert out == want, f"{keys} came back as {out}"
@@ -101,8 +110,27 @@ def campaign_screen(examples: int) -> Campaign:
     from recovery.tui.terminal import TerminalClosed
     from recovery.ui import Outcome, RecoveryScreen
 
-    key = st.sampled_from(["UP", "DOWN", "r", "R", "c", "C", "s", "S", "ENTER", "ESC", "TAB", "F8", "x", "CTRL-C",
-                           "UNKNOWN", "LEFT", " "])  # fmt: skip
+    key = st.sampled_from(
+        [
+            "UP",
+            "DOWN",
+            "r",
+            "R",
+            "c",
+            "C",
+            "s",
+            "S",
+            "ENTER",
+            "ESC",
+            "TAB",
+            "F8",
+            "x",
+            "CTRL-C",
+            "UNKNOWN",
+            "LEFT",
+            " ",
+        ]
+    )
     strategy = st.tuples(st.lists(key, max_size=40), st.lists(st.booleans(), max_size=6))
 
     def check(value: object, result: Campaign) -> None:

@@ -46,11 +46,17 @@ def campaign_stream(examples: int, work: Path) -> Campaign:
 
     offsets = st.one_of(st.integers(0, REGION + 10), st.sampled_from([2**32, 2**63, 2**64 - 1, REGION - 1]))
     records = st.lists(st.tuples(offsets, st.binary(min_size=0, max_size=300)), max_size=5)
-    end = st.one_of(st.none(), st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
-                                         st.integers(0, 2**64 - 1)))  # fmt: skip
-    strategy = st.tuples(st.integers(0, REGION + 100), records, end, st.binary(max_size=8),
-                         st.sampled_from(["zstd", "zstd", "raw", "flip", "frames", "cut"]),
-                         st.integers(0, 10_000))  # fmt: skip
+    end = st.one_of(
+        st.none(), st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1))
+    )
+    strategy = st.tuples(
+        st.integers(0, REGION + 100),
+        records,
+        end,
+        st.binary(max_size=8),
+        st.sampled_from(["zstd", "zstd", "raw", "flip", "frames", "cut"]),
+        st.integers(0, 10_000),
+    )
     path = work / "target.img"
     path.write_bytes(CANARY + bytes(REGION) + CANARY)
     cctx = zstandard.ZstdCompressor(write_checksum=True)
@@ -95,10 +101,15 @@ def campaign_store_paths(examples: int, work: Path) -> Campaign:
     root.mkdir(parents=True)
     (root / "sub").mkdir()
     ring = canary_ring(sandbox, ["etc-passwd", "store.canary", "outside"])
-    segment = st.one_of(st.sampled_from(["..", ".", "", "sub", "a", "etc-passwd", "..\\..", "\x00", "\n", "~"]),
-                        st.text(max_size=6))  # fmt: skip
-    path = st.builds(lambda lead, parts: lead + "/".join(parts), st.sampled_from(["", "/", "//", "./", "../"]),
-                     st.lists(segment, max_size=5))  # fmt: skip
+    segment = st.one_of(
+        st.sampled_from(["..", ".", "", "sub", "a", "etc-passwd", "..\\..", "\x00", "\n", "~"]),
+        st.text(max_size=6),
+    )
+    path = st.builds(
+        lambda lead, parts: lead + "/".join(parts),
+        st.sampled_from(["", "/", "//", "./", "../"]),
+        st.lists(segment, max_size=5),
+    )
     store = DirectoryStore(root)
 
     def check(value: object, result: Campaign) -> None:
@@ -110,8 +121,13 @@ def campaign_store_paths(examples: int, work: Path) -> Campaign:
         else:
             resolved = (root / norm).resolve() if norm else root.resolve()
             assert resolved == root.resolve() or root.resolve() in resolved.parents, f"{p!r} -> {resolved}"
-        for action in (lambda: store.write_file(p, b"x"), lambda: store.mkdir(p), lambda: store.rename(p, q),
-                       lambda: store.remove_tree(p), lambda: store.read_bytes(p)):  # fmt: skip
+        for action in (
+            lambda: store.write_file(p, b"x"),
+            lambda: store.mkdir(p),
+            lambda: store.rename(p, q),
+            lambda: store.remove_tree(p),
+            lambda: store.read_bytes(p),
+        ):
             with contextlib.suppress(StoreError):
                 action()
         ring.check()
@@ -123,19 +139,45 @@ def campaign_store_paths(examples: int, work: Path) -> Campaign:
     return run_campaign("store-paths", examples, st.tuples(path, path), check)
 
 
-_NAME = st.one_of(st.sampled_from([".", "..", "a", "recordings", "logs", "x/y", "../../etc", "a\x00b", 'q"uote',
-                                   "new\nline", "-rf", " ", "lost+found", "**", "é"]), st.text(min_size=1, max_size=8))  # fmt: skip
+_NAME = st.one_of(
+    st.sampled_from(
+        [
+            ".",
+            "..",
+            "a",
+            "recordings",
+            "logs",
+            "x/y",
+            "../../etc",
+            "a\x00b",
+            'q"uote',
+            "new\nline",
+            "-rf",
+            " ",
+            "lost+found",
+            "**",
+            "é",
+        ]
+    ),
+    st.text(min_size=1, max_size=8),
+)
 
 
 def campaign_members(examples: int, work: Path) -> Campaign:
     """The capture's handling of the names a filesystem listing holds (debugfs faked; real folders)."""
     entry = st.tuples(st.sampled_from([0o040755, 0o100644, 0o120777, 0o020644, 0o010644]), _NAME)
-    tree = st.dictionaries(st.sampled_from(["/", "/recordings", "/logs", "/a", "/x/y", "/..", "/recordings/..",
-                                            "/a/b"]), st.lists(entry, max_size=5), max_size=6)  # fmt: skip
-    patterns = st.lists(st.sampled_from([["recordings", "**"], ["logs", "**"], ["*.log"], ["a", "*"], ["**"]]),
-                        max_size=2)  # fmt: skip
-    lines = st.one_of(st.builds(lambda mode, name: f"/12/{mode:o}/0/0/{name}//", st.integers(0, 0o177777), _NAME),
-                      st.text(max_size=40))  # fmt: skip
+    tree = st.dictionaries(
+        st.sampled_from(["/", "/recordings", "/logs", "/a", "/x/y", "/..", "/recordings/..", "/a/b"]),
+        st.lists(entry, max_size=5),
+        max_size=6,
+    )
+    patterns = st.lists(
+        st.sampled_from([["recordings", "**"], ["logs", "**"], ["*.log"], ["a", "*"], ["**"]]), max_size=2
+    )
+    lines = st.one_of(
+        st.builds(lambda mode, name: f"/12/{mode:o}/0/0/{name}//", st.integers(0, 0o177777), _NAME),
+        st.text(max_size=40),
+    )
     scratch = work / "members"
     local = scratch / "tree"
     local.mkdir(parents=True)
@@ -239,12 +281,29 @@ def campaign_hostile_fs(examples: int, work: Path) -> Campaign:
     from recovery.partition_table import write_partition_table
     from recovery.restore import restore
 
-    link = st.sampled_from(["../../../../../../etc/passwd", "/etc/shadow", "../..", "/", "..", "x" * 200,
-                            "/dev/sda", "../../sandbox-canary"])  # fmt: skip
-    name = st.text(alphabet=st.characters(blacklist_characters="/\x00\n\"", blacklist_categories=("Cs",)),
-                   min_size=1, max_size=20)  # fmt: skip
-    strategy = st.tuples(st.lists(link, max_size=4), st.lists(st.sampled_from(["chr", "blk", "fifo"]), max_size=3),
-                         st.lists(name, max_size=4), st.lists(st.booleans(), max_size=2))  # fmt: skip
+    link = st.sampled_from(
+        [
+            "../../../../../../etc/passwd",
+            "/etc/shadow",
+            "../..",
+            "/",
+            "..",
+            "x" * 200,
+            "/dev/sda",
+            "../../sandbox-canary",
+        ]
+    )
+    name = st.text(
+        alphabet=st.characters(blacklist_characters='/\x00\n"', blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=20,
+    )
+    strategy = st.tuples(
+        st.lists(link, max_size=4),
+        st.lists(st.sampled_from(["chr", "blk", "fifo"]), max_size=3),
+        st.lists(name, max_size=4),
+        st.lists(st.booleans(), max_size=2),
+    )
     sandbox = work / "hostile"
     cases = sandbox / "cases"
     cases.mkdir(parents=True)
@@ -274,9 +333,18 @@ def campaign_hostile_fs(examples: int, work: Path) -> Campaign:
             store.root.mkdir()
             scratch = here / "scratch"
             scratch.mkdir()
-            capture_module.capture(store, "user", [TargetDisk(disk, 26 * MIB, "4GB")], layout,
-                                   exclude={"SYSTEM": ["recordings/**", "logs/**"]}, generation="g", appliance="a",
-                                   device_type="d", command="fuzz", tmp_dir=scratch)  # fmt: skip
+            capture_module.capture(
+                store,
+                "user",
+                [TargetDisk(disk, 26 * MIB, "4GB")],
+                layout,
+                exclude={"SYSTEM": ["recordings/**", "logs/**"]},
+                generation="g",
+                appliance="a",
+                device_type="d",
+                command="fuzz",
+                tmp_dir=scratch,
+            )
             target = here / "target.img"
             with open(target, "wb") as fh:
                 fh.truncate(26 * MIB)
@@ -289,8 +357,9 @@ def campaign_hostile_fs(examples: int, work: Path) -> Campaign:
                 assert fh.read() == CANARY, "the restore wrote past its target"
             # the file-by-file fallback (debugfs rdump into a scratch folder) on the same filesystem
             out: list[str] = []
-            image = ext4_module._rebuild_files(f"{disk}?offset={MIB}", part.size, [["recordings", "**"]],
-                                                  scratch, out)  # fmt: skip
+            image = ext4_module._rebuild_files(
+                f"{disk}?offset={MIB}", part.size, [["recordings", "**"]], scratch, out
+            )
             image.unlink()
             for p in here.rglob("*"):
                 mode = os.lstat(p).st_mode

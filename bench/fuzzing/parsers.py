@@ -57,8 +57,12 @@ def report_seeds() -> dict[str, list[str]]:
 
 def campaign_hpacucli(examples: int) -> Campaign:
     seeds = report_seeds()
-    parsers = [controller_report.parse_config, controller_report.parse_ld_status,
-               controller_report.parse_pd_status, ld_detail.parse_ld_detail]  # fmt: skip
+    parsers = [
+        controller_report.parse_config,
+        controller_report.parse_ld_status,
+        controller_report.parse_pd_status,
+        ld_detail.parse_ld_detail,
+    ]
 
     def check(text: object, result: Campaign) -> None:
         for parse in parsers:
@@ -83,11 +87,17 @@ _JSON = st.recursive(
 
 def module_seed() -> dict:
     config = ModuleConfig(
-        appliance="cic-360g7", device_type="Customer Interaction Center", model="360 G7",
-        part_number="TH-900-4.0-CICISRV-B01", product_name="ProLiant DL360 G7",
-        logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),), factory_image="IMAGES/FACTORY",
-        factory_sha256="ab" * 32, user_slot="IMAGES/USER", capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
-    )  # fmt: skip
+        appliance="cic-360g7",
+        device_type="Customer Interaction Center",
+        model="360 G7",
+        part_number="TH-900-4.0-CICISRV-B01",
+        product_name="ProLiant DL360 G7",
+        logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),),
+        factory_image="IMAGES/FACTORY",
+        factory_sha256="ab" * 32,
+        user_slot="IMAGES/USER",
+        capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
+    )
     return config.to_json()
 
 
@@ -130,8 +140,14 @@ def json_edits(seed: object, *, whole: bool) -> st.SearchStrategy[bytes]:
                 continue
         return json.dumps(data).encode()
 
-    structured = st.builds(edited, st.lists(st.tuples(st.integers(0, 999), st.sampled_from(["set", "drop", "add"]),
-                                                      _JSON), min_size=1, max_size=4))  # fmt: skip
+    structured = st.builds(
+        edited,
+        st.lists(
+            st.tuples(st.integers(0, 999), st.sampled_from(["set", "drop", "add"]), _JSON),
+            min_size=1,
+            max_size=4,
+        ),
+    )
     text = mutated_text([json.dumps(seed, indent=2)]).map(lambda s: s.encode("utf-8", "surrogatepass"))
     return st.one_of(structured, structured, text, st.binary(max_size=300))
 
@@ -150,8 +166,15 @@ def campaign_module(examples: int) -> Campaign:
             assert (
                 ld.raid in ("0", "1+0", "5", "6", "50") and type(ld.drives) is int and 1 <= ld.drives <= 8
             ), ld
-        texts = [config.appliance, config.device_type, config.model, config.product_name, config.factory_image,
-                 config.user_slot, *(g for globs in config.capture_exclude.values() for g in globs)]  # fmt: skip
+        texts = [
+            config.appliance,
+            config.device_type,
+            config.model,
+            config.product_name,
+            config.factory_image,
+            config.user_slot,
+            *(g for globs in config.capture_exclude.values() for g in globs),
+        ]
         assert all(t and t.isprintable() and len(t) <= 255 for t in texts), texts
         folders = [config.factory_image.split("/"), config.user_slot.split("/")]
         assert all(len(f) == 2 and f[0].upper() == "IMAGES" and "." not in f[1] for f in folders), folders
@@ -168,8 +191,10 @@ def layout_seeds() -> list[str]:
 
     from simulator.factory import layout_of
 
-    seeds = [format_layout(layout_of(tomllib.loads(p.read_text())))
-             for p in sorted((benchlib.REPO / "fixtures" / "images").glob("*.toml"))]  # fmt: skip
+    seeds = [
+        format_layout(layout_of(tomllib.loads(p.read_text())))
+        for p in sorted((benchlib.REPO / "fixtures" / "images").glob("*.toml"))
+    ]
     seeds.append(format_layout(benchlib.bench_layout(64)))
     return seeds
 
@@ -214,8 +239,11 @@ def campaign_manifest(examples: int, work: Path) -> Campaign:
     original = small_image(work)
     files = {p.name: p.read_bytes() for p in original.iterdir()}
     sums_text = files["SHA256SUMS"].decode()
-    texts = {"SHA256SUMS": sums_text, "image.txt": files["image.txt"].decode(),
-             "layout.txt": files["layout.txt"].decode()}  # fmt: skip
+    texts = {
+        "SHA256SUMS": sums_text,
+        "image.txt": files["image.txt"].decode(),
+        "layout.txt": files["layout.txt"].decode(),
+    }
     store = DirectoryStore(work / "store")
     target = work / "store" / "img"
     ring = canary_ring(work / "store", ["before.bin", "img.old", "zzz"])
@@ -252,8 +280,14 @@ def campaign_manifest(examples: int, work: Path) -> Campaign:
                 assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}", fname), f"accepted name {fname!r}"
                 assert (target / fname).resolve().parent == target.resolve()
             header = image.header
-            for value in (header.appliance, header.device_type, header.generation, header.created, header.tool,
-                          header.command):  # fmt: skip
+            for value in (
+                header.appliance,
+                header.device_type,
+                header.generation,
+                header.created,
+                header.tool,
+                header.command,
+            ):
                 assert value.isprintable() and len(value) <= 1024, f"accepted header value {value!r}"
         ring.check()
 
@@ -272,10 +306,24 @@ def campaign_disk_map(examples: int, work: Path) -> Campaign:
     from recovery.detect import Inputs, list_disks
     from recovery.errors import ArrayMismatchError
 
-    seed = [{"path": "/dev/sda", "vendor": "HP", "product": "LOGICAL VOLUME", "serial": "600508B1001C" + "0" * 20,
-             "size_bytes": 900129210368, "bus": "scsi"},
-            {"path": "/dev/sdb", "vendor": "HP", "product": "USB DriveKey", "serial": "DRIVEKEY",
-             "size_bytes": 2 << 30, "bus": "usb"}]  # fmt: skip
+    seed = [
+        {
+            "path": "/dev/sda",
+            "vendor": "HP",
+            "product": "LOGICAL VOLUME",
+            "serial": "600508B1001C" + "0" * 20,
+            "size_bytes": 900129210368,
+            "bus": "scsi",
+        },
+        {
+            "path": "/dev/sdb",
+            "vendor": "HP",
+            "product": "USB DriveKey",
+            "serial": "DRIVEKEY",
+            "size_bytes": 2 << 30,
+            "bus": "usb",
+        },
+    ]
     map_path = work / "disks.json"
     strategy = json_edits(seed, whole=True)
 

@@ -77,10 +77,18 @@ def catalog() -> tuple[CatalogEntry, ...]:
     """`g7sim catalog --json`: the packaged servers a scenario can name."""
     proc = g7sim(None, "catalog", "--json")
     return tuple(
-        CatalogEntry(e["key"], e["device_type"], e["model"], e.get("packaged_server", ""), e.get("part_number", ""),
-                     e["hardware"]["name"], e["hardware"]["controller"], e["raid_configuration"])
+        CatalogEntry(
+            e["key"],
+            e["device_type"],
+            e["model"],
+            e.get("packaged_server", ""),
+            e.get("part_number", ""),
+            e["hardware"]["name"],
+            e["hardware"]["controller"],
+            e["raid_configuration"],
+        )
         for e in json.loads(proc.stdout)
-    )  # fmt: skip
+    )
 
 
 def find_server(text: str) -> CatalogEntry:
@@ -168,16 +176,24 @@ class Bench:
 
     def drivekey_dir(self, path: str, name: str = NAME) -> list[str]:
         """Entry names of a DriveKey folder (long names), without . and .."""
-        proc = subprocess.run(["mdir", "-b", "-i", self._drivekey(name), f"::{path}"], capture_output=True,
-                              text=True, env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})  # fmt: skip
+        proc = subprocess.run(
+            ["mdir", "-b", "-i", self._drivekey(name), f"::{path}"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MTOOLS_SKIP_CHECK": "1"},
+        )
         if proc.returncode:
             raise BenchError(f"mdir ::{path} on {name}'s DriveKey: {proc.stderr.strip()}")
         names = [line.rstrip("/").rsplit("/", 1)[-1] for line in proc.stdout.splitlines() if line.strip()]
         return sorted(n for n in names if n not in (".", ".."))
 
     def drivekey_cat(self, path: str, name: str = NAME) -> str:
-        proc = subprocess.run(["mtype", "-i", self._drivekey(name), f"::{path}"], capture_output=True, text=True,
-                              env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})  # fmt: skip
+        proc = subprocess.run(
+            ["mtype", "-i", self._drivekey(name), f"::{path}"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MTOOLS_SKIP_CHECK": "1"},
+        )
         if proc.returncode:
             raise BenchError(f"mtype ::{path} on {name}'s DriveKey: {proc.stderr.strip()}")
         return proc.stdout

@@ -18,10 +18,18 @@ from steps.console import Console
 from steps.technician import Technician
 
 MAIN_MENU_HELP = "<UP-DOWN ARROW> to select main menu option"
-FIGURE_1_HEADER = ("Option ROM Configuration for Arrays, Version", "Controller: HP Smart Array P410i, slot 0",
-                   "Direct-Attached Storage")  # fmt: skip
-FIGURE_1_MENU = ("Create Logical Drive", "View Logical Drive", "Delete Logical Drive", "Manage License Keys",
-                 "Cache Settings")  # fmt: skip
+FIGURE_1_HEADER = (
+    "Option ROM Configuration for Arrays, Version",
+    "Controller: HP Smart Array P410i, slot 0",
+    "Direct-Attached Storage",
+)
+FIGURE_1_MENU = (
+    "Create Logical Drive",
+    "View Logical Drive",
+    "Delete Logical Drive",
+    "Manage License Keys",
+    "Cache Settings",
+)
 VIEW_HELP = "<Enter> to view logical drive details"
 NO_LOGICAL_DRIVES = "There are no logical drives configured."
 DETAILS = "Physical Drives"
@@ -141,8 +149,10 @@ def logical_drives_listed(technician: Technician, lines: str) -> None:
 
 def check_orca_view(console: Console, wanted: list[Required]) -> None:
     """On View Logical Drive: each logical drive's line and, in its details, its physical drives."""
-    console.wait_until(lambda: bool(listed_logical_drives(console)) or NO_LOGICAL_DRIVES in console.screen_text(),
-                       "View Logical Drive shows nothing")  # fmt: skip
+    console.wait_until(
+        lambda: bool(listed_logical_drives(console)) or NO_LOGICAL_DRIVES in console.screen_text(),
+        "View Logical Drive shows nothing",
+    )
     lines = listed_logical_drives(console)
     assert len(lines) == len(wanted), f"View Logical Drive lists {lines}, the model requires {wanted}"
     for number, (line, req) in enumerate(zip(lines, wanted, strict=True), 1):
@@ -167,8 +177,11 @@ def check_controller(technician: Technician, wanted: list[Required]) -> None:
     """The same facts from the controller's report, read in a second terminal."""
     report = technician.bench.controller()
     arrays = [array for ctrl in report.controllers for array in ctrl.arrays]
-    found = [(ld.raid, ld.status, sum(not pd.spare for pd in array.physical_drives))
-             for array in arrays for ld in array.logical_drives]  # fmt: skip
+    found = [
+        (ld.raid, ld.status, sum(not pd.spare for pd in array.physical_drives))
+        for array in arrays
+        for ld in array.logical_drives
+    ]
     # hpacucli 9.x prints a two-drive RAID 1+0 as "RAID 1" (see features/doc_discrepancies.md).
     expected_levels = [
         {req.raid, "1"} if req.raid == "1+0" and req.drives == 2 else {req.raid} for req in wanted
@@ -320,8 +333,12 @@ def select_required_drives(technician: Technician) -> None:
     mark_drives(technician.console, set(range(1, wanted[0].drives + 1)))
 
 
-@when(parsers.re(r"I select the physical drives in bays (?P<first>\d+)-(?P<last>\d+) with an \[X\] and unselect "
-                 r"all other physical drives by selecting them and pressing the space bar"))  # fmt: skip
+@when(
+    parsers.re(
+        r"I select the physical drives in bays (?P<first>\d+)-(?P<last>\d+) with an \[X\] and unselect "
+        r"all other physical drives by selecting them and pressing the space bar"
+    )
+)
 def select_bays(technician: Technician, first: str, last: str) -> None:
     mark_drives(technician.console, set(range(int(first), int(last) + 1)))
 

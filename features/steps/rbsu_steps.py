@@ -58,8 +58,11 @@ def move_device(technician: Technician, device: str, position: int) -> None:
         console.press("UP" if current > position else "DOWN")
         console.wait_until(lambda before=before: popup(console) != before, "the IPL position did not move", 3)
     console.press("ENTER")
-    console.wait_until(lambda: boot_order(console)[position - 1:position] == [device],
-                       f"{device} did not move to IPL:{position}", 5)  # fmt: skip
+    console.wait_until(
+        lambda: boot_order(console)[position - 1 : position] == [device],
+        f"{device} did not move to IPL:{position}",
+        5,
+    )
 
 
 @when("I press ESC to close the menu and F10 to save and exit")

@@ -17,10 +17,16 @@ from steps.technician import Technician
 
 # The seed's Welcome screen (pages 11, 13, 15-16), OCR repaired.
 WELCOME = "Welcome to the Interaction Recovery Environment"
-WELCOME_TEXTS = ("Restore/Capture System State", "Select the image to restore:", "Standard Factory Image",
-                 "Click the Restore button below to proceed.", "Restore Image",
-                 "Click the Capture button below to capture current system state.", "Capture System Image",
-                 "Shutdown")  # fmt: skip
+WELCOME_TEXTS = (
+    "Restore/Capture System State",
+    "Select the image to restore:",
+    "Standard Factory Image",
+    "Click the Restore button below to proceed.",
+    "Restore Image",
+    "Click the Capture button below to capture current system state.",
+    "Capture System Image",
+    "Shutdown",
+)
 WELCOME_PROSE = (
     "This utility allows you to revert your system to the original factory state. It also allows you to "
     "capture (and restore) the system state after you have configured it to your liking.",

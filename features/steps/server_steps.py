@@ -15,8 +15,14 @@ from steps.lab import BenchError, find_server
 from steps.technician import Technician
 
 # How the Standard Boot Order names its devices (seed Figure 5), by a word a scenario may use.
-IPL_WORDS = (("USB DriveKey", "usb"), ("Hard Drive", "hdd"), ("CD-ROM", "cdrom"), ("Floppy", "floppy"),
-             ("NIC", "nic"), ("Network", "nic"))  # fmt: skip
+IPL_WORDS = (
+    ("USB DriveKey", "usb"),
+    ("Hard Drive", "hdd"),
+    ("CD-ROM", "cdrom"),
+    ("Floppy", "floppy"),
+    ("NIC", "nic"),
+    ("Network", "nic"),
+)
 
 
 def ipl_ids(text: str) -> list[str]:

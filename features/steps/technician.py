@@ -55,9 +55,16 @@ class Technician:
             self.power_off()
         visit = f"visit-{len(self.visits) + 1}"
         screens = self.settings.screens / visit if self.settings.screens else None
-        console = Console(self.bench.lab, NAME, transcript=self.workdir / f"{visit}.txt", screens=screens,
-                          prompt_seconds=self.settings.prompt_seconds, timeout=self.settings.timeout,
-                          backend=self.settings.backend, fast_forward=self.settings.fast_forward)  # fmt: skip
+        console = Console(
+            self.bench.lab,
+            NAME,
+            transcript=self.workdir / f"{visit}.txt",
+            screens=screens,
+            prompt_seconds=self.settings.prompt_seconds,
+            timeout=self.settings.timeout,
+            backend=self.settings.backend,
+            fast_forward=self.settings.fast_forward,
+        )
         self.visits.append(console)
         return console
 

@@ -13,28 +13,60 @@ from collections.abc import Callable
 
 # What a test or a script sends for each key (xterm).
 SEQUENCES: dict[str, bytes] = {
-    "F1": b"\x1bOP", "F2": b"\x1bOQ", "F3": b"\x1bOR", "F4": b"\x1bOS",
-    "F5": b"\x1b[15~", "F6": b"\x1b[17~", "F7": b"\x1b[18~", "F8": b"\x1b[19~",
-    "F9": b"\x1b[20~", "F10": b"\x1b[21~", "F11": b"\x1b[23~", "F12": b"\x1b[24~",
-    "UP": b"\x1b[A", "DOWN": b"\x1b[B", "RIGHT": b"\x1b[C", "LEFT": b"\x1b[D",
-    "HOME": b"\x1b[H", "END": b"\x1b[F", "PGUP": b"\x1b[5~", "PGDN": b"\x1b[6~",
-    "DELETE": b"\x1b[3~", "BACKTAB": b"\x1b[Z",
-    "ESC": b"\x1b", "ENTER": b"\r", "TAB": b"\t", "SPACE": b" ", "BACKSPACE": b"\x7f",
-}  # fmt: skip
+    "F1": b"\x1bOP",
+    "F2": b"\x1bOQ",
+    "F3": b"\x1bOR",
+    "F4": b"\x1bOS",
+    "F5": b"\x1b[15~",
+    "F6": b"\x1b[17~",
+    "F7": b"\x1b[18~",
+    "F8": b"\x1b[19~",
+    "F9": b"\x1b[20~",
+    "F10": b"\x1b[21~",
+    "F11": b"\x1b[23~",
+    "F12": b"\x1b[24~",
+    "UP": b"\x1b[A",
+    "DOWN": b"\x1b[B",
+    "RIGHT": b"\x1b[C",
+    "LEFT": b"\x1b[D",
+    "HOME": b"\x1b[H",
+    "END": b"\x1b[F",
+    "PGUP": b"\x1b[5~",
+    "PGDN": b"\x1b[6~",
+    "DELETE": b"\x1b[3~",
+    "BACKTAB": b"\x1b[Z",
+    "ESC": b"\x1b",
+    "ENTER": b"\r",
+    "TAB": b"\t",
+    "SPACE": b" ",
+    "BACKSPACE": b"\x7f",
+}
 
 # Other encodings terminals use for the same keys.
 _ALIASES: dict[bytes, str] = {
-    b"\x1b[11~": "F1", b"\x1b[12~": "F2", b"\x1b[13~": "F3", b"\x1b[14~": "F4",
-    b"\x1bOA": "UP", b"\x1bOB": "DOWN", b"\x1bOC": "RIGHT", b"\x1bOD": "LEFT",
-    b"\x1b[1~": "HOME", b"\x1b[4~": "END", b"\x1bOH": "HOME", b"\x1bOF": "END",
-    b"\n": "ENTER", b"\x08": "BACKSPACE",
-}  # fmt: skip
+    b"\x1b[11~": "F1",
+    b"\x1b[12~": "F2",
+    b"\x1b[13~": "F3",
+    b"\x1b[14~": "F4",
+    b"\x1bOA": "UP",
+    b"\x1bOB": "DOWN",
+    b"\x1bOC": "RIGHT",
+    b"\x1bOD": "LEFT",
+    b"\x1b[1~": "HOME",
+    b"\x1b[4~": "END",
+    b"\x1bOH": "HOME",
+    b"\x1bOF": "END",
+    b"\n": "ENTER",
+    b"\x08": "BACKSPACE",
+}
 
 # HP serial console: ESC followed by one character.
 SERIAL_ESCAPES: dict[bytes, str] = {
     **{f"\x1b{n}".encode(): f"F{n}" for n in range(1, 10)},
-    b"\x1b0": "F10", b"\x1b!": "F11", b"\x1b@": "F12",
-}  # fmt: skip
+    b"\x1b0": "F10",
+    b"\x1b!": "F11",
+    b"\x1b@": "F12",
+}
 
 _TABLE: dict[bytes, str] = {**{v: k for k, v in SEQUENCES.items()}, **_ALIASES, **SERIAL_ESCAPES}
 

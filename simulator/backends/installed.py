@@ -105,6 +105,11 @@ def boot_chain(disk: Path) -> list[str]:
         raise BootFailure("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)")
     return [
         visible(line)
-        for line in (*lines, f"Mounting root filesystem LABEL={root[1]}... ok", "",
-                     *release.rstrip("\n").split("\n"), "")
-    ]  # fmt: skip
+        for line in (
+            *lines,
+            f"Mounting root filesystem LABEL={root[1]}... ok",
+            "",
+            *release.rstrip("\n").split("\n"),
+            "",
+        )
+    ]

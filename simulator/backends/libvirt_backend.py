@@ -92,8 +92,13 @@ class LibvirtBackend(BootBackend):
             # so no host command changes them meanwhile (and this process takes no exclusive lock).
             with machine.running_guest():
                 with machine.read() as server:
-                    spec = boot_spec(server, request, self.accelerator, run_dir,
-                                     local_root=is_local(self.uri) and os.geteuid() == 0)  # fmt: skip
+                    spec = boot_spec(
+                        server,
+                        request,
+                        self.accelerator,
+                        run_dir,
+                        local_root=is_local(self.uri) and os.geteuid() == 0,
+                    )
                 with _signals_end_the_boot():
                     return GuestBoot(conn, self.uri, spec, machine).run(console)
         finally:
@@ -113,8 +118,10 @@ def kvm_permission_hint() -> str | None:
         return None
     if os.geteuid() != 0 or mode & 0o066:
         return None
-    return ("/dev/kvm is accessible to root only, so libvirt re-probes QEMU at every guest start (slow); "
-            "give it udev's usual permissions: chgrp kvm /dev/kvm && chmod 0660 /dev/kvm")  # fmt: skip
+    return (
+        "/dev/kvm is accessible to root only, so libvirt re-probes QEMU at every guest start (slow); "
+        "give it udev's usual permissions: chgrp kvm /dev/kvm && chmod 0660 /dev/kvm"
+    )
 
 
 @contextmanager

@@ -123,9 +123,14 @@ def destroy_leftovers(lab: str, uri: str | None = None) -> list[str]:
 def start_reaper(uri: str, name: str, dom_id: int) -> subprocess.Popen[bytes]:
     """A watchdog process that destroys domain ``name`` (id ``dom_id``) when our end of its pipe closes:
     whatever way this process ends (even SIGKILL), no guest is left running."""
-    return subprocess.Popen([sys.executable, "-m", "simulator.backends.libvirt_conn", uri, name, str(dom_id)],
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, close_fds=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "simulator.backends.libvirt_conn", uri, name, str(dom_id)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
 
 
 def _reap(uri: str, name: str, dom_id: int) -> None:

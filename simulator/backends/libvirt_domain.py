@@ -85,24 +85,36 @@ def smbios(server: Server) -> dict[str, dict[str, str]]:
             "product": hw.product_name,
             "serial": system_serial(server),
             "family": "ProLiant",
-        },  # fmt: skip
+        },
         "chassis": {"manufacturer": hw.manufacturer},
     }
 
 
 def server_disks(server: Server, device: str, boot_disk: Path) -> tuple[DiskSpec, ...]:
     """The server's disks as the guest sees them, ``boot_disk`` of ``device`` marked for booting."""
-    disks = [DiskSpec(d.path, "scsi", d.vendor, d.product, d.serial, device == "hdd" and d.path == boot_disk, d.name)
-             for d in server.presented_disks()]  # fmt: skip
+    disks = [
+        DiskSpec(
+            d.path, "scsi", d.vendor, d.product, d.serial, device == "hdd" and d.path == boot_disk, d.name
+        )
+        for d in server.presented_disks()
+    ]
     key = server.drivekey_path
     if key.exists():
-        disks.append(DiskSpec(key, "usb", boot=device == "usb" and key == boot_disk, name="USB DriveKey",
-                              readonly=not os.access(key, os.W_OK)))  # fmt: skip
+        disks.append(
+            DiskSpec(
+                key,
+                "usb",
+                boot=device == "usb" and key == boot_disk,
+                name="USB DriveKey",
+                readonly=not os.access(key, os.W_OK),
+            )
+        )
     return tuple(disks)
 
 
-def boot_spec(server: Server, request: BootRequest, accelerator: str, run_dir: Path, *,
-              local_root: bool = False) -> DomainSpec:  # fmt: skip
+def boot_spec(
+    server: Server, request: BootRequest, accelerator: str, run_dir: Path, *, local_root: bool = False
+) -> DomainSpec:
     """The domain of one boot of ``server`` (opened under its lock) as the firmware decided it."""
     lab = request.machine.lab.root
     return DomainSpec(
@@ -119,7 +131,7 @@ def boot_spec(server: Server, request: BootRequest, accelerator: str, run_dir: P
             "disk": str(request.disk),
             "description": request.description,
             "accelerator": accelerator,
-        },  # fmt: skip
+        },
         ipl=tuple(server.state.nvram.ipl),
         memory_mib=int(os.environ.get("G7SIM_GUEST_MEMORY_MIB", "1024")),
         vcpus=int(os.environ.get("G7SIM_GUEST_VCPUS", "1")),

@@ -48,8 +48,15 @@ class ProcessBackend(BootBackend):
             write_limits(fsize_limit)
 
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "recovery.cli", "ui"], stdin=slave, stdout=slave,
-                                    stderr=log, env=env, start_new_session=True, preexec_fn=limits)  # fmt: skip
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "recovery.cli", "ui"],
+                stdin=slave,
+                stdout=slave,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+                preexec_fn=limits,
+            )
         os.close(slave)
         try:
             relay(console, master, lambda: proc.poll() is None, "recovery")

@@ -68,8 +68,18 @@ class ConsoleDriver:
         self._ff_dir = tempfile.TemporaryDirectory(prefix="g7ff-") if fast_forward else None
         self._ff = DriverLink(Path(self._ff_dir.name)) if self._ff_dir else None
         self._window_seen = 0  # the window the console announced when we last waited (0: none)
-        args = ["-m", "simulator.cli", "--lab", str(lab_root), "power-on", name,
-                "--transcript", str(self.transcript), "--prompt-seconds", str(prompt_seconds)]  # fmt: skip
+        args = [
+            "-m",
+            "simulator.cli",
+            "--lab",
+            str(lab_root),
+            "power-on",
+            name,
+            "--transcript",
+            str(self.transcript),
+            "--prompt-seconds",
+            str(prompt_seconds),
+        ]
         if backend:
             args += ["--backend", backend]
         if self._ff is not None:

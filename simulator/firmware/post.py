@@ -81,8 +81,11 @@ def option_rom_lines(hw: HardwareModel) -> list[str]:
         nic = ["Intel(R) Boot Agent GE v1.3.72", "Copyright (C) 1997-2011, Intel Corporation"]
         mgmt = ["HP ProLiant Lights-Out 100i Remote Management"]
     else:
-        nic = ["Broadcom NetXtreme II Ethernet Boot Agent v6.0.11", "Copyright (C) 2000-2010 Broadcom Corporation",
-               "All rights reserved."]  # fmt: skip
+        nic = [
+            "Broadcom NetXtreme II Ethernet Boot Agent v6.0.11",
+            "Copyright (C) 2000-2010 Broadcom Corporation",
+            "All rights reserved.",
+        ]
         mgmt = ["Integrated Lights-Out 3", "iLO 3 v1.20 Mar 23 2011"]
     return [*nic, "", *mgmt, ""]
 
@@ -95,8 +98,10 @@ def smart_array_lines(server: Server) -> tuple[list[str], list[str]]:
     cache = server.state.controller.cache_mb
     count = f"{len(lds)} Logical Drive{'' if len(lds) == 1 else 's'}"
     # One logical line on the real console, wrapped as the 80-column console wraps it.
-    banner = [f"Slot 0   HP {hw.controller} Controller   Initializing...   ({cache}MB, {P410I_FIRMWARE})",
-              f"         {count}"]  # fmt: skip
+    banner = [
+        f"Slot 0   HP {hw.controller} Controller   Initializing...   ({cache}MB, {P410I_FIRMWARE})",
+        f"         {count}",
+    ]
     errors: list[str] = []
     if not lds:
         errors.append("1785-Slot 0 Drive Array Not Configured")
@@ -107,13 +112,18 @@ def smart_array_lines(server: Server) -> tuple[list[str], list[str]]:
         )
     failed = [pd for pd in array.physical_drives() if pd.status == "Failed"]
     if failed:
-        errors += ["1789-Slot 0 Drive Array Disk Drive(s) Not Responding",
-                   "     Check cables or replace the following drive(s):",
-                   *[f"     Port {pd.port}, Box 1, Bay {pd.bay}" for pd in failed]]  # fmt: skip
+        errors += [
+            "1789-Slot 0 Drive Array Disk Drive(s) Not Responding",
+            "     Check cables or replace the following drive(s):",
+            *[f"     Port {pd.port}, Box 1, Bay {pd.bay}" for pd in failed],
+        ]
     if any(ld.status in ("Interim Recovery Mode", "Ready for Rebuild") for ld in lds):
         errors.append("1787-Slot 0 Drive Array Operating in Interim Recovery Mode")
-    errors += [f"1779-Slot 0 Drive Array - Logical Drive {ld.number} Failed. Data on it is lost."
-               for ld in lds if ld.status == "Failed"]  # fmt: skip
+    errors += [
+        f"1779-Slot 0 Drive Array - Logical Drive {ld.number} Failed. Data on it is lost."
+        for ld in lds
+        if ld.status == "Failed"
+    ]
     return banner, errors
 
 

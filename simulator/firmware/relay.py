@@ -16,8 +16,18 @@ from simulator.firmware.console import Console
 from simulator.firmware.screen import COLS, ROWS, Attr, Screen
 
 QUIET = 0.08  # output pauses this long: the screen is "drawn" and gets recorded
-_COLOURS = {"default": None, "black": "black", "red": "red", "green": "green", "brown": "yellow",
-            "yellow": "yellow", "blue": "blue", "magenta": "magenta", "cyan": "cyan", "white": "white"}  # fmt: skip
+_COLOURS = {
+    "default": None,
+    "black": "black",
+    "red": "red",
+    "green": "green",
+    "brown": "yellow",
+    "yellow": "yellow",
+    "blue": "blue",
+    "magenta": "magenta",
+    "cyan": "cyan",
+    "white": "white",
+}
 
 
 class ScreenTracker:

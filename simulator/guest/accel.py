@@ -92,8 +92,12 @@ def accelerator(conn: Any, arts: GuestArtifacts, announce: Callable[[str], None]
         choice = "kvm" if ok else "tcg"
     else:
         choice = "tcg"
-    data = {"accelerator": choice, "reason": reason, "machine": ident,
-            "probed": time.strftime("%Y-%m-%d %H:%M")}  # fmt: skip
+    data = {
+        "accelerator": choice,
+        "reason": reason,
+        "machine": ident,
+        "probed": time.strftime("%Y-%m-%d %H:%M"),
+    }
     _record_path().parent.mkdir(parents=True, exist_ok=True)
     tmp = _record_path().with_name(f".accelerator-{os.getpid()}.json")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
@@ -111,11 +115,18 @@ def probe_kvm(conn: Any, arts: GuestArtifacts) -> tuple[bool, str]:
     run_dir = Path(tempfile.mkdtemp(prefix="g7-probe-"))
     log = run_dir / "console.log"
     spec = DomainSpec(
-        name=f"g7lab-probe-{os.getpid()}", uuid=str(__import__("uuid").uuid4()), accelerator="kvm", smbios={},
-        disks=(), run_dir=run_dir, metadata={"purpose": "accelerator probe"}, memory_mib=256,
+        name=f"g7lab-probe-{os.getpid()}",
+        uuid=str(__import__("uuid").uuid4()),
+        accelerator="kvm",
+        smbios={},
+        disks=(),
+        run_dir=run_dir,
+        metadata={"purpose": "accelerator probe"},
+        memory_mib=256,
         kernel=(arts.kernel, arts.appliance_initrd, "console=ttyS0,115200 quiet g7.probe=1 panic=-1"),
-        serial_file=log, dac_label="+0:+0" if os.geteuid() == 0 else None,
-    )  # fmt: skip
+        serial_file=log,
+        dac_label="+0:+0" if os.geteuid() == 0 else None,
+    )
     started = time.monotonic()
     try:
         dom = conn.createXML(domain_xml(spec), 0)

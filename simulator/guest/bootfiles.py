@@ -72,8 +72,13 @@ def _build(key: str, recipe: dict, work: Path, arts: GuestArtifacts) -> None:  #
     (trees["BOOT"] / "syslinux.cfg").write_text(with_serial(factory.SYSLINUX_CFG))
     for name, path in arts.boot_files().items():
         shutil.copyfile(path, trees["BOOT"] / name)
-    header = ImageHeader.new("factory", key, recipe["device_type"], recipe["generation"],
-                             command=f"g7lab factory-build {key} (recipe {key}.toml, guest boot files)")  # fmt: skip
+    header = ImageHeader.new(
+        "factory",
+        key,
+        recipe["device_type"],
+        recipe["generation"],
+        command=f"g7lab factory-build {key} (recipe {key}.toml, guest boot files)",
+    )
     with ImageWriter(DirectoryStore(work), "image", header, layout) as writer:
         for disk in layout.disks:
             disk_path = work / f"disk{disk.number}.img"
@@ -131,8 +136,12 @@ def _replace_factory_image(
     plain = factory.factory_image(server.entry.image).sums_digest()
     ours = {plain, stamp.get("factory_sha256")}
     current = _sums_digest(fat, config.factory_image)
-    if config.factory_image != FACTORY_PATH or current is None or current != config.factory_sha256 \
-            or current not in ours:  # fmt: skip
+    if (
+        config.factory_image != FACTORY_PATH
+        or current is None
+        or current != config.factory_sha256
+        or current not in ours
+    ):
         return "factory image left as it is: it is not the factory's (a DriveKey fault?)"
     image = guest_factory_image(server.entry.image, arts)
     if image.sums_digest() == current:
@@ -166,8 +175,11 @@ def _installed_systems(server: Server, arts: GuestArtifacts) -> list[str]:
             config = boot.read_bytes("syslinux.cfg").decode("utf-8", "replace")
             if with_serial(config) != config:
                 boot.write_file("syslinux.cfg", with_serial(config).encode())
-            wanted = {name: path for name, path in arts.boot_files().items()
-                      if present.get(name.casefold()) != path.stat().st_size}  # fmt: skip
+            wanted = {
+                name: path
+                for name, path in arts.boot_files().items()
+                if present.get(name.casefold()) != path.stat().st_size
+            }
             for name, path in wanted.items():
                 with open(path, "rb") as f:
                     boot.write_file(name, f)

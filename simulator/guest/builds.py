@@ -107,8 +107,22 @@ def build_appliance(kernel: Kernel, progress: Progress | None = None) -> tuple[P
 
     def build(work: Path) -> None:
         busybox, _ = _busybox()
-        entries = [dir_entry(d) for d in ("bin", "dev", "etc", "lib", "lib/g7lab", "lib/modules", "proc",
-                                          "root", "run", "sys", "tmp")]  # fmt: skip
+        entries = [
+            dir_entry(d)
+            for d in (
+                "bin",
+                "dev",
+                "etc",
+                "lib",
+                "lib/g7lab",
+                "lib/modules",
+                "proc",
+                "root",
+                "run",
+                "sys",
+                "tmp",
+            )
+        ]
         entries += [
             file_entry("bin/busybox", busybox.read_bytes(), 0o755),
             symlink_entry("bin/sh", "busybox"),

@@ -108,8 +108,11 @@ def _prune_old(name: str, keep: Path, others: int = 1) -> None:
     """Drop all but the ``others`` newest older builds of ``name``: a changed input (an edit of recovery/)
     makes a new build each time, and each build is tens of MB. The previous one stays for a process that
     still uses it (a running visit)."""
-    olds = [p for p in guest_root().glob(f"{name}-*") if p != keep and is_built(p)
-            and p.name[len(name) + 1 :].isalnum()]  # fmt: skip
+    olds = [
+        p
+        for p in guest_root().glob(f"{name}-*")
+        if p != keep and is_built(p) and p.name[len(name) + 1 :].isalnum()
+    ]
     olds.sort(key=lambda p: (p / COMPLETE).stat().st_mtime, reverse=True)
     for path in olds[others:]:
         shutil.rmtree(path, ignore_errors=True)

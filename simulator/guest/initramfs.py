@@ -102,8 +102,13 @@ class CpioWriter:
         self._write(b"\0" * (-self.size % 512))
 
 
-def write_initramfs(out_path: Path, trees: Iterable[Path], entries: Iterable[Entry] = (),
-                    skip: tuple[str, ...] = (), level: int = 12) -> tuple[int, int]:  # fmt: skip
+def write_initramfs(
+    out_path: Path,
+    trees: Iterable[Path],
+    entries: Iterable[Entry] = (),
+    skip: tuple[str, ...] = (),
+    level: int = 12,
+) -> tuple[int, int]:
     """Write the compressed archive; returns (uncompressed bytes, compressed bytes).
 
     ``skip``: relative path prefixes of the trees to leave out. Extra ``entries`` come last, so they

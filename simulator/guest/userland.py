@@ -17,23 +17,57 @@ from simulator.guest.debian import MIRRORS, SUITE, candidate_versions, mmdebstra
 
 BUILDER_VERSION = "1"  # bump when the build itself changes
 INCLUDE = [
-    "python3-minimal", "python3-parted", "python3-zstandard", "e2fsprogs", "dosfstools", "mtools",
+    "python3-minimal",
+    "python3-parted",
+    "python3-zstandard",
+    "e2fsprogs",
+    "dosfstools",
+    "mtools",
     "util-linux",
-]  # fmt: skip
+]
 # dpkg leaves these out while installing (faster and smaller than deleting them afterwards).
-EXCLUDE = ["/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*", "/usr/share/locale/*",
-           "/usr/share/lintian/*", "/usr/share/i18n/*", "/usr/share/zoneinfo/*"]  # fmt: skip
+EXCLUDE = [
+    "/usr/share/doc/*",
+    "/usr/share/man/*",
+    "/usr/share/info/*",
+    "/usr/share/locale/*",
+    "/usr/share/lintian/*",
+    "/usr/share/i18n/*",
+    "/usr/share/zoneinfo/*",
+]
 # Deleted after the build: nothing in the Recovery Environment runs them.
 PRUNE = [
-    "usr/share/perl", "usr/share/perl5", "usr/lib/x86_64-linux-gnu/perl", "usr/lib/x86_64-linux-gnu/perl-base",
-    "usr/bin/perl", "usr/bin/perl5.36.0", "usr/lib/locale",
-    "usr/share/common-licenses", "usr/share/bash-completion", "usr/lib/apt", "usr/bin/apt", "usr/bin/apt-get",
-    "usr/bin/apt-cache", "usr/bin/apt-config", "usr/bin/apt-mark", "usr/bin/apt-cdrom", "usr/bin/apt-key",
-    "var/lib/apt", "var/cache/apt", "var/cache/debconf", "var/lib/dpkg", "var/log",
-    "usr/lib/python3.11/test", "usr/lib/python3.11/idlelib", "usr/lib/python3.11/tkinter",
-    "usr/lib/python3.11/lib2to3", "usr/lib/python3.11/ensurepip", "usr/lib/python3.11/pydoc_data",
-    "usr/lib/python3.11/turtledemo", "usr/lib/python3.11/config-3.11-x86_64-linux-gnu",
-]  # fmt: skip
+    "usr/share/perl",
+    "usr/share/perl5",
+    "usr/lib/x86_64-linux-gnu/perl",
+    "usr/lib/x86_64-linux-gnu/perl-base",
+    "usr/bin/perl",
+    "usr/bin/perl5.36.0",
+    "usr/lib/locale",
+    "usr/share/common-licenses",
+    "usr/share/bash-completion",
+    "usr/lib/apt",
+    "usr/bin/apt",
+    "usr/bin/apt-get",
+    "usr/bin/apt-cache",
+    "usr/bin/apt-config",
+    "usr/bin/apt-mark",
+    "usr/bin/apt-cdrom",
+    "usr/bin/apt-key",
+    "var/lib/apt",
+    "var/cache/apt",
+    "var/cache/debconf",
+    "var/lib/dpkg",
+    "var/log",
+    "usr/lib/python3.11/test",
+    "usr/lib/python3.11/idlelib",
+    "usr/lib/python3.11/tkinter",
+    "usr/lib/python3.11/lib2to3",
+    "usr/lib/python3.11/ensurepip",
+    "usr/lib/python3.11/pydoc_data",
+    "usr/lib/python3.11/turtledemo",
+    "usr/lib/python3.11/config-3.11-x86_64-linux-gnu",
+]
 PRUNE_GLOBS = ["usr/lib/x86_64-linux-gnu/libperl.so*", "usr/lib/x86_64-linux-gnu/libapt-*"]
 # iconv modules: mtools converts FAT names through code page 850; the other ~250 are never loaded.
 GCONV = "usr/lib/x86_64-linux-gnu/gconv"

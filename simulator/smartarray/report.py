@@ -148,21 +148,34 @@ def ld_detail(array: SmartArray, number: int | None = None) -> str:
     lines = ["", _header(array, serial=False), ""]
     for index, ld in enumerate(lds):
         heads, sectors, cylinders = geometry(ld.size_bytes, ld.max_boot_8gb)
-        lines += [f"   array {ld.array}", "", f"      Logical Drive: {ld.number}",
-                  f"         Size: {format_ld_size(ld.size_bytes)}",
-                  f"         Fault Tolerance: {raid_label(ld).removeprefix('RAID ')}",
-                  f"         Heads: {heads}", f"         Sectors Per Track: {sectors}",
-                  f"         Cylinders: {cylinders}", "         Strip Size: 256 KB",
-                  f"         Status: {status_text(ld)}", "         Caching:  Enabled",
-                  f"         Unique Identifier: {unique_identifier(ld.volume)}",
-                  f"         Disk Name: /dev/sd{chr(ord('a') + index)}", "         Mount Points: None"]  # fmt: skip
+        lines += [
+            f"   array {ld.array}",
+            "",
+            f"      Logical Drive: {ld.number}",
+            f"         Size: {format_ld_size(ld.size_bytes)}",
+            f"         Fault Tolerance: {raid_label(ld).removeprefix('RAID ')}",
+            f"         Heads: {heads}",
+            f"         Sectors Per Track: {sectors}",
+            f"         Cylinders: {cylinders}",
+            "         Strip Size: 256 KB",
+            f"         Status: {status_text(ld)}",
+            "         Caching:  Enabled",
+            f"         Unique Identifier: {unique_identifier(ld.volume)}",
+            f"         Disk Name: /dev/sd{chr(ord('a') + index)}",
+            "         Mount Points: None",
+        ]
         members = [pds[b] for b in ld.member_bays if b in pds]
         if ld.raid == "1+0":
             half = len(ld.member_bays) // 2
             for group, bays in enumerate((ld.member_bays[:half], ld.member_bays[half:])):
                 lines.append(f"         Mirror Group {group}:")
-                lines += [f"            {_pd_line(pds[b])}" if b in pds else f"            physicaldrive {drive_id(b)} "
-                          f"(port {drive_id(b).split(':')[0]}:box 1:bay {b}, missing)" for b in bays]  # fmt: skip
+                lines += [
+                    f"            {_pd_line(pds[b])}"
+                    if b in pds
+                    else f"            physicaldrive {drive_id(b)} "
+                    f"(port {drive_id(b).split(':')[0]}:box 1:bay {b}, missing)"
+                    for b in bays
+                ]
         else:
             lines += [f"            {_pd_line(pd)}" for pd in members]
         lines += ["         Drive Type: Data", ""]

@@ -14,8 +14,14 @@ BENCH = REPO / "bench"
 
 
 def bench(script: str, *args: str, timeout: float = 240) -> str:
-    proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=timeout, env={**os.environ})  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+        env={**os.environ},
+    )
     assert proc.returncode == 0, (
         f"{script} {args}: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
     )
@@ -98,8 +104,18 @@ def test_fuzz_campaign_counts_inputs_and_failures(tmp_path: Path) -> None:
         "fuzz_campaign.py", "--examples", "20", "--fs-examples", "1", "--work", str(tmp_path), timeout=600
     )
     table = {row[0]: row for row in (line.split() for line in out.splitlines()) if len(row) == 5}
-    for campaign in ("hpacucli", "module", "disk-map", "layout", "manifest", "stream", "store-paths", "members", "keys",
-                     "screen"):  # fmt: skip
+    for campaign in (
+        "hpacucli",
+        "module",
+        "disk-map",
+        "layout",
+        "manifest",
+        "stream",
+        "store-paths",
+        "members",
+        "keys",
+        "screen",
+    ):
         assert int(table[campaign][1]) > 0 and table[campaign][3] == "0", table.get(campaign)
     assert "failures" in out and "# FAILURE" not in out, out
 

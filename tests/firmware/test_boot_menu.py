@@ -107,9 +107,35 @@ def test_explanation_follows_the_highlight(cic: Machine, tmp_path: Path) -> None
 
 
 KEYS = st.sampled_from(
-    ["UP", "DOWN", "HOME", "END", "PGUP", "PGDN", "ENTER", "ESC", "F1", "F9", "F10", "F11", "TAB",
-     "SPACE", "0", "1", "2", "3", "4", "5", "6", "9", "a", "A", "b", "x"]
-)  # fmt: skip
+    [
+        "UP",
+        "DOWN",
+        "HOME",
+        "END",
+        "PGUP",
+        "PGDN",
+        "ENTER",
+        "ESC",
+        "F1",
+        "F9",
+        "F10",
+        "F11",
+        "TAB",
+        "SPACE",
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "9",
+        "a",
+        "A",
+        "b",
+        "x",
+    ]
+)
 
 
 @settings(

@@ -15,8 +15,21 @@ from simulator.lab import Lab
 
 
 def ssacli(lab: Lab, name: str) -> str:
-    return subprocess.run([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "ssacli", name,
-                           "ctrl all show config"], capture_output=True, text=True, check=False).stdout  # fmt: skip
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "--lab",
+            str(lab.root),
+            "ssacli",
+            name,
+            "ctrl all show config",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
 
 
 def enter_orca(c: ConsoleDriver) -> None:

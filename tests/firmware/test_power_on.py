@@ -21,25 +21,43 @@ def console(lab: Lab, name: str, **kw) -> ConsoleDriver:
 def test_post_order_and_identity_on_a_dl360(lab: Lab) -> None:
     lab.create("cic", "cic-360g7", blank=True)  # drives replaced: nothing on the logical drive
     with console(lab, "cic") as c:
-        for text in ("12 GB Installed", "ProLiant System BIOS - P68 (05/05/2011)",
-                     "2 Processor(s) detected, 8 total cores enabled, Hyperthreading is enabled",
-                     "Proc 2: Intel(R) Xeon(R) CPU E5620 @ 2.40GHz", "Redundant ROM Detected",
-                     "Press any key to view Option ROM messages"):  # fmt: skip
+        for text in (
+            "12 GB Installed",
+            "ProLiant System BIOS - P68 (05/05/2011)",
+            "2 Processor(s) detected, 8 total cores enabled, Hyperthreading is enabled",
+            "Proc 2: Intel(R) Xeon(R) CPU E5620 @ 2.40GHz",
+            "Redundant ROM Detected",
+            "Press any key to view Option ROM messages",
+        ):
             c.expect(text)
         c.press("SPACE")
-        for text in ("Integrated Lights-Out 3", "HP Smart Array P410i Controller", "1 Logical Drive",
-                     "Press <F8> to run the Option ROM Configuration for Arrays Utility",
-                     "Press <ESC> to skip configuration and continue"):  # fmt: skip
+        for text in (
+            "Integrated Lights-Out 3",
+            "HP Smart Array P410i Controller",
+            "1 Logical Drive",
+            "Press <F8> to run the Option ROM Configuration for Arrays Utility",
+            "Press <ESC> to skip configuration and continue",
+        ):
             c.expect(text)
         c.press("ESC")
-        for text in ('Press "F9" key for ROM-Based Setup Utility', 'Press "F11" key for Default Boot Override Options',
-                     'Press "ESC+9" for ROM-Based Setup Utility', 'Press "ESC+!" for Default Boot Override Options',
-                     FKEYS_END):  # fmt: skip
+        for text in (
+            'Press "F9" key for ROM-Based Setup Utility',
+            'Press "F11" key for Default Boot Override Options',
+            'Press "ESC+9" for ROM-Based Setup Utility',
+            'Press "ESC+!" for Default Boot Override Options',
+            FKEYS_END,
+        ):
             c.expect(text)
         # A blank logical drive does not boot; the IPL order goes on down to the USB DriveKey.
-        for text in ("Attempting Boot From Hard Drive (C:)", "Attempting Boot From CD-ROM",
-                     "Attempting Boot From Floppy Drive (A:)", "Attempting Boot From NIC", "PXE-E51",
-                     "Attempting Boot From USB DriveKey (C:)", "Welcome to the Interaction Recovery Environment"):  # fmt: skip
+        for text in (
+            "Attempting Boot From Hard Drive (C:)",
+            "Attempting Boot From CD-ROM",
+            "Attempting Boot From Floppy Drive (A:)",
+            "Attempting Boot From NIC",
+            "PXE-E51",
+            "Attempting Boot From USB DriveKey (C:)",
+            "Welcome to the Interaction Recovery Environment",
+        ):
             c.expect(text)
 
 
@@ -156,8 +174,12 @@ def test_one_console_session_per_server(lab: Lab) -> None:
     lab.create("cic", "cic-360g7")
     with console(lab, "cic") as c:
         c.expect("ProLiant System BIOS")
-        proc = subprocess.run([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "cic"],
-                              capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "cic"],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
         assert proc.returncode == 1
         assert (
             proc.stderr
@@ -176,8 +198,12 @@ def test_expect_failure_names_the_text_and_shows_the_screen(lab: Lab) -> None:
 
 
 def test_power_on_unknown_server_fails_cleanly(lab: Lab, tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "ghost"],
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "ghost"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 1 and proc.stderr.startswith("g7sim: error: no server 'ghost'")
 
 
@@ -256,10 +282,24 @@ def test_quiet_session_writes_only_the_transcript(lab: Lab, tmp_path: Path) -> N
     lab.create("cic", "cic-360g7")
     transcript = tmp_path / "visit.txt"
     proc = subprocess.run(
-        [sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", "cic", "--quiet",
-         "--transcript", str(transcript), "--prompt-seconds", "0.3"],
-        input=b"", capture_output=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "--lab",
+            str(lab.root),
+            "power-on",
+            "cic",
+            "--quiet",
+            "--transcript",
+            str(transcript),
+            "--prompt-seconds",
+            "0.3",
+        ],
+        input=b"",
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and proc.stdout == b""  # input ended at once: the server powers off
     text = transcript.read_text()
     assert "ProLiant System BIOS - P68 (05/05/2011)" in text and "Server cic powered off." in text

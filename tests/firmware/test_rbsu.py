@@ -196,9 +196,34 @@ def test_server_lock_is_free_while_waiting_for_a_key(lab: Lab, cic: Machine) -> 
 
 
 KEYS = st.sampled_from(
-    ["UP", "DOWN", "LEFT", "RIGHT", "HOME", "END", "PGUP", "PGDN", "ENTER", "ENTER", "ESC", "F1",
-     "F9", "F10", "F11", "TAB", "SPACE", "BACKSPACE", "1", "5", "9", "a", "x", "+", "-"]
-)  # fmt: skip
+    [
+        "UP",
+        "DOWN",
+        "LEFT",
+        "RIGHT",
+        "HOME",
+        "END",
+        "PGUP",
+        "PGDN",
+        "ENTER",
+        "ENTER",
+        "ESC",
+        "F1",
+        "F9",
+        "F10",
+        "F11",
+        "TAB",
+        "SPACE",
+        "BACKSPACE",
+        "1",
+        "5",
+        "9",
+        "a",
+        "x",
+        "+",
+        "-",
+    ]
+)
 # Whole gestures too, so that streams often reach the IPL menu and move a device before F10.
 MOVE = st.tuples(st.integers(0, 4), st.sampled_from(["UP", "DOWN"]), st.integers(0, 4)).map(
     lambda t: ["HOME", *["DOWN"] * t[0], "ENTER", *[t[1]] * t[2], "ENTER"]

@@ -116,8 +116,13 @@ def test_module_depends_and_load_order() -> None:
     blob = b"\x7fELF...\0license=GPL\0depends=scsi_mod,virtio-ring,virtio\0name=virtio_scsi\0"
     assert read_depends(blob) == ["scsi_mod", "virtio_ring", "virtio"]
     assert read_depends(b"\0depends=\0name=crc16\0") == []
-    deps = {"virtio_scsi": ["scsi_mod", "virtio"], "scsi_mod": ["scsi_common"], "scsi_common": [],
-            "virtio": ["virtio_ring"], "virtio_ring": []}  # fmt: skip
+    deps = {
+        "virtio_scsi": ["scsi_mod", "virtio"],
+        "scsi_mod": ["scsi_common"],
+        "scsi_common": [],
+        "virtio": ["virtio_ring"],
+        "virtio_ring": [],
+    }
     order = load_order(("virtio_scsi",), deps)
     assert order[-1] == "virtio_scsi" and set(order) == set(deps)
     assert order.index("scsi_common") < order.index("scsi_mod") and order.index("virtio_ring") < order.index(
@@ -191,8 +196,9 @@ def test_initramfs_layers_trees_and_entries(tmp_path: Path) -> None:
 # ---- the hpacucli shim and the controller channel ------------------------------------------------
 def _shim(port: str, *args: str, wait: str = "5") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "G7LAB_HPACUCLI_PORT": port, "G7LAB_HPACUCLI_TIMEOUT": wait}
-    return subprocess.run([sys.executable, str(FILES / "hpacucli"), *args], capture_output=True, text=True,
-                          env=env, timeout=30)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(FILES / "hpacucli"), *args], capture_output=True, text=True, env=env, timeout=30
+    )
 
 
 @pytest.fixture

@@ -43,14 +43,27 @@ def geometry(image: Path, offset: int) -> Geometry:
     data_start = root_start + -(-root_entries * 32 // sector) * sector
     clusters = ((total16 or total32) * sector - data_start) // (per_cluster * sector)
     bits = 32 if not fat16 else (12 if clusters < 4085 else 16)
-    return Geometry(bits, per_cluster * sector, reserved * sector, fat_sectors * sector, fats,
-                    root_start if bits != 32 else 0, data_start, clusters)  # fmt: skip
+    return Geometry(
+        bits,
+        per_cluster * sector,
+        reserved * sector,
+        fat_sectors * sector,
+        fats,
+        root_start if bits != 32 else 0,
+        data_start,
+        clusters,
+    )
 
 
 def chain_of(image: Path, offset: int, inner: str) -> list[int]:
     """The clusters of ``inner``'s chain, in order, as mshowfat lists them (``<51-1410> <1412>``)."""
-    out = subprocess.run(["mshowfat", "-i", f"{image}@@{offset}", f"::/{inner}"], capture_output=True,
-                         text=True, env=ENV, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        ["mshowfat", "-i", f"{image}@@{offset}", f"::/{inner}"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
+    ).stdout
     clusters: list[int] = []
     for first, last in re.findall(r"<(\d+)(?:-(\d+))?>", out):
         clusters += range(int(first), int(last or first) + 1)

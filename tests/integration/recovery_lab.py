@@ -12,8 +12,9 @@ from simulator.lab import Lab
 
 
 def g7sim(lab: Lab, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), *args],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), *args], capture_output=True, text=True
+    )
     if check and proc.returncode:
         raise AssertionError(f"g7sim {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -43,9 +43,12 @@ def canaries(lab: Lab, name: str) -> dict[str, str]:
 
 def kill_after(lab: Lab, name: str, args: list[str], delay: float) -> int | None:
     """Run `irecovery ARGS`, SIGKILL its whole process group after ``delay`` s; None if it finished first."""
-    proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "recover", name, "--",
-                             *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "recover", name, "--", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         return proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:

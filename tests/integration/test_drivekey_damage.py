@@ -53,8 +53,18 @@ FSCK = shutil.which("fsck.fat") is not None
 def fsck_fat_clean(key: Path, tmp: Path) -> bool:
     """fsck.fat -n (read-only) on the DriveKey's partition extracted to a sparse file."""
     part = tmp / "partition.img"
-    subprocess.run(["dd", f"if={key}", f"of={part}", "bs=1M", f"skip={PARTITION_START >> 20}", "conv=sparse",
-                    "status=none"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "dd",
+            f"if={key}",
+            f"of={part}",
+            "bs=1M",
+            f"skip={PARTITION_START >> 20}",
+            "conv=sparse",
+            "status=none",
+        ],
+        check=True,
+    )
     proc = subprocess.run(["fsck.fat", "-n", str(part)], capture_output=True, text=True)
     part.unlink()
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
@@ -69,8 +79,13 @@ def damaged(lab: Lab, tmp_path: Path) -> Path:
     assert recover(lab, "cic", "capture", "--yes")[0] == 0
     key = lab.root / "cic" / "drivekey.img"
     assert not FSCK or fsck_fat_clean(key, tmp_path)
-    loop_and_cross_link(key, PARTITION_START, f"{FACTORY_PATH}/disk1-part2.ext4.zst",
-                        f"{USER_SLOT}/disk1-part1.vfat.zst", f"{USER_SLOT}/disk1-part2.ext4.zst")  # fmt: skip
+    loop_and_cross_link(
+        key,
+        PARTITION_START,
+        f"{FACTORY_PATH}/disk1-part2.ext4.zst",
+        f"{USER_SLOT}/disk1-part1.vfat.zst",
+        f"{USER_SLOT}/disk1-part2.ext4.zst",
+    )
     assert not FSCK or not fsck_fat_clean(key, tmp_path)
     return key
 
@@ -83,8 +98,18 @@ def test_the_check_and_fsck_fat_agree_on_the_drivekey(damaged: Path, tmp_path: P
     check = check_fat(damaged, PARTITION_START)
     assert check.damaged and check.count == 3, check.problems
     part = tmp_path / "repaired.img"
-    subprocess.run(["dd", f"if={damaged}", f"of={part}", "bs=1M", f"skip={PARTITION_START >> 20}", "conv=sparse",
-                    "status=none"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "dd",
+            f"if={damaged}",
+            f"of={part}",
+            "bs=1M",
+            f"skip={PARTITION_START >> 20}",
+            "conv=sparse",
+            "status=none",
+        ],
+        check=True,
+    )
     subprocess.run(["fsck.fat", "-a", "-w", str(part)], capture_output=True)  # repairs: status 1
     assert subprocess.run(["fsck.fat", "-n", str(part)], capture_output=True).returncode == 0
     assert not check_fat(part, 0).damaged

@@ -52,10 +52,12 @@ def _no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
 
 MODULE_FINDINGS = {
     "drives 1e999": lambda t: t.replace('"drives": 4', '"drives": 1e999'),
-    "nesting 100,000 deep": lambda t: t.rstrip().removesuffix("}") + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "nesting 100,000 deep": lambda t: (
+        t.rstrip().removesuffix("}") + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    ),
     "user_slot ../x": _json_edit(lambda d: d["images"].__setitem__("user_slot", "../x")),
     "lone surrogate": _json_edit(lambda d: d["appliance"].__setitem__("device_type", "Customer \ud800")),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("finding", sorted(MODULE_FINDINGS))
@@ -109,8 +111,12 @@ def test_a_usb_disk_carrying_the_logical_drives_identity_is_never_the_target(
     env["IRECOVERY_DISK_MAP"] = str(tmp_path / "disks.json")
     g7sim(lab, "files", "cic", "write", "etc/marker", "--text", "before")
     real = os.stat(volume["path"]).st_mtime_ns
-    proc = subprocess.run([sys.executable, "-m", "recovery.cli", "restore", "factory", "--yes", "--json"],
-                          env=env, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "recovery.cli", "restore", "factory", "--yes", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     answer = json.loads(proc.stdout)
     assert (proc.returncode, answer["error"]["code"]) == (9, 209), answer
     assert "carried by a USB disk" in answer["error"]["detail"]
@@ -192,8 +198,9 @@ def test_controller_output_that_is_not_utf8_is_parterr(lab: Lab, tmp_path: Path)
     script.chmod(0o755)
     assert shutil.which("sed")
     env["IRECOVERY_CONTROLLER_CLI"] = str(script)
-    proc = subprocess.run([sys.executable, "-m", "recovery.cli", "detect", "--json"], env=env, capture_output=True,
-                          text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "recovery.cli", "detect", "--json"], env=env, capture_output=True, text=True
+    )
     answer = json.loads(proc.stdout)
     assert (proc.returncode, answer["error"]["code"]) == (9, 209), (answer, proc.stderr)
     assert "is not text (invalid UTF-8" in answer["error"]["detail"]

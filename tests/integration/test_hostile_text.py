@@ -92,8 +92,11 @@ def run_screen(lab: Lab, name: str, operation: str, controller_cli: tuple[str, .
     """R (or C), then Confirm, on the real Recovery Environment screen over the server's hardware."""
     with lab.open(name, write=False) as server:
         env = recovery_environment(server, lab.root)
-    inputs = Inputs(dmi_root=Path(env["IRECOVERY_DMI_ROOT"]), disk_map=Path(env["IRECOVERY_DISK_MAP"]),
-                    controller_cli=controller_cli or tuple(shlex.split(env["IRECOVERY_CONTROLLER_CLI"])))  # fmt: skip
+    inputs = Inputs(
+        dmi_root=Path(env["IRECOVERY_DMI_ROOT"]),
+        disk_map=Path(env["IRECOVERY_DISK_MAP"]),
+        controller_cli=controller_cli or tuple(shlex.split(env["IRECOVERY_CONTROLLER_CLI"])),
+    )
     keys = {"factory": ["r", "ENTER"], "user": ["DOWN", "r", "ENTER"], "capture": ["c", "ENTER"]}[operation]
     term = VT100(keys)
     screen = RecoveryScreen(Recovery(inputs), term)  # type: ignore[arg-type]
@@ -129,9 +132,11 @@ def rewrite_header(lab: Lab, name: str, image: str, field: str) -> None:
         header = re.sub(rf"(?m)^{field}=(.*)$", lambda m: f"{field}={m[1]}{HOSTILE}", text)
         data = header.encode("utf-8", "surrogateescape")
         key.write_file(f"{image}/{HEADER_FILE}", data)
-        sums = re.sub(rf"(?m)^[0-9a-f]{{64}}(  {HEADER_FILE})$",
-                      lambda m: hashlib.sha256(data).hexdigest() + m[1],
-                      key.read_bytes(f"{image}/{SUMS_FILE}").decode()).encode()  # fmt: skip
+        sums = re.sub(
+            rf"(?m)^[0-9a-f]{{64}}(  {HEADER_FILE})$",
+            lambda m: hashlib.sha256(data).hexdigest() + m[1],
+            key.read_bytes(f"{image}/{SUMS_FILE}").decode(),
+        ).encode()
         key.write_file(f"{image}/{SUMS_FILE}", sums)
     if image == FACTORY_PATH:  # the module configuration names the factory image by its SHA256SUMS
         rewrite_module(
@@ -286,8 +291,11 @@ def test_irecovery_error_lines_quote_text_visibly(lab: Lab) -> None:
 def test_argument_errors_show_the_argument_visibly(tool: str) -> None:
     import subprocess
 
-    proc = subprocess.run([sys.executable, "-m", tool, "list" if "sim" in tool else "detect", "\x1b[2J"],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", tool, "list" if "sim" in tool else "detect", "\x1b[2J"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "\x1b" not in proc.stderr
     assert proc.stderr.splitlines()[-1].endswith("unrecognized arguments: ^[[2J")
 

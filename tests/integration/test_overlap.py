@@ -33,16 +33,24 @@ def server(lab: Lab) -> str:
 
 
 def popen_g7sim(lab: Lab, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def held(path: Path, mode: int) -> subprocess.Popen[str]:
     """Another process (not one the commands descend from: they would run under its lock) holding a
     lock on ``path`` until :func:`release`."""
     shared = ["-s"] if mode == fcntl.LOCK_SH else []
-    holder = subprocess.Popen(["flock", *shared, "-o", str(path), "-c", "echo held; exec sleep 600"],
-                              stdout=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    holder = subprocess.Popen(
+        ["flock", *shared, "-o", str(path), "-c", "echo held; exec sleep 600"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
     return holder
 
@@ -159,8 +167,21 @@ def test_readers_never_repair_a_capture_slot(lab: Lab, server: str) -> None:
 
 
 def test_destroy_refuses_a_powered_on_server_unless_forced(lab: Lab, server: str) -> None:
-    console = subprocess.Popen([sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), "power-on", server,
-                                "--quiet", "--prompt-seconds", "30"], stdin=subprocess.PIPE)  # fmt: skip
+    console = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "--lab",
+            str(lab.root),
+            "power-on",
+            server,
+            "--quiet",
+            "--prompt-seconds",
+            "30",
+        ],
+        stdin=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while not locked(lab.root / server / ".power.lock"):
@@ -216,7 +237,12 @@ def test_a_controller_cli_wrapper_that_drops_descriptors_does_not_deadlock(
         env = {**os.environ, **recovery_environment(s, lab.root)}
     env["IRECOVERY_CONTROLLER_CLI"] = f"{sys.executable} {wrapper} {env['IRECOVERY_CONTROLLER_CLI']}"
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "recovery.cli", "restore", "factory", "--yes", "--json"],
-                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "recovery.cli", "restore", "factory", "--yes", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert time.monotonic() - started < 50  # not the CLI's 60 s limit

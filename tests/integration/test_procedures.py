@@ -67,8 +67,10 @@ def check_disks(lab: Lab, name: str) -> None:
             dump = subprocess.run(
                 ["sfdisk", "-d", str(disk.path)], capture_output=True, text=True, check=True
             ).stdout
-            found = [(int(m[1]), int(m[2]), int(m[3], 16), bool(m[4]))
-                     for m in re.finditer(r"start=\s*(\d+), size=\s*(\d+), type=(\w+)(, bootable)?", dump)]  # fmt: skip
+            found = [
+                (int(m[1]), int(m[2]), int(m[3], 16), bool(m[4]))
+                for m in re.finditer(r"start=\s*(\d+), size=\s*(\d+), type=(\w+)(, bootable)?", dump)
+            ]
             assert found == [(p.start // 512, p.size // 512, p.type_id, p.boot) for p in expected.partitions]
             for part in expected.partitions:
                 if part.fs == "ext4":

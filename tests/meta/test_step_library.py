@@ -44,8 +44,22 @@ def run_features(
         (site / "sitecustomize.py").write_text(textwrap.dedent(mutant))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
     xml = tmp / "junit.xml"
-    cmd = [sys.executable, "-m", "pytest", "features", "-p", "no:cacheprovider", "-q", "--junitxml", str(xml),
-           "--basetemp", str(tmp / "basetemp"), "--screen-timeout", SCREEN_TIMEOUT, *args]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "features",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--junitxml",
+        str(xml),
+        "--basetemp",
+        str(tmp / "basetemp"),
+        "--screen-timeout",
+        SCREEN_TIMEOUT,
+        *args,
+    ]
     if workers:
         cmd += ["-n", str(workers)]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
@@ -167,7 +181,7 @@ MUTATIONS = {
         {
             "[209-PARTERR": "The error code returned was: 209 - PARTERR.",
             "[210-BSGERR": "The error code returned was: 210 - BSGERR.",
-        },  # fmt: skip
+        },
         ["[212-DICAERR"],
     ),
     "success-message-in-red": Mutation(
@@ -206,8 +220,9 @@ def test_two_workers_give_the_serial_results_and_cucumber_json(tmp_path: Path) -
     runs = {}
     for workers in (0, 2):
         cucumber = tmp_path / f"cucumber-{workers}.json"
-        proc, outcomes = run_features(tmp_path / f"n{workers}", "-k", SUBSET, "--cucumberjson", str(cucumber),
-                                      workers=workers)  # fmt: skip
+        proc, outcomes = run_features(
+            tmp_path / f"n{workers}", "-k", SUBSET, "--cucumberjson", str(cucumber), workers=workers
+        )
         assert len(outcomes) == 6 and proc.returncode == 0, proc.stdout[-4000:]
         assert "conformance: procedure x packaged server" in proc.stdout
         assert "ias-120g7" in proc.stdout.split("conformance: procedure x packaged server")[1]

@@ -19,18 +19,31 @@ UID = "600508B1001C0123456789ABCDEF0123"
 
 
 def config(*lds: tuple[str, int]) -> ModuleConfig:
-    return ModuleConfig("cic-360g7", "Customer Interaction Center", "360 G7", "TH-900-4.0-CICISRV-B01",
-                        "ProLiant DL360 G7", tuple(RequiredLogicalDrive(r, n, "4GB") for r, n in lds),
-                        "IMAGES/FACTORY", "0" * 64, "IMAGES/USER", {})  # fmt: skip
+    return ModuleConfig(
+        "cic-360g7",
+        "Customer Interaction Center",
+        "360 G7",
+        "TH-900-4.0-CICISRV-B01",
+        "ProLiant DL360 G7",
+        tuple(RequiredLogicalDrive(r, n, "4GB") for r, n in lds),
+        "IMAGES/FACTORY",
+        "0" * 64,
+        "IMAGES/USER",
+        {},
+    )
 
 
 def detail(raid: str, members: int, status: str = "OK", spt: int = 32, uid: str = UID) -> str:
-    drives = "\n".join(f"            physicaldrive 1I:1:{b} (port 1I:box 1:bay {b}, SAS, 450 GB, OK)"
-                       for b in range(1, members + 1))  # fmt: skip
-    return (f"\nSmart Array P410i in Slot 0 (Embedded)\n\n   array A\n\n      Logical Drive: 1\n"
-            f"         Size: 838.3 GB\n         Fault Tolerance: {raid}\n         Heads: 255\n"
-            f"         Sectors Per Track: {spt}\n         Cylinders: 65535\n         Status: {status}\n"
-            f"         Unique Identifier: {uid}\n         Mirror Group 0:\n{drives}\n")  # fmt: skip
+    drives = "\n".join(
+        f"            physicaldrive 1I:1:{b} (port 1I:box 1:bay {b}, SAS, 450 GB, OK)"
+        for b in range(1, members + 1)
+    )
+    return (
+        f"\nSmart Array P410i in Slot 0 (Embedded)\n\n   array A\n\n      Logical Drive: 1\n"
+        f"         Size: 838.3 GB\n         Fault Tolerance: {raid}\n         Heads: 255\n"
+        f"         Sectors Per Track: {spt}\n         Cylinders: 65535\n         Status: {status}\n"
+        f"         Unique Identifier: {uid}\n         Mirror Group 0:\n{drives}\n"
+    )
 
 
 CONFIG_TEXT = "\nSmart Array P410i in Slot 0 (Embedded)    (sn: 5001438011111111)\n\n   array A (SAS, Unused Space: 0  MB)\n"
@@ -52,10 +65,24 @@ def inputs(tmp: Path, detail_text: str, product: str = "ProLiant DL360 G7", seri
     dmi = tmp / "dmi"
     dmi.mkdir(exist_ok=True)
     (dmi / "product_name").write_text(product + "\n")
-    disks = [{"path": str(tmp / "ld1.img"), "vendor": "HP", "product": "LOGICAL VOLUME", "serial": serial,
-              "size_bytes": 900129210368, "bus": "scsi"},
-             {"path": str(tmp / "key.img"), "vendor": "HP", "product": "USB DriveKey", "serial": "KEY",
-              "size_bytes": 2 << 30, "bus": "usb"}]  # fmt: skip
+    disks = [
+        {
+            "path": str(tmp / "ld1.img"),
+            "vendor": "HP",
+            "product": "LOGICAL VOLUME",
+            "serial": serial,
+            "size_bytes": 900129210368,
+            "bus": "scsi",
+        },
+        {
+            "path": str(tmp / "key.img"),
+            "vendor": "HP",
+            "product": "USB DriveKey",
+            "serial": "KEY",
+            "size_bytes": 2 << 30,
+            "bus": "usb",
+        },
+    ]
     (tmp / "disks.json").write_text(json.dumps(disks))
     return Inputs(dmi_root=dmi, controller_cli=fake_cli(tmp, detail_text), disk_map=tmp / "disks.json")
 
@@ -107,8 +134,10 @@ def test_plain_disk_appliance_never_picks_a_usb_disk(tmp_path: Path) -> None:
 
 def test_sysfs_scan(tmp_path: Path) -> None:
     block = tmp_path / "block"
-    for name, vendor, wwid, usb in (("sda", "HP", "naa.600508b1001c0123456789abcdef0123", False),
-                                    ("sdb", "HP", "", True)):  # fmt: skip
+    for name, vendor, wwid, usb in (
+        ("sda", "HP", "naa.600508b1001c0123456789abcdef0123", False),
+        ("sdb", "HP", "", True),
+    ):
         dev = tmp_path / ("usb1/1-1" if usb else "pci0/host0") / name / "device"
         dev.mkdir(parents=True)
         (dev / "vendor").write_text(vendor + "\n")
@@ -119,15 +148,19 @@ def test_sysfs_scan(tmp_path: Path) -> None:
         (block / name / "size").write_text("1000\n")
     disks = list_disks(Inputs(sysfs_block=block))
     assert [(str(d.path), d.serial, d.bus) for d in disks] == [
-        ("/dev/sda", UID, "scsi"), ("/dev/sdb", "", "usb")]  # fmt: skip
+        ("/dev/sda", UID, "scsi"),
+        ("/dev/sdb", "", "usb"),
+    ]
 
 
 def test_sysfs_scan_reads_the_unit_serial_when_there_is_no_naa_wwid(tmp_path: Path) -> None:
     """An emulated logical drive (QEMU: no 128-bit WWN) carries its Unique Identifier in VPD page 0x80."""
     block = tmp_path / "block"
-    pages = {"sda": b"\x00\x80\x00\x20" + UID.lower().encode(),
-             "sdb": b"\x00\x80\x00\x0aDRIVEKEY  ",
-             "sdc": b"\x00\x83\x00\x20" + UID.encode()}  # fmt: skip  # another page: no identity
+    pages = {
+        "sda": b"\x00\x80\x00\x20" + UID.lower().encode(),
+        "sdb": b"\x00\x80\x00\x0aDRIVEKEY  ",
+        "sdc": b"\x00\x83\x00\x20" + UID.encode(),
+    }  # another page: no identity
     for name, page in pages.items():
         dev = tmp_path / "pci0" / name / "device"
         dev.mkdir(parents=True)
@@ -183,8 +216,10 @@ def test_an_identity_on_two_disks_is_parterr(tmp_path: Path) -> None:
 
 def test_the_drivekey_carrying_the_identity_is_parterr(tmp_path: Path) -> None:
     found = _with_disks(tmp_path, inputs(tmp_path, detail("1+0", 4)), first=False)
-    rows = [r if r["bus"] != "usb" else {**r, "serial": UID, "bus": "scsi"}
-            for r in json.loads((tmp_path / "disks.json").read_text())]  # fmt: skip
+    rows = [
+        r if r["bus"] != "usb" else {**r, "serial": UID, "bus": "scsi"}
+        for r in json.loads((tmp_path / "disks.json").read_text())
+    ]
     rows.reverse()
     (tmp_path / "disks.json").write_text(json.dumps(rows))
     (tmp_path / "key.img").touch()
@@ -244,7 +279,7 @@ HOSTILE_MAPS = {
     "bus odd": lambda rows: rows[0].__setitem__("bus", "USB"),
     "huge list": lambda rows: rows.extend([rows[0]] * 300),
     "a row not an object": lambda rows: rows.append([1, 2]),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_MAPS))
@@ -295,9 +330,12 @@ def test_controller_commands_that_cannot_be_split_are_input_errors(monkeypatch: 
 
 @pytest.mark.parametrize(
     ("raw", "shown"),
-    [(b"ProLiant \xff\x1b[2J DL360 G7\n", "'ProLiant \\ufffd\\x1b[2J DL360 G7'"),
-     (b"\0\0ProLiant DL360 G7\0\n", None), (b"ProLiant DL360 G7" + b"x" * 10_000, "'ProLiant DL360 G7xxx")],
-)  # fmt: skip
+    [
+        (b"ProLiant \xff\x1b[2J DL360 G7\n", "'ProLiant \\ufffd\\x1b[2J DL360 G7'"),
+        (b"\0\0ProLiant DL360 G7\0\n", None),
+        (b"ProLiant DL360 G7" + b"x" * 10_000, "'ProLiant DL360 G7xxx"),
+    ],
+)
 def test_dmi_files_with_odd_bytes(tmp_path: Path, raw: bytes, shown: str | None) -> None:
     found = inputs(tmp_path, detail("1+0", 4))
     (tmp_path / "dmi" / "product_name").write_bytes(raw)

@@ -30,8 +30,11 @@ def make_disk(tmp: Path, bits: int, size_mib: int, per_cluster: int) -> Path:
     part = tmp / "part.img"
     with open(part, "wb") as fh:
         fh.truncate(size_mib * MIB)
-    subprocess.run(["mkfs.vfat", "-F", str(bits), "-s", str(per_cluster), "-n", "KEY", str(part)],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["mkfs.vfat", "-F", str(bits), "-s", str(per_cluster), "-n", "KEY", str(part)],
+        check=True,
+        capture_output=True,
+    )
     cluster = 512 * per_cluster
     files = {"A.BIN": 40 * cluster, "B.BIN": 10 * cluster - 7, "EMPTY.TXT": 0, "a long name.dat": 3 * cluster}
     for name, size in files.items():

@@ -185,10 +185,17 @@ def test_fat_store_reads_fail_loudly_when_the_tool_delivers_less(
 
 LAYOUT = Layout(
     (
-        DiskLayout(1, 8 * MIB, MBR_MAX_BYTES, "4GB", "msdos", "disk1.mbr",
-                   (PartitionLayout(1, 1, MIB, 4 * MIB, 0xDA, False, "raw", None, None, "disk1-part1.raw.zst"),)),
+        DiskLayout(
+            1,
+            8 * MIB,
+            MBR_MAX_BYTES,
+            "4GB",
+            "msdos",
+            "disk1.mbr",
+            (PartitionLayout(1, 1, MIB, 4 * MIB, 0xDA, False, "raw", None, None, "disk1-part1.raw.zst"),),
+        ),
     )
-)  # fmt: skip
+)
 
 
 def small_image(store: ImageStore, tmp_path: Path, path: str = "img") -> None:
@@ -249,13 +256,33 @@ def rewrite_sums(root: Path) -> None:
     [
         (lambda r: (r / "image.txt").write_text("format=2\n"), "checksum"),
         (lambda r: ((r / "image.txt").write_text("format=2\nkind=factory\n"), rewrite_sums(r)), "missing"),
-        (lambda r: ((r / "image.txt").write_text((r / "image.txt").read_text().replace("format=1", "format=2")),
-                    rewrite_sums(r)), "format '2'"),
-        (lambda r: ((r / "image.txt").write_text((r / "image.txt").read_text().replace("kind=factory", "kind=other")),
-                    rewrite_sums(r)), "kind"),
-        (lambda r: ((r / "image.txt").write_text((r / "image.txt").read_text() + "colour=red\n"), rewrite_sums(r)),
-         "unexpected"),
-        (lambda r: ((r / "layout.txt").write_text("# G7 recovery layout 1\n"), rewrite_sums(r)), "no disk line"),
+        (
+            lambda r: (
+                (r / "image.txt").write_text((r / "image.txt").read_text().replace("format=1", "format=2")),
+                rewrite_sums(r),
+            ),
+            "format '2'",
+        ),
+        (
+            lambda r: (
+                (r / "image.txt").write_text(
+                    (r / "image.txt").read_text().replace("kind=factory", "kind=other")
+                ),
+                rewrite_sums(r),
+            ),
+            "kind",
+        ),
+        (
+            lambda r: (
+                (r / "image.txt").write_text((r / "image.txt").read_text() + "colour=red\n"),
+                rewrite_sums(r),
+            ),
+            "unexpected",
+        ),
+        (
+            lambda r: ((r / "layout.txt").write_text("# G7 recovery layout 1\n"), rewrite_sums(r)),
+            "no disk line",
+        ),
         (lambda r: (r / "SHA256SUMS").write_text("nonsense\n"), "malformed"),
         (lambda r: ((r / "disk1.mbr").unlink(), rewrite_sums(r)), "missing file"),
         (lambda r: (r / "sub").mkdir(), "not in SHA256SUMS"),
@@ -263,7 +290,7 @@ def rewrite_sums(root: Path) -> None:
         (lambda r: ((r / "disk1.mbr").write_bytes(b"\x00" * 441), rewrite_sums(r)), "not 440"),
         (lambda r: ((r / "disk1-part1.raw.zst").write_bytes(b"zz"), rewrite_sums(r)), "content stream"),
     ],
-)  # fmt: skip
+)
 def test_damaged_images_are_refused(tmp_path: Path, damage, message: str) -> None:
     store = DirectoryStore(tmp_path / "store")
     store.root.mkdir()

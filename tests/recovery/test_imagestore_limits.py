@@ -78,8 +78,11 @@ def test_a_spinning_mdeltree_is_killed(store: FatImageStore, fake_bin: Path) -> 
 @pytest.mark.timeout(30)
 def test_a_reader_that_stands_still_is_killed(store: FatImageStore, fake_bin: Path) -> None:
     fake(fake_bin, "mcopy", "printf 'some bytes'\n" + SPIN)
-    with pytest.raises(StoreError, match=r"USER/a.bin: read 10 of 16384 bytes: mcopy did not finish: "
-                                         r"no progress within 1 s, killed"):  # fmt: skip
+    with pytest.raises(
+        StoreError,
+        match=r"USER/a.bin: read 10 of 16384 bytes: mcopy did not finish: "
+        r"no progress within 1 s, killed",
+    ):
         with again(store).open_read("USER/a.bin") as fh:
             fh.read()
 
@@ -149,5 +152,9 @@ def test_the_slot_repair_leaves_a_damaged_fat_alone(store: FatImageStore) -> Non
     with pytest.raises(StoreError, match="is damaged"):
         recover_slot(FatImageStore(store.image_path, 0), "USER")
     assert digest(store.image_path) == before
-    assert subprocess.run(["mdir", "-i", str(store.image_path), "::/USER.old"], env=ENV,
-                          capture_output=True).returncode == 0  # fmt: skip
+    assert (
+        subprocess.run(
+            ["mdir", "-i", str(store.image_path), "::/USER.old"], env=ENV, capture_output=True
+        ).returncode
+        == 0
+    )

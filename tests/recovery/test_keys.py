@@ -78,7 +78,14 @@ def test_the_hp_serial_forms_and_xterm_keys_still_decode() -> None:
     decoder, _ = decoder_and_clock()
     assert decoder.feed(b"\x1b9\x1b0\x1b!\x1b@\x1b1") == ["F9", "F10", "F11", "F12", "F1"]
     assert decoder.feed(encode("F8", "UP", "ENTER", "3", "TAB", "F1", "DELETE")) == [
-        "F8", "UP", "ENTER", "3", "TAB", "F1", "DELETE"]  # fmt: skip
+        "F8",
+        "UP",
+        "ENTER",
+        "3",
+        "TAB",
+        "F1",
+        "DELETE",
+    ]
     assert decoder.feed(b"\x1b\x1b[A") == ["ESC", "UP"]  # ESC, then a key: nothing waits
     assert decoder.feed(b"\x1bx") == ["ESC", "x"]
 
@@ -157,8 +164,12 @@ def test_any_bytes_with_any_pauses_decode_to_known_keys_in_bounded_memory(
     keys += decoder.flush()
     assert not decoder.pending
     for key in keys:
-        assert key in KEY_NAMES or key == "UNKNOWN" or key.startswith("CTRL-") or (
-            len(key) == 1 and key.isprintable()), key  # fmt: skip
+        assert (
+            key in KEY_NAMES
+            or key == "UNKNOWN"
+            or key.startswith("CTRL-")
+            or (len(key) == 1 and key.isprintable())
+        ), key
 
 
 @settings(max_examples=300, deadline=None)

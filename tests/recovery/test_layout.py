@@ -118,7 +118,7 @@ def test_comments_blank_lines_and_dashes() -> None:
             ),
             5,
             "more than one boot",
-        ),  # fmt: skip
+        ),
         (
             with_line(
                 5,
@@ -128,7 +128,7 @@ def test_comments_blank_lines_and_dashes() -> None:
             ),
             5,
             "used twice",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_errors_name_the_line(text: str, line: int, message: str) -> None:
@@ -248,8 +248,13 @@ def test_the_table_and_boot_code_land_in_one_sector_write(
     disk_img = tmp_path / "disk.img"
     with open(disk_img, "wb") as fh:
         fh.truncate(64 * MIB)
-    disk = DiskLayout(1, 64 * MIB, MBR_MAX_BYTES, "4GB",
-                      partitions=(PartitionLayout(1, 1, MIB, 16 * MIB, 0x0E, True, "vfat"),))  # fmt: skip
+    disk = DiskLayout(
+        1,
+        64 * MIB,
+        MBR_MAX_BYTES,
+        "4GB",
+        partitions=(PartitionLayout(1, 1, MIB, 16 * MIB, 0x0E, True, "vfat"),),
+    )
     code = bytes(range(256)) + bytes(range(184))
     fd = os.open(disk_img, os.O_RDWR)
     target = os.fstat(fd)
@@ -275,9 +280,12 @@ def test_the_table_and_boot_code_land_in_one_sector_write(
 
 @pytest.mark.parametrize(
     ("old", "new", "shown"),
-    [("fs=vfat", "fs=\x1b[2Jvfat", "fs='\\x1b[2Jvfat'"), ("table=msdos", "table=gpt\x9b", "table='gpt\\x9b'"),
-     ("boot_limit=4GB", "boot_limit=\ud8004GB", "boot_limit='\\ud8004GB'")],
-)  # fmt: skip
+    [
+        ("fs=vfat", "fs=\x1b[2Jvfat", "fs='\\x1b[2Jvfat'"),
+        ("table=msdos", "table=gpt\x9b", "table='gpt\\x9b'"),
+        ("boot_limit=4GB", "boot_limit=\ud8004GB", "boot_limit='\\ud8004GB'"),
+    ],
+)
 def test_hostile_words_are_quoted_in_the_error(old: str, new: str, shown: str) -> None:
     """A value the layout refuses is shown with escapes: the error line reaches a console."""
     with pytest.raises(LayoutError) as info:

@@ -13,11 +13,17 @@ from recovery.errors import ModuleConfigError
 from recovery.module import ModuleConfig, RequiredLogicalDrive, parse_module
 
 CONFIG = ModuleConfig(
-    appliance="cic-360g7", device_type="Customer Interaction Center", model="360 G7",
-    part_number="TH-900-4.0-CICISRV-B01", product_name="ProLiant DL360 G7",
-    logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),), factory_image="IMAGES/FACTORY",
-    factory_sha256="ab" * 32, user_slot="IMAGES/USER", capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
-)  # fmt: skip
+    appliance="cic-360g7",
+    device_type="Customer Interaction Center",
+    model="360 G7",
+    part_number="TH-900-4.0-CICISRV-B01",
+    product_name="ProLiant DL360 G7",
+    logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),),
+    factory_image="IMAGES/FACTORY",
+    factory_sha256="ab" * 32,
+    user_slot="IMAGES/USER",
+    capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
+)
 
 
 def seed() -> dict:
@@ -69,9 +75,23 @@ def test_a_lone_surrogate_in_a_text_is_irerr_and_quoted() -> None:
 
 @pytest.mark.parametrize(
     "slot",
-    ["../x", "IMAGES/FACTORY", "images/factory", "IMAGES", "IRECOVERY", "IRECOVERY/x", "IMAGES/FACTORY/x",
-     "IMAGES/USER.new", "IMAGES/FACTOR~1", "/IMAGES/USER", "IMAGES//USER", "IMAGES/CON", "USER", ""],
-)  # fmt: skip
+    [
+        "../x",
+        "IMAGES/FACTORY",
+        "images/factory",
+        "IMAGES",
+        "IRECOVERY",
+        "IRECOVERY/x",
+        "IMAGES/FACTORY/x",
+        "IMAGES/USER.new",
+        "IMAGES/FACTOR~1",
+        "/IMAGES/USER",
+        "IMAGES//USER",
+        "IMAGES/CON",
+        "USER",
+        "",
+    ],
+)
 def test_the_user_slot_is_confined(slot: str) -> None:
     assert "images.user_slot" in refused(changed(lambda d: d["images"].__setitem__("user_slot", slot)))
 
@@ -118,7 +138,7 @@ def test_other_names_under_images_are_accepted() -> None:
         (lambda d: d["capture_exclude"].__setitem__("SYSTEM", ["**/x/**/y/**"]), "more than 2 '**'"),
         (lambda d: d["capture_exclude"].__setitem__("SYS TEM", []), "is not a partition label"),
     ],
-)  # fmt: skip
+)
 def test_schema_refusals(edit: Callable[[dict], object], why: str) -> None:
     assert why in refused(changed(edit))
 
@@ -148,11 +168,17 @@ def test_brackets_inside_strings_are_not_nesting() -> None:
 # ---------------------------------------------------------------- any JSON value in any field
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
     | st.sampled_from(["IMAGES/USER", "IMAGES/FACTORY", "1+0", "4GB", "8GB", "logs/**", "ab" * 32]),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
-)  # fmt: skip
+)
 
 
 def _paths(value: object, prefix: tuple = ()) -> Iterator[tuple]:
@@ -197,8 +223,15 @@ def test_any_json_value_in_any_field_gives_a_config_or_irerr(edits: list[tuple[i
     except ModuleConfigError as exc:
         assert exc.detail.isascii() and exc.detail.isprintable(), repr(exc.detail)
         return
-    texts = [config.appliance, config.device_type, config.model, config.product_name, config.user_slot,
-             config.factory_image, *(g for globs in config.capture_exclude.values() for g in globs)]  # fmt: skip
+    texts = [
+        config.appliance,
+        config.device_type,
+        config.model,
+        config.product_name,
+        config.user_slot,
+        config.factory_image,
+        *(g for globs in config.capture_exclude.values() for g in globs),
+    ]
     assert all(t and t.isprintable() and len(t) <= 255 for t in texts)
     assert config.user_slot.upper().startswith("IMAGES/") and config.factory_image.upper().startswith(
         "IMAGES/"

@@ -113,9 +113,20 @@ def make_source_disk(path: Path, tmp: Path) -> None:
     run("mcopy", "-i", spec, str(tmp / "vmlinuz"), "::/vmlinuz")
     make_tree(tmp / "tree")
     run(
-        "mkfs.ext4", "-q", "-F", "-E", f"offset={17 * MIB},nodiscard,lazy_itable_init=1,lazy_journal_init=1",
-        "-L", "SYSTEM", "-U", SYSTEM_UUID, "-d", str(tmp / "tree"), str(path), "40M",
-    )  # fmt: skip
+        "mkfs.ext4",
+        "-q",
+        "-F",
+        "-E",
+        f"offset={17 * MIB},nodiscard,lazy_itable_init=1,lazy_journal_init=1",
+        "-L",
+        "SYSTEM",
+        "-U",
+        SYSTEM_UUID,
+        "-d",
+        str(tmp / "tree"),
+        str(path),
+        "40M",
+    )
     with open(path, "r+b") as fh:
         fh.write(BOOTCODE)
 
@@ -319,12 +330,15 @@ def test_corrupt_image_is_refused_before_the_disk_is_touched(
 @pytest.mark.parametrize(
     ("zeroed", "why"),
     [
-        ((0, 64 * MIB), "disk1-part1.vfat.zst: disk 1 partition 1 (vfat) holds no FAT boot sector"),  # no records
+        (
+            (0, 64 * MIB),
+            "disk1-part1.vfat.zst: disk 1 partition 1 (vfat) holds no FAT boot sector",
+        ),  # no records
         ((17 * MIB, 64 * 1024), "disk 1 partition 2 (ext4) holds no ext4 superblock"),
         ((MIB, 512), "disk 1 partition 1 (vfat) holds no FAT boot sector"),
     ],
     ids=["zero records", "ext4 without its superblock", "vfat without its boot sector"],
-)  # fmt: skip
+)
 @pytest.mark.parametrize("full_verify", [False, True])
 def test_content_that_cannot_be_a_filesystem_is_refused_before_the_disk_is_touched(
     store: DirectoryStore,
@@ -551,9 +565,17 @@ def change_system(disk: Path, tmp: Path) -> None:
 
 def do_capture(store: ImageStore, target: TargetDisk, generation: str = "customer 1", **kw) -> object:
     return capture(
-        store, "user", [target], LAYOUT, exclude=EXCLUDE, generation=generation, appliance="cic-360g7",
-        device_type="DL360G7", command="pytest capture", **kw,
-    )  # fmt: skip
+        store,
+        "user",
+        [target],
+        LAYOUT,
+        exclude=EXCLUDE,
+        generation=generation,
+        appliance="cic-360g7",
+        device_type="DL360G7",
+        command="pytest capture",
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("kind", ["directory", "fat"])
@@ -613,8 +635,16 @@ def test_a_disk_over_2_tib_is_restored_captured_and_restored_again(source_disk: 
     assert_canaries(live)
 
     change_system(live.path, tmp_path)
-    report = capture(store, "user", [live], layout, exclude=EXCLUDE, generation="customer 1",
-                     appliance="cic-360g7", device_type="DL360G7")  # fmt: skip
+    report = capture(
+        store,
+        "user",
+        [live],
+        layout,
+        exclude=EXCLUDE,
+        generation="customer 1",
+        appliance="cic-360g7",
+        device_type="DL360G7",
+    )
     assert (report.layout.disks[0].min_bytes, report.layout.disks[0].max_bytes) == (3 * tib, 3 * tib)
     restore(store, "factory", [live])
     assert debugfs_cat(live.path, 17 * MIB, "/etc/hostname") == b"cic-factory\n"
@@ -830,8 +860,10 @@ def test_restoring_300_mib_of_content_keeps_memory_flat(tmp_path: Path) -> None:
         fh.truncate(size)
     proc = subprocess.run(
         [sys.executable, "-c", MEMORY_SCRIPT, str(store.root), str(target), str(size)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     figures = __import__("json").loads(proc.stdout)
     print(f"restore of 300 MiB: {figures}")
     assert figures["data"] == 300 * MIB

@@ -16,15 +16,57 @@ from simulator.errors import UnknownConfig
 # Transcribed from the seed's "Packaged Servers Available" and "Verify RAID configuration" tables.
 SEED_ROWS = {
     "ias-120g7": ("Interaction Application Server", "120 G7", "", "None", []),
-    "ias-360g7-2": ("Interaction Application Server", "360 G7 2-Drive", "", "Single RAID 1+0 logical drive, consisting of 2 HDDs", [("1+0", 2)]),
-    "ias-360g7-4": ("Interaction Application Server", "360 G7 4-Drive", "", "Single RAID 1+0 logical drive, consisting of 4 HDDs", [("1+0", 4)]),
-    "ias-380g7": ("Interaction Application Server", "380 G7", "", "Single RAID 1+0 logical drive, consisting of 8 HDDs", [("1+0", 8)]),
+    "ias-360g7-2": (
+        "Interaction Application Server",
+        "360 G7 2-Drive",
+        "",
+        "Single RAID 1+0 logical drive, consisting of 2 HDDs",
+        [("1+0", 2)],
+    ),
+    "ias-360g7-4": (
+        "Interaction Application Server",
+        "360 G7 4-Drive",
+        "",
+        "Single RAID 1+0 logical drive, consisting of 4 HDDs",
+        [("1+0", 4)],
+    ),
+    "ias-380g7": (
+        "Interaction Application Server",
+        "380 G7",
+        "",
+        "Single RAID 1+0 logical drive, consisting of 8 HDDs",
+        [("1+0", 8)],
+    ),
     "ims-small": ("Interaction Media Server", "Small (120 G7)", "SY-014-4.0-MSAS-B02", "None", []),
-    "ims-medium": ("Interaction Media Server", "Medium (360 G7)", "SY-014-4.0-MSAM-B02", "Single RAID 1+0 logical drive, consisting of 2 HDDs", [("1+0", 2)]),
-    "ims-large": ("Interaction Media Server", "Large (360 G7)", "SY-014-4.0-MSAL-B02", "Single RAID 1+0 logical drive, consisting of 4 HDDs", [("1+0", 4)]),
-    "cic-360g7": ("Customer Interaction Center", "360 G7", "TH-900-4.0-CICISRV-B01", "Single RAID 1+0 logical drive, consisting of 4 HDDs", [("1+0", 4)]),
-    "sql-380g7": ("SQL Server", "380 G7", "", "One RAID 1+0 logical drive consisting of 2 HDDs, and one RAID 1+0 logical drive consisting of 6 HDDs", [("1+0", 2), ("1+0", 6)]),
-}  # fmt: skip
+    "ims-medium": (
+        "Interaction Media Server",
+        "Medium (360 G7)",
+        "SY-014-4.0-MSAM-B02",
+        "Single RAID 1+0 logical drive, consisting of 2 HDDs",
+        [("1+0", 2)],
+    ),
+    "ims-large": (
+        "Interaction Media Server",
+        "Large (360 G7)",
+        "SY-014-4.0-MSAL-B02",
+        "Single RAID 1+0 logical drive, consisting of 4 HDDs",
+        [("1+0", 4)],
+    ),
+    "cic-360g7": (
+        "Customer Interaction Center",
+        "360 G7",
+        "TH-900-4.0-CICISRV-B01",
+        "Single RAID 1+0 logical drive, consisting of 4 HDDs",
+        [("1+0", 4)],
+    ),
+    "sql-380g7": (
+        "SQL Server",
+        "380 G7",
+        "",
+        "One RAID 1+0 logical drive consisting of 2 HDDs, and one RAID 1+0 logical drive consisting of 6 HDDs",
+        [("1+0", 2), ("1+0", 6)],
+    ),
+}
 
 HARDWARE = {"120 G7": "DL120 G7", "360 G7": "DL360 G7", "380 G7": "DL380 G7"}
 

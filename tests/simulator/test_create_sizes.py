@@ -28,8 +28,13 @@ def g7sim(lab_root: Path, *args: str, fsize: int | None = None) -> subprocess.Co
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, resource.RLIM_INFINITY))
 
     env = {**os.environ, "G7SIM_LAB": str(lab_root)}
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True, text=True,
-                          env=env, preexec_fn=limit)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "simulator.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=limit,
+    )
 
 
 def assert_one_line_and_nothing_created(
@@ -44,9 +49,23 @@ def assert_one_line_and_nothing_created(
 
 @pytest.mark.parametrize(
     "text",
-    ["0GB", "-5GB", "1e999GB", "99999999999999999999GB", "9" * 5000 + "GB", "", "٤٥٠GB", "４５０GB",
-     "450GB\n", "4.5TB", "\udcff", "450 GB GB", "35GB", "4001GB"],
-)  # fmt: skip
+    [
+        "0GB",
+        "-5GB",
+        "1e999GB",
+        "99999999999999999999GB",
+        "9" * 5000 + "GB",
+        "",
+        "٤٥٠GB",
+        "４５０GB",
+        "450GB\n",
+        "4.5TB",
+        "\udcff",
+        "450 GB GB",
+        "35GB",
+        "4001GB",
+    ],
+)
 def test_a_bad_drive_size_is_one_line_and_creates_nothing(lab_root: Path, text: str) -> None:
     proc = g7sim(lab_root, "create", "x", "--config", "ims-small", f"--drive-size={text}")
     assert_one_line_and_nothing_created(proc, "g7sim: error: bad drive size '", lab_root)

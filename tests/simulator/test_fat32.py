@@ -56,8 +56,9 @@ def test_fill_leaves_the_requested_space_and_a_clean_filesystem(fat_image: Path,
     listing = subprocess.run(["mdir", "-i", spec, "::/"], capture_output=True, text=True, check=True).stdout
     assert "FILLER   BIN" in listing and str(size) in listing and "HELLO    TXT" in listing
     if shutil.which("fsck.fat"):
-        check = subprocess.run(["fsck.fat", "-n", str(_partition(fat_image, tmp_path / "p.img"))],
-                               capture_output=True, text=True)  # fmt: skip
+        check = subprocess.run(
+            ["fsck.fat", "-n", str(_partition(fat_image, tmp_path / "p.img"))], capture_output=True, text=True
+        )
         assert check.returncode == 0, check.stdout + check.stderr
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(128 * 1024))

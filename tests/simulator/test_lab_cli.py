@@ -199,14 +199,19 @@ def test_the_recovery_environments_array_cli_answers_as_g7sim_ssacli(lab_root: P
     g7sim(lab_root, "create", "small", "--config", "ias-120g7")
     with Lab(lab_root).open("cic1", write=False) as server:
         cli = recovery_environment(server, lab_root)["IRECOVERY_CONTROLLER_CLI"]
-    for name, command in [("cic1", "ctrl all show config"), ("cic1", "ctrl slot=0 ld all show detail"),
-                          ("cic1", "ctrl all show foo"), ("small", "ctrl all show config")]:  # fmt: skip
+    for name, command in [
+        ("cic1", "ctrl all show config"),
+        ("cic1", "ctrl slot=0 ld all show detail"),
+        ("cic1", "ctrl all show foo"),
+        ("small", "ctrl all show config"),
+    ]:
         args = [*shlex.split(cli)[:-1], name, *command.split()]
         ours = subprocess.run(args, capture_output=True, text=True)
         theirs = g7sim(lab_root, "ssacli", name, command, check=False)
         assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), command
-    missing = subprocess.run([*shlex.split(cli)[:-1], "nope", "ctrl", "all", "show", "config"], capture_output=True,
-                             text=True)  # fmt: skip
+    missing = subprocess.run(
+        [*shlex.split(cli)[:-1], "nope", "ctrl", "all", "show", "config"], capture_output=True, text=True
+    )
     assert missing.returncode != 0 and "no server 'nope'" in missing.stderr
 
 
@@ -214,8 +219,14 @@ def test_the_recovery_environments_array_cli_answers_as_g7sim_ssacli(lab_root: P
 def test_prompt_seconds_from_the_environment_are_checked(lab_root: Path, value: str) -> None:
     g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
     env = {**os.environ, "G7SIM_LAB": str(lab_root), "G7SIM_PROMPT_SECONDS": value}
-    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "power-on", "cic1", "--quiet"], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "power-on", "cic1", "--quiet"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.startswith(f"g7sim: error: G7SIM_PROMPT_SECONDS={value!r}: ")
     assert proc.stderr.count("\n") == 1
@@ -249,9 +260,14 @@ def test_symbolic_links_in_a_server_folder_are_never_followed(
             return f.read(1 << 20), st.st_mode, st.st_blocks, st.st_mtime_ns
 
     before = seen()
-    for args in (["recover", "cic1", "--", "restore", "factory", "--yes"], ["recover", "cic1", "--", "capture",
-                 "--yes"], ["fault", "cic1", "drivekey-readonly"], ["files", "cic1", "write", "/x", "--text", "y"],
-                 ["show", "cic1"], ["destroy", "cic1"]):  # fmt: skip
+    for args in (
+        ["recover", "cic1", "--", "restore", "factory", "--yes"],
+        ["recover", "cic1", "--", "capture", "--yes"],
+        ["fault", "cic1", "drivekey-readonly"],
+        ["files", "cic1", "write", "/x", "--text", "y"],
+        ["show", "cic1"],
+        ["destroy", "cic1"],
+    ):
         proc = g7sim(lab_root, *args, check=False)
         assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
         assert (
