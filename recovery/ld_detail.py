@@ -15,6 +15,10 @@ from recovery.controller_report import ControllerCliError, ReportParseError, par
 _LD_START = re.compile(r"Logical Drive: (\d+)")
 _KV = re.compile(r"([A-Za-z][\w /()-]*?):\s+(.*)")
 _PD = re.compile(r"physicaldrive (\S+) \(")
+# A heading that is not part of a logical drive's block: `show config detail` lists each drive's own
+# block ("physicaldrive 1I:1:1" then its Size, Status ...) after the logical drives of its array; read
+# into the logical drive before it, a drive's Size and Status would silently replace the drive's own.
+_OTHER_BLOCK = re.compile(r"(?i)(?:physicaldrive \S+|array:? \S+|unassigned|(?:enclosure )?sep .*|expander .*)")
 _PROGRESS = re.compile(r"(?P<word>[A-Za-z][A-Za-z ]*?)(?:, (?P<pct>\d{1,3})% complete)?")
 _RAID = {
     "1": "1+0",
@@ -57,13 +61,19 @@ def parse_ld_detail(text: str) -> tuple[LogicalDriveDetail, ...]:
     if first.startswith("Error:"):
         raise ControllerCliError(first)
     blocks: list[tuple[int, dict[str, str], list[str]]] = []
+    inside = False  # in a logical drive's block (not in a drive's or an array's that follows it)
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         if m := _LD_START.fullmatch(stripped):
             blocks.append((number, {"number": m[1]}, []))
-        elif blocks and (m := _PD.match(stripped)):
+            inside = True
+        elif not inside:
+            continue
+        elif m := _PD.match(stripped):
             blocks[-1][2].append(m[1])
-        elif blocks and (m := _KV.fullmatch(stripped)):
+        elif _OTHER_BLOCK.fullmatch(stripped):
+            inside = False
+        elif m := _KV.fullmatch(stripped):
             blocks[-1][1][m[1]] = m[2].strip()
     if not blocks:
         raise ReportParseError("no 'Logical Drive:' block in the detail output")

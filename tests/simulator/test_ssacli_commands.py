@@ -174,6 +174,17 @@ def test_ld_n_show_is_its_detail_with_its_own_disk(lab: Lab) -> None:
     assert [ld.disk_name for ld in every] == ["/dev/sda", "/dev/sdb"]
 
 
+def test_the_drives_blocks_of_config_detail_do_not_leak_into_the_logical_drives(lab: Lab) -> None:
+    """In `show config detail` each drive's own block (Size, Status ...) follows the logical drives of
+    its array: the recovery's detail parser reads the logical drives exactly as `ld all show detail`."""
+    lab.create("s", "sql-380g7", blank=True)
+    with lab.open("s", write=True) as server:
+        faults.drive_fail(server, 2)  # the drive's Status differs from its logical drive's
+        detail = parse_ld_detail(ask(server, "ctrl slot=0 ld all show detail"))
+        assert parse_ld_detail(ask(server, "ctrl all show config detail")) == detail
+    assert {ld.size_text for ld in detail}.isdisjoint({"450 GB", "300 GB", "146 GB"})
+
+
 @pytest.mark.parametrize(("cache_mb", "cache"), [(512, "OK"), (1024, "OK"), (0, None)])
 def test_controller_detail_parses_with_the_status_report(lab: Lab, cache_mb: int, cache: str | None) -> None:
     lab.create("s", "cic-360g7", blank=True, cache_mb=cache_mb)
