@@ -18,7 +18,9 @@ _PD = re.compile(r"physicaldrive (\S+) \(")
 # A heading that is not part of a logical drive's block: `show config detail` lists each drive's own
 # block ("physicaldrive 1I:1:1" then its Size, Status ...) after the logical drives of its array; read
 # into the logical drive before it, a drive's Size and Status would silently replace the drive's own.
-_OTHER_BLOCK = re.compile(r"(?i)(?:physicaldrive \S+|array:? \S+|unassigned|(?:enclosure )?sep .*|expander .*)")
+_OTHER_BLOCK = re.compile(
+    r"(?i)(?:physicaldrive \S+|array:? \S+|unassigned|(?:enclosure )?sep .*|expander .*)"
+)
 _PROGRESS = re.compile(r"(?P<word>[A-Za-z][A-Za-z ]*?)(?:, (?P<pct>\d{1,3})% complete)?")
 _RAID = {
     "1": "1+0",
