@@ -45,11 +45,3 @@ def lab(lab_root: Path):
 # The conformance suite's options (features/steps/options.py), registered here so that they exist
 # whatever paths a run names: `pytest --backend libvirt` from the top as much as `pytest features ...`.
 pytest_plugins = ["steps.options"]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Integration helpers live beside their tests (tests/integration/recovery_lab.py).
-    import sys
-
-    sys.path.insert(0, str(REPO / "tests" / "integration"))
-    sys.path.insert(0, str(REPO / "tests" / "firmware"))

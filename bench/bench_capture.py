@@ -23,17 +23,14 @@ import argparse
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib
 
-import benchlib  # noqa: E402
-
-from recovery.capture import capture  # noqa: E402
-from recovery.imagestore import DirectoryStore  # noqa: E402
-from recovery.layout import TargetDisk  # noqa: E402
+from recovery.capture import capture
+from recovery.imagestore import DirectoryStore
+from recovery.layout import TargetDisk
 
 COLUMNS = [
     ("content MiB", 11),

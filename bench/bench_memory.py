@@ -14,12 +14,9 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
+import benchlib
 
 COLUMNS = [
     ("content MiB", 11),

@@ -27,13 +27,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib
 
-import benchlib  # noqa: E402
-
-from recovery.image import verify_image, verify_manifest  # noqa: E402
-from recovery.imagestore import DirectoryStore  # noqa: E402
-from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive  # noqa: E402
+from recovery.image import verify_image, verify_manifest
+from recovery.imagestore import DirectoryStore
+from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive
 
 COLUMNS = [
     ("content MiB", 11),

@@ -30,9 +30,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # $G7BENCH_CODE: take recovery/ and simulator/ from another checkout (compare two versions of the code
-# on the same machine, in the same hour); the default is this repository
+# on the same machine, in the same hour); the default is this repository, installed in the venv.
 CODE = Path(os.environ.get("G7BENCH_CODE") or REPO)
-if str(CODE) not in sys.path[:1]:
+if "G7BENCH_CODE" in os.environ and str(CODE) not in sys.path[:1]:
+    # Cannot be avoided: the other checkout must win over the venv's (editable) install of this one, in
+    # this process too, before any bench module imports recovery; every bench script imports benchlib
+    # first (a third-party-sorted import, ahead of the first-party recovery and simulator).
     sys.path.insert(0, str(CODE))
 
 from recovery.image import ImageHeader, ImageWriter  # noqa: E402

@@ -43,12 +43,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib
 
-import benchlib  # noqa: E402
-
-from simulator.drivekey import store as drivekey_store  # noqa: E402
-from simulator.lab import Lab  # noqa: E402
+from simulator.drivekey import store as drivekey_store
+from simulator.lab import Lab
 
 SERVER = "cic"
 MARKER = "/config/crash-campaign-marker.txt"

@@ -21,19 +21,16 @@ import io
 import pickle
 import pstats
 import shutil
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib
 
-import benchlib  # noqa: E402
-
-from recovery.capture import capture  # noqa: E402
-from recovery.image import verify_image  # noqa: E402
-from recovery.imagestore import DirectoryStore  # noqa: E402
-from recovery.layout import TargetDisk  # noqa: E402
-from recovery.restore import restore  # noqa: E402
+from recovery.capture import capture
+from recovery.image import verify_image
+from recovery.imagestore import DirectoryStore
+from recovery.layout import TargetDisk
+from recovery.restore import restore
 
 OPERATIONS = ("restore", "restore-noverify", "verify", "capture")
 
