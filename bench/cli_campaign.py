@@ -49,8 +49,9 @@ from pathlib import Path
 import benchlib
 from fuzzing.cli_arena import Arena, Case, Step
 from fuzzing.cli_args import g7sim_case, irecovery_case
-from fuzzing.cli_content import cli_output_case, disk_map_case, drivekey_case
+from fuzzing.cli_drivekey import drivekey_case
 from fuzzing.cli_env import env_case
+from fuzzing.cli_hardware import cli_output_case, disk_map_case
 from fuzzing.cli_judge import KINDS, Outcome, changed, fingerprint, judge
 from fuzzing.cli_labfiles import lab_files_case
 from fuzzing.cli_named import NAMED, named_case
