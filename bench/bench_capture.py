@@ -1,7 +1,7 @@
 """Capture time and size: our capture against tar --zstd and partclone of the same filesystem.
 
 For each content size one disk is built (BOOT vfat + SYSTEM ext4 holding the content, a tenth of it under
-``logs/`` and a tenth under ``recordings/``, see bench/benchlib.py). Each run captures it:
+``logs/`` and a tenth under ``recordings/``, see bench/benchcontent.py). Each run captures it:
 
 - ``ours``: ``recovery.capture.capture`` into a fresh folder-store slot with the appliance's exclusions
   (``recordings/**``, ``logs/**``): ext4 metadata copied and edited, used blocks encoded (zstd level 3,
@@ -26,6 +26,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import benchcontent
+import benchdisk
 import benchlib
 
 from recovery.capture import capture
@@ -53,7 +55,7 @@ def sh(command: str) -> None:
 
 
 def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.Table) -> None:
-    disk = benchlib.make_disk(work, mib, content)
+    disk = benchdisk.make_disk(work, mib, content)
     store = DirectoryStore(work / "store")
     store.root.mkdir()
     tarball, pcl = work / "out.tar.zst", work / "out.pcl.zst"
@@ -67,14 +69,14 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
             "user",
             [TargetDisk(disk.path, disk.size, "4GB")],
             disk.layout,
-            exclude=benchlib.EXCLUDE,
+            exclude=benchcontent.EXCLUDE,
             generation="bench",
             appliance="cic-360g7",
             device_type="Customer Interaction Center",
             command="bench",
             tmp_dir=work,
         )
-        sizes["ours"] = benchlib.image_bytes(store.root / "user")
+        sizes["ours"] = benchdisk.image_bytes(store.root / "user")
 
     def tar() -> None:
         tarball.unlink(missing_ok=True)
@@ -131,7 +133,7 @@ def main() -> None:
         with benchlib.workdir(args.work, f"g7capture-{mib}-") as work:
             try:
                 bench_size(work, mib, args.repeat, args.content, table)
-            except benchlib.NoRoom as exc:
+            except benchdisk.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
 
 

@@ -1,6 +1,6 @@
 """Restore throughput: our factory restore against the physical limit (dd) and the tools people would use.
 
-For each content size (default 64 MiB, 512 MiB, 2 GiB of real file content, see bench/benchlib.py), one
+For each content size (default 64 MiB, 512 MiB, 2 GiB of real file content, see bench/benchcontent.py), one
 disk is built (BOOT vfat + SYSTEM ext4 holding the content) and captured three ways: our Standard Factory
 Image (a folder store), a partclone image of the ext4 filesystem piped through zstd (Clonezilla's way),
 and a ``tar --zstd`` of the files. Each run restores onto a fresh sparse file on the same disk:
@@ -51,6 +51,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import benchdisk
 import benchlib
 
 from recovery.imagestore import DirectoryStore
@@ -124,9 +125,9 @@ def bench_size(
     pair_rows: list[tuple[object, ...]] | None = None,
 ) -> None:
     pair_rows = [] if pair_rows is None else pair_rows
-    disk = benchlib.make_disk(work, mib, content)
+    disk = benchdisk.make_disk(work, mib, content)
     store_root = work / "store"
-    benchlib.write_image(store_root, "factory", disk)
+    benchdisk.write_image(store_root, "factory", disk)
     pcl, tarball = work / "system.pcl.zst", work / "content.tar.zst"
     system = disk.extract_system(work / "system.ext4")
     sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl}")
@@ -139,10 +140,10 @@ def bench_size(
     extract = work / "extract"
 
     def fresh_disk() -> None:
-        benchlib.fresh_target(target, disk.size)
+        benchdisk.fresh_target(target, disk.size)
 
     def fresh_part() -> None:
-        benchlib.fresh_target(target, system_size)
+        benchdisk.fresh_target(target, system_size)
 
     def fresh_dir() -> None:
         shutil.rmtree(extract, ignore_errors=True)
@@ -280,7 +281,7 @@ def main() -> None:
                     args.pairs,
                     pair_rows,
                 )
-            except benchlib.NoRoom as exc:
+            except benchdisk.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
     if pair_rows:
         pairs = benchlib.Table(

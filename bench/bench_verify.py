@@ -1,6 +1,6 @@
 """Verify time: ``irecovery verify`` against sha256sum over the same files.
 
-For each content size, a Standard Factory Image is built (bench/benchlib.py) and put on a FAT DriveKey
+For each content size, a Standard Factory Image is built (bench/benchdisk.py) and put on a FAT DriveKey
 image with its module configuration (``IRECOVERY/module.json``), as the Recovery Environment sees it.
 Each run times:
 
@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+import benchdisk
 import benchlib
 
 from recovery.image import verify_image, verify_manifest
@@ -48,7 +49,7 @@ COLUMNS = [
 
 def make_drivekey(work: Path, image_dir: Path) -> Path:
     """A FAT32 DriveKey image holding IRECOVERY/module.json and IMAGES/FACTORY (the files of image_dir)."""
-    size = benchlib.image_bytes(image_dir) * 11 // 10 + 96 * benchlib.MIB
+    size = benchdisk.image_bytes(image_dir) * 11 // 10 + 96 * benchlib.MIB
     key = work / "drivekey.img"
     with open(key, "wb") as fh:
         fh.truncate(size)
@@ -109,8 +110,8 @@ def sha256sum_fat(key: Path, names: list[str]) -> None:
 
 
 def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.Table) -> None:
-    disk = benchlib.make_disk(work, mib, content)
-    image_dir = benchlib.write_image(work / "store", "factory", disk)
+    disk = benchdisk.make_disk(work, mib, content)
+    image_dir = benchdisk.write_image(work / "store", "factory", disk)
     os.unlink(disk.path)  # room for the DriveKey
     shutil.rmtree(disk.tree)
     key = make_drivekey(work, image_dir)
@@ -132,7 +133,7 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
     m = {k: statistics.median(v) for k, v in runs.items()}
     table.row(
         mib,
-        benchlib.image_bytes(image_dir) / benchlib.MIB,
+        benchdisk.image_bytes(image_dir) / benchlib.MIB,
         m["irecovery"],
         m["sha fat"],
         m["irecovery"] / m["sha fat"],
@@ -163,7 +164,7 @@ def main() -> None:
         with benchlib.workdir(args.work, f"g7verify-{mib}-") as work:
             try:
                 bench_size(work, mib, args.repeat, args.content, table)
-            except benchlib.NoRoom as exc:
+            except benchdisk.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
 
 

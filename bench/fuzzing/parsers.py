@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import benchdisk
 import benchlib
 from hypothesis import strategies as st
 
@@ -195,7 +196,7 @@ def layout_seeds() -> list[str]:
         format_layout(layout_of(tomllib.loads(p.read_text())))
         for p in sorted((benchlib.REPO / "fixtures" / "images").glob("*.toml"))
     ]
-    seeds.append(format_layout(benchlib.bench_layout(64)))
+    seeds.append(format_layout(benchdisk.bench_layout(64)))
     return seeds
 
 
