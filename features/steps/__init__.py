@@ -6,5 +6,6 @@ Modules: :mod:`steps.console` (the console as the technician sees it: text, colo
 state independently of the screens), :mod:`steps.technician` (one scenario's visits to the server),
 :mod:`steps.options` (the suite's command-line options, a pytest plugin, and the settings they make),
 and the step definitions by console: :mod:`steps.server_steps`, :mod:`steps.post_steps`,
-:mod:`steps.orca_steps`, :mod:`steps.rbsu_steps`, :mod:`steps.recovery_steps`.
+:mod:`steps.orca_steps` (on :mod:`steps.orca`, ORCA's screens and moves), :mod:`steps.rbsu_steps`,
+:mod:`steps.recovery_steps`.
 """
