@@ -20,19 +20,15 @@ the goal is time <= 1.2 and size <= 1.0).
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import time
 from pathlib import Path
 
-import benchcontent
 import benchdisk
 import benchlib
 
-from recovery.capture import capture
 from recovery.imagestore import DirectoryStore
-from recovery.layout import TargetDisk
 
 COLUMNS = [
     ("content MiB", 11),
@@ -63,19 +59,7 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
     sizes: dict[str, int] = {}
 
     def ours() -> None:
-        shutil.rmtree(store.root / "user", ignore_errors=True)
-        capture(
-            store,
-            "user",
-            [TargetDisk(disk.path, disk.size, "4GB")],
-            disk.layout,
-            exclude=benchcontent.EXCLUDE,
-            generation="bench",
-            appliance="cic-360g7",
-            device_type="Customer Interaction Center",
-            command="bench",
-            tmp_dir=work,
-        )
+        benchdisk.capture_user(store, disk, work)
         sizes["ours"] = benchdisk.image_bytes(store.root / "user")
 
     def tar() -> None:

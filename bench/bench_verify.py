@@ -32,7 +32,7 @@ import benchlib
 
 from recovery.image import verify_image, verify_manifest
 from recovery.imagestore import DirectoryStore
-from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive
+from recovery.module import MODULE_PATH
 
 COLUMNS = [
     ("content MiB", 11),
@@ -72,18 +72,7 @@ def make_drivekey(work: Path, image_dir: Path) -> Path:
     for path in sorted(image_dir.iterdir()):
         benchlib.run(["mcopy", "-i", spec, str(path), f"::/IMAGES/FACTORY/{path.name}"])
     sums = hashlib.sha256((image_dir / "SHA256SUMS").read_bytes()).hexdigest()
-    config = ModuleConfig(
-        appliance="cic-360g7",
-        device_type="Customer Interaction Center",
-        model="360 G7",
-        part_number="TH-900-4.0-CICISRV-B01",
-        product_name="ProLiant DL360 G7",
-        logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),),
-        factory_image="IMAGES/FACTORY",
-        factory_sha256=sums,
-        user_slot="IMAGES/USER",
-        capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
-    )
+    config = benchdisk.module_config(sums)
     (work / "module.json").write_text(config.dumps())
     benchlib.run(["mcopy", "-i", spec, str(work / "module.json"), f"::/{MODULE_PATH}"])
     return key

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchcontent import make_content
+from benchcontent import EXCLUDE, make_content
 from benchlib import MIB, run
 
+from recovery.capture import capture
 from recovery.image import ImageHeader, ImageWriter
 from recovery.imagestore import DirectoryStore
-from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout
+from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout, TargetDisk
+from recovery.module import ModuleConfig, RequiredLogicalDrive
 from recovery.partition_table import write_partition_table
 
 SYSTEM_UUID = "0b7e57c0-6a11-4b1d-8c2f-0e0c00000001"
@@ -160,6 +163,22 @@ def make_disk(work: Path, content_mib: int, content: str = "usr") -> BenchDisk:
     return BenchDisk(path, tree, layout, disk.min_bytes)
 
 
+def module_config(factory_sha256: str) -> ModuleConfig:
+    """The module configuration of a DriveKey holding the bench's image (a CIC 360 G7's)."""
+    return ModuleConfig(
+        appliance="cic-360g7",
+        device_type="Customer Interaction Center",
+        model="360 G7",
+        part_number="TH-900-4.0-CICISRV-B01",
+        product_name="ProLiant DL360 G7",
+        logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),),
+        factory_image="IMAGES/FACTORY",
+        factory_sha256=factory_sha256,
+        user_slot="IMAGES/USER",
+        capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
+    )
+
+
 def write_image(store_root: Path, name: str, disk: BenchDisk, kind: str = "factory") -> Path:
     store_root.mkdir(parents=True, exist_ok=True)
     store = DirectoryStore(store_root)
@@ -171,6 +190,23 @@ def write_image(store_root: Path, name: str, disk: BenchDisk, kind: str = "facto
             writer.add_partition(part, disk.path, part.start)
         writer.finish()
     return store_root / name
+
+
+def capture_user(store: DirectoryStore, disk: BenchDisk, tmp_dir: Path) -> None:
+    """Capture the bench disk into the store's ``user`` slot (the previous capture removed first)."""
+    shutil.rmtree(store.root / "user", ignore_errors=True)
+    capture(
+        store,
+        "user",
+        [TargetDisk(disk.path, disk.size, "4GB")],
+        disk.layout,
+        exclude=EXCLUDE,
+        generation="bench",
+        appliance="cic-360g7",
+        device_type="Customer Interaction Center",
+        command="bench",
+        tmp_dir=tmp_dir,
+    )
 
 
 def fresh_target(path: Path, size: int) -> Path:

@@ -24,11 +24,8 @@ MARKER = "/config/crash-campaign-marker.txt"
 
 
 def digest(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 class ProcessServer:

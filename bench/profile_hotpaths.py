@@ -24,11 +24,9 @@ import shutil
 import time
 from pathlib import Path
 
-import benchcontent
 import benchdisk
 import benchlib
 
-from recovery.capture import capture
 from recovery.image import verify_image
 from recovery.imagestore import DirectoryStore
 from recovery.layout import TargetDisk
@@ -93,19 +91,7 @@ def main() -> None:
         target = TargetDisk(target_path, disk.size, "4GB")
 
         def run_capture() -> None:
-            shutil.rmtree(store_root / "user", ignore_errors=True)
-            capture(
-                store,
-                "user",
-                [TargetDisk(disk.path, disk.size, "4GB")],
-                disk.layout,
-                exclude=benchcontent.EXCLUDE,
-                generation="bench",
-                appliance="cic-360g7",
-                device_type="Customer Interaction Center",
-                command="bench",
-                tmp_dir=work,
-            )
+            benchdisk.capture_user(store, disk, work)
 
         fns = {
             "restore": ("restore (default)", lambda: restore(store, "factory", [target]), True),
