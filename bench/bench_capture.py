@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -44,12 +43,6 @@ COLUMNS = [
 ]
 
 
-def sh(command: str) -> None:
-    proc = subprocess.run(command, shell=True, capture_output=True, env=benchlib.ENV)  # noqa: S602 - our own text
-    if proc.returncode:
-        raise RuntimeError(f"{command}: rc={proc.returncode}: {proc.stderr.decode(errors='replace')[-400:]}")
-
-
 def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.Table) -> None:
     disk = benchdisk.make_disk(work, mib, content)
     store = DirectoryStore(work / "store")
@@ -64,7 +57,7 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
 
     def tar() -> None:
         tarball.unlink(missing_ok=True)
-        sh(
+        benchlib.sh(
             f"tar --zstd --exclude='./recordings/*' --exclude='./logs/*' -cf {tarball} -C {disk.tree} . "
             f"&& sync {tarball}"
         )
@@ -72,7 +65,7 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
 
     def partclone() -> None:
         pcl.unlink(missing_ok=True)
-        sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl} && sync {pcl}")
+        benchlib.sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl} && sync {pcl}")
         sizes["partclone"] = pcl.stat().st_size
 
     runs: dict[str, list[float]] = {"ours": [], "tar": [], "partclone": []}

@@ -47,7 +47,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -80,12 +79,6 @@ PAIR_COLUMNS = [
     ("worst", 5),
     ("best", 5),
 ]
-
-
-def sh(command: str) -> None:
-    proc = subprocess.run(command, shell=True, capture_output=True, env=benchlib.ENV)  # noqa: S602 - our own text
-    if proc.returncode:
-        raise RuntimeError(f"{command}: rc={proc.returncode}: {proc.stderr.decode(errors='replace')[-400:]}")
 
 
 def settle(cache: str, inputs: list[Path]) -> None:
@@ -130,9 +123,9 @@ def bench_size(
     benchdisk.write_image(store_root, "factory", disk)
     pcl, tarball = work / "system.pcl.zst", work / "content.tar.zst"
     system = disk.extract_system(work / "system.ext4")
-    sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl}")
+    benchlib.sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl}")
     system.unlink()  # only the partclone image is restored from: room for the targets
-    sh(f"tar --zstd -cf {tarball} -C {disk.tree} .")
+    benchlib.sh(f"tar --zstd -cf {tarball} -C {disk.tree} .")
     shutil.rmtree(disk.tree)  # likewise: the tarball is what tar extracts
     store = DirectoryStore(store_root)
     target = work / "target.img"
@@ -153,7 +146,7 @@ def bench_size(
     image = store_root / "factory"
     tool = {  # what runs, what clears its target, what it reads
         "dd": (
-            lambda: sh(f"dd if={disk.path} of={target} bs=1M conv=sparse,notrunc,fsync status=none"),
+            lambda: benchlib.sh(f"dd if={disk.path} of={target} bs=1M conv=sparse,notrunc,fsync status=none"),
             fresh_disk,
             [disk.path],
         ),
@@ -168,14 +161,14 @@ def bench_size(
             [image],
         ),
         "partclone": (
-            lambda: sh(
+            lambda: benchlib.sh(
                 f"zstd -dc {pcl} | partclone.restore -q -s - -O {target} 2>/dev/null && sync {target}"
             ),
             fresh_part,
             [pcl],
         ),
         "tar": (
-            lambda: sh(f"tar --zstd -xf {tarball} -C {extract} && sync -f {extract}"),
+            lambda: benchlib.sh(f"tar --zstd -xf {tarball} -C {extract} && sync -f {extract}"),
             fresh_dir,
             [tarball],
         ),

@@ -92,6 +92,13 @@ def run(args: list[str], *, stdin: bytes | None = None, shell: bool = False) -> 
     return proc.stdout.decode(errors="replace")
 
 
+def sh(command: str) -> None:
+    """A shell pipeline of the tools a bench compares against, its output discarded."""
+    proc = subprocess.run(command, shell=True, capture_output=True, env=ENV)  # noqa: S602 - our own text
+    if proc.returncode:
+        raise RuntimeError(f"{command}: rc={proc.returncode}: {proc.stderr.decode(errors='replace')[-400:]}")
+
+
 def tool(name: str) -> str | None:
     return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
 
