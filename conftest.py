@@ -1,4 +1,5 @@
-"""Shared fixtures: a private lab per test, and the shared folder with the real-tool oracles."""
+"""Shared fixtures: a private lab per test, the shared folder with the real-tool oracles; the conformance
+suite's options plugin."""
 
 from __future__ import annotations
 
@@ -41,51 +42,6 @@ def lab(lab_root: Path):
     return Lab(lab_root)
 
 
-# The feature suite's options live here so that `pytest --backend libvirt` works from the top too.
-def add_feature_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("g7 features", "G7 recovery lab conformance suite")
-    group.addoption(
-        "--backend",
-        choices=("process", "libvirt"),
-        default="process",
-        help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)",
-    )
-    group.addoption(
-        "--prompt-seconds",
-        type=float,
-        default=None,
-        metavar="S",
-        help="length of each POST prompt window (default 0.2 s, libvirt 0.5 s)",
-    )
-    group.addoption(
-        "--real-time-windows",
-        action="store_true",
-        help="wait out every POST prompt window in full (default: a window the scenario is not "
-        "going to answer ends at once, see simulator/firmware/fastforward.py)",
-    )
-    group.addoption(
-        "--screens",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*",
-    )
-    group.addoption(
-        "--screen-timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="longest wait for one screen (default 60 s, libvirt 300 s)",
-    )
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    add_feature_options(parser)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Integration helpers live beside their tests (tests/integration/recovery_lab.py).
-    import sys
-
-    sys.path.insert(0, str(REPO / "tests" / "integration"))
-    sys.path.insert(0, str(REPO / "tests" / "firmware"))
+# The conformance suite's options (features/steps/options.py), registered here so that they exist
+# whatever paths a run names: `pytest --backend libvirt` from the top as much as `pytest features ...`.
+pytest_plugins = ["steps.options"]

@@ -1,7 +1,7 @@
 """Capture time and size: our capture against tar --zstd and partclone of the same filesystem.
 
 For each content size one disk is built (BOOT vfat + SYSTEM ext4 holding the content, a tenth of it under
-``logs/`` and a tenth under ``recordings/``, see bench/benchlib.py). Each run captures it:
+``logs/`` and a tenth under ``recordings/``, see bench/benchcontent.py). Each run captures it:
 
 - ``ours``: ``recovery.capture.capture`` into a fresh folder-store slot with the appliance's exclusions
   (``recordings/**``, ``logs/**``): ext4 metadata copied and edited, used blocks encoded (zstd level 3,
@@ -20,20 +20,14 @@ the goal is time <= 1.2 and size <= 1.0).
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchdisk
+import benchlib
 
-import benchlib  # noqa: E402
-
-from recovery.capture import capture  # noqa: E402
-from recovery.imagestore import DirectoryStore  # noqa: E402
-from recovery.layout import TargetDisk  # noqa: E402
+from recovery.imagestore import DirectoryStore
 
 COLUMNS = [
     ("content MiB", 11),
@@ -49,14 +43,8 @@ COLUMNS = [
 ]
 
 
-def sh(command: str) -> None:
-    proc = subprocess.run(command, shell=True, capture_output=True, env=benchlib.ENV)  # noqa: S602 - our own text
-    if proc.returncode:
-        raise RuntimeError(f"{command}: rc={proc.returncode}: {proc.stderr.decode(errors='replace')[-400:]}")
-
-
 def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.Table) -> None:
-    disk = benchlib.make_disk(work, mib, content)
+    disk = benchdisk.make_disk(work, mib, content)
     store = DirectoryStore(work / "store")
     store.root.mkdir()
     tarball, pcl = work / "out.tar.zst", work / "out.pcl.zst"
@@ -64,24 +52,12 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
     sizes: dict[str, int] = {}
 
     def ours() -> None:
-        shutil.rmtree(store.root / "user", ignore_errors=True)
-        capture(
-            store,
-            "user",
-            [TargetDisk(disk.path, disk.size, "4GB")],
-            disk.layout,
-            exclude=benchlib.EXCLUDE,
-            generation="bench",
-            appliance="cic-360g7",
-            device_type="Customer Interaction Center",
-            command="bench",
-            tmp_dir=work,
-        )
-        sizes["ours"] = benchlib.image_bytes(store.root / "user")
+        benchdisk.capture_user(store, disk, work)
+        sizes["ours"] = benchdisk.image_bytes(store.root / "user")
 
     def tar() -> None:
         tarball.unlink(missing_ok=True)
-        sh(
+        benchlib.sh(
             f"tar --zstd --exclude='./recordings/*' --exclude='./logs/*' -cf {tarball} -C {disk.tree} . "
             f"&& sync {tarball}"
         )
@@ -89,7 +65,7 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
 
     def partclone() -> None:
         pcl.unlink(missing_ok=True)
-        sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl} && sync {pcl}")
+        benchlib.sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl} && sync {pcl}")
         sizes["partclone"] = pcl.stat().st_size
 
     runs: dict[str, list[float]] = {"ours": [], "tar": [], "partclone": []}
@@ -134,7 +110,7 @@ def main() -> None:
         with benchlib.workdir(args.work, f"g7capture-{mib}-") as work:
             try:
                 bench_size(work, mib, args.repeat, args.content, table)
-            except benchlib.NoRoom as exc:
+            except benchdisk.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
 
 

@@ -1,6 +1,6 @@
 """Peak memory of restore and capture as the image grows: it must stay flat (streaming, not loading).
 
-For each content size (bench/benchlib.py), a fresh Python process runs one restore (``restore()`` of the
+For each content size (bench/benchcontent.py), a fresh Python process runs one restore (``restore()`` of the
 factory image onto a fresh sparse file) and another one capture (``capture()`` of the restored disk with
 the appliance's exclusions); each prints its own peak resident set (VmHWM). Baselines measured in the
 same run: the same interpreter with the recovery modules imported and nothing done, and the largest
@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
+import benchdisk
+import benchlib
 
 COLUMNS = [
     ("content MiB", 11),
@@ -68,15 +66,15 @@ RESULT = {"seconds": time.monotonic() - started, "data": report.data_bytes}
 def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.Table) -> None:
     import pickle
 
-    disk = benchlib.make_disk(work, mib, content)
-    benchlib.write_image(work / "store", "factory", disk)
+    disk = benchdisk.make_disk(work, mib, content)
+    benchdisk.write_image(work / "store", "factory", disk)
     tarball, extract = work / "content.tar.zst", work / "extract"
     benchlib.run(["tar", "--zstd", "-cf", str(tarball), "-C", str(disk.tree), "."])
     target = work / "target.img"
     layout = pickle.dumps(disk.layout).hex()
     runs: dict[str, list[float]] = {k: [] for k in ("restore", "capture", "idle", "tarx", "tarc", "rs", "cs")}
     for _ in range(repeat):
-        benchlib.fresh_target(target, disk.size)
+        benchdisk.fresh_target(target, disk.size)
         r = benchlib.python_peak_rss(RESTORE, str(work / "store"), str(target), str(disk.size))
         shutil.rmtree(work / "store" / "user", ignore_errors=True)
         c = benchlib.python_peak_rss(
@@ -118,7 +116,7 @@ def main() -> None:
         with benchlib.workdir(args.work, f"g7memory-{mib}-") as work:
             try:
                 bench_size(work, mib, args.repeat, args.content, table)
-            except benchlib.NoRoom as exc:
+            except benchdisk.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
 
 

@@ -1,6 +1,6 @@
 """Restore throughput: our factory restore against the physical limit (dd) and the tools people would use.
 
-For each content size (default 64 MiB, 512 MiB, 2 GiB of real file content, see bench/benchlib.py), one
+For each content size (default 64 MiB, 512 MiB, 2 GiB of real file content, see bench/benchcontent.py), one
 disk is built (BOOT vfat + SYSTEM ext4 holding the content) and captured three ways: our Standard Factory
 Image (a folder store), a partclone image of the ext4 filesystem piped through zstd (Clonezilla's way),
 and a ``tar --zstd`` of the files. Each run restores onto a fresh sparse file on the same disk:
@@ -47,18 +47,15 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchdisk
+import benchlib
 
-import benchlib  # noqa: E402
-
-from recovery.imagestore import DirectoryStore  # noqa: E402
-from recovery.layout import TargetDisk  # noqa: E402
-from recovery.restore import restore  # noqa: E402
+from recovery.imagestore import DirectoryStore
+from recovery.layout import TargetDisk
+from recovery.restore import restore
 
 COLUMNS = [
     ("content MiB", 11),
@@ -82,12 +79,6 @@ PAIR_COLUMNS = [
     ("worst", 5),
     ("best", 5),
 ]
-
-
-def sh(command: str) -> None:
-    proc = subprocess.run(command, shell=True, capture_output=True, env=benchlib.ENV)  # noqa: S602 - our own text
-    if proc.returncode:
-        raise RuntimeError(f"{command}: rc={proc.returncode}: {proc.stderr.decode(errors='replace')[-400:]}")
 
 
 def settle(cache: str, inputs: list[Path]) -> None:
@@ -127,14 +118,14 @@ def bench_size(
     pair_rows: list[tuple[object, ...]] | None = None,
 ) -> None:
     pair_rows = [] if pair_rows is None else pair_rows
-    disk = benchlib.make_disk(work, mib, content)
+    disk = benchdisk.make_disk(work, mib, content)
     store_root = work / "store"
-    benchlib.write_image(store_root, "factory", disk)
+    benchdisk.write_image(store_root, "factory", disk)
     pcl, tarball = work / "system.pcl.zst", work / "content.tar.zst"
     system = disk.extract_system(work / "system.ext4")
-    sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl}")
+    benchlib.sh(f"partclone.ext4 -c -q -s {system} -o - 2>/dev/null | zstd -q -c > {pcl}")
     system.unlink()  # only the partclone image is restored from: room for the targets
-    sh(f"tar --zstd -cf {tarball} -C {disk.tree} .")
+    benchlib.sh(f"tar --zstd -cf {tarball} -C {disk.tree} .")
     shutil.rmtree(disk.tree)  # likewise: the tarball is what tar extracts
     store = DirectoryStore(store_root)
     target = work / "target.img"
@@ -142,10 +133,10 @@ def bench_size(
     extract = work / "extract"
 
     def fresh_disk() -> None:
-        benchlib.fresh_target(target, disk.size)
+        benchdisk.fresh_target(target, disk.size)
 
     def fresh_part() -> None:
-        benchlib.fresh_target(target, system_size)
+        benchdisk.fresh_target(target, system_size)
 
     def fresh_dir() -> None:
         shutil.rmtree(extract, ignore_errors=True)
@@ -155,7 +146,7 @@ def bench_size(
     image = store_root / "factory"
     tool = {  # what runs, what clears its target, what it reads
         "dd": (
-            lambda: sh(f"dd if={disk.path} of={target} bs=1M conv=sparse,notrunc,fsync status=none"),
+            lambda: benchlib.sh(f"dd if={disk.path} of={target} bs=1M conv=sparse,notrunc,fsync status=none"),
             fresh_disk,
             [disk.path],
         ),
@@ -170,14 +161,14 @@ def bench_size(
             [image],
         ),
         "partclone": (
-            lambda: sh(
+            lambda: benchlib.sh(
                 f"zstd -dc {pcl} | partclone.restore -q -s - -O {target} 2>/dev/null && sync {target}"
             ),
             fresh_part,
             [pcl],
         ),
         "tar": (
-            lambda: sh(f"tar --zstd -xf {tarball} -C {extract} && sync -f {extract}"),
+            lambda: benchlib.sh(f"tar --zstd -xf {tarball} -C {extract} && sync -f {extract}"),
             fresh_dir,
             [tarball],
         ),
@@ -283,7 +274,7 @@ def main() -> None:
                     args.pairs,
                     pair_rows,
                 )
-            except benchlib.NoRoom as exc:
+            except benchdisk.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
     if pair_rows:
         pairs = benchlib.Table(

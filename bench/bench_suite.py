@@ -21,9 +21,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
+import benchlib
 
 
 def run_suite(path: str, extra: list[str], workers: int, junit: Path) -> tuple[float, int, str]:

@@ -1,6 +1,6 @@
 """Verify time: ``irecovery verify`` against sha256sum over the same files.
 
-For each content size, a Standard Factory Image is built (bench/benchlib.py) and put on a FAT DriveKey
+For each content size, a Standard Factory Image is built (bench/benchdisk.py) and put on a FAT DriveKey
 image with its module configuration (``IRECOVERY/module.json``), as the Recovery Environment sees it.
 Each run times:
 
@@ -27,13 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchdisk
+import benchlib
 
-import benchlib  # noqa: E402
-
-from recovery.image import verify_image, verify_manifest  # noqa: E402
-from recovery.imagestore import DirectoryStore  # noqa: E402
-from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive  # noqa: E402
+from recovery.image import verify_image, verify_manifest
+from recovery.imagestore import DirectoryStore
+from recovery.module import MODULE_PATH
 
 COLUMNS = [
     ("content MiB", 11),
@@ -50,7 +49,7 @@ COLUMNS = [
 
 def make_drivekey(work: Path, image_dir: Path) -> Path:
     """A FAT32 DriveKey image holding IRECOVERY/module.json and IMAGES/FACTORY (the files of image_dir)."""
-    size = benchlib.image_bytes(image_dir) * 11 // 10 + 96 * benchlib.MIB
+    size = benchdisk.image_bytes(image_dir) * 11 // 10 + 96 * benchlib.MIB
     key = work / "drivekey.img"
     with open(key, "wb") as fh:
         fh.truncate(size)
@@ -73,18 +72,7 @@ def make_drivekey(work: Path, image_dir: Path) -> Path:
     for path in sorted(image_dir.iterdir()):
         benchlib.run(["mcopy", "-i", spec, str(path), f"::/IMAGES/FACTORY/{path.name}"])
     sums = hashlib.sha256((image_dir / "SHA256SUMS").read_bytes()).hexdigest()
-    config = ModuleConfig(
-        appliance="cic-360g7",
-        device_type="Customer Interaction Center",
-        model="360 G7",
-        part_number="TH-900-4.0-CICISRV-B01",
-        product_name="ProLiant DL360 G7",
-        logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),),
-        factory_image="IMAGES/FACTORY",
-        factory_sha256=sums,
-        user_slot="IMAGES/USER",
-        capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
-    )
+    config = benchdisk.module_config(sums)
     (work / "module.json").write_text(config.dumps())
     benchlib.run(["mcopy", "-i", spec, str(work / "module.json"), f"::/{MODULE_PATH}"])
     return key
@@ -111,8 +99,8 @@ def sha256sum_fat(key: Path, names: list[str]) -> None:
 
 
 def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.Table) -> None:
-    disk = benchlib.make_disk(work, mib, content)
-    image_dir = benchlib.write_image(work / "store", "factory", disk)
+    disk = benchdisk.make_disk(work, mib, content)
+    image_dir = benchdisk.write_image(work / "store", "factory", disk)
     os.unlink(disk.path)  # room for the DriveKey
     shutil.rmtree(disk.tree)
     key = make_drivekey(work, image_dir)
@@ -134,7 +122,7 @@ def bench_size(work: Path, mib: int, repeat: int, content: str, table: benchlib.
     m = {k: statistics.median(v) for k, v in runs.items()}
     table.row(
         mib,
-        benchlib.image_bytes(image_dir) / benchlib.MIB,
+        benchdisk.image_bytes(image_dir) / benchlib.MIB,
         m["irecovery"],
         m["sha fat"],
         m["irecovery"] / m["sha fat"],
@@ -165,7 +153,7 @@ def main() -> None:
         with benchlib.workdir(args.work, f"g7verify-{mib}-") as work:
             try:
                 bench_size(work, mib, args.repeat, args.content, table)
-            except benchlib.NoRoom as exc:
+            except benchdisk.NoRoom as exc:
                 print(f"{mib:<11}  {exc}")
 
 

@@ -28,9 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
+import benchlib
 
 F11_PROMPT = 'Press "F11" key for Default Boot Override Options'
 DRIVEKEY = "3) One Time Boot to USB DriveKey"

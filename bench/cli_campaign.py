@@ -41,22 +41,20 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
-from fuzzing.cli_arena import Arena, Case, Step  # noqa: E402
-from fuzzing.cli_args import g7sim_case, irecovery_case  # noqa: E402
-from fuzzing.cli_content import cli_output_case, disk_map_case, drivekey_case  # noqa: E402
-from fuzzing.cli_env import env_case  # noqa: E402
-from fuzzing.cli_judge import KINDS, Outcome, changed, fingerprint, judge  # noqa: E402
-from fuzzing.cli_labfiles import lab_files_case  # noqa: E402
-from fuzzing.cli_named import NAMED, named_case  # noqa: E402
+import benchlib
+from fuzzing.cli_arena import Arena, Case, Step
+from fuzzing.cli_args import g7sim_case, irecovery_case
+from fuzzing.cli_drivekey import drivekey_case
+from fuzzing.cli_env import env_case
+from fuzzing.cli_hardware import cli_output_case, disk_map_case
+from fuzzing.cli_judge import KINDS, Outcome, changed, fingerprint, judge
+from fuzzing.cli_labfiles import lab_files_case
+from fuzzing.cli_named import NAMED, named_case
 
 CATEGORIES = {
     "g7sim-args": (30, g7sim_case),

@@ -40,15 +40,11 @@ byte written outside the target (canary files and regions around every target ar
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
-from fuzzing.console import campaign_keys, campaign_screen  # noqa: E402
-from fuzzing.disks import campaign_hostile_fs, campaign_members, campaign_store_paths, campaign_stream  # noqa: E402
-from fuzzing.parsers import (  # noqa: E402
+import benchlib
+from fuzzing.console import campaign_keys, campaign_screen
+from fuzzing.disks import campaign_hostile_fs, campaign_members, campaign_store_paths, campaign_stream
+from fuzzing.parsers import (
     campaign_disk_map,
     campaign_hpacucli,
     campaign_layout,

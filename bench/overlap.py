@@ -232,14 +232,7 @@ def run_op(server: Server, op: Op, trial: int) -> None:
             _console(server, op)
             return
         args, allowed = OPERATIONS[op.name](server, op, trial, rng)
-        proc = subprocess.run(
-            server.command(*args),
-            capture_output=True,
-            text=True,
-            env=benchlib.ENV,
-            timeout=OP_SECONDS,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = server.g7sim(*args, check=False)
     except subprocess.TimeoutExpired:
         op.outcome, op.failure = "hang", f"did not end within {OP_SECONDS} s"
         return

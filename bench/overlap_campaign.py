@@ -33,12 +33,9 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchlib  # noqa: E402
-from overlap import OPERATIONS, Lab, Op, Server, run_op  # noqa: E402
+import benchlib
+from overlap import OPERATIONS, Lab, Op, Server, run_op
 
 
 @dataclass

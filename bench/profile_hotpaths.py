@@ -21,19 +21,16 @@ import io
 import pickle
 import pstats
 import shutil
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchdisk
+import benchlib
 
-import benchlib  # noqa: E402
-
-from recovery.capture import capture  # noqa: E402
-from recovery.image import verify_image  # noqa: E402
-from recovery.imagestore import DirectoryStore  # noqa: E402
-from recovery.layout import TargetDisk  # noqa: E402
-from recovery.restore import restore  # noqa: E402
+from recovery.image import verify_image
+from recovery.imagestore import DirectoryStore
+from recovery.layout import TargetDisk
+from recovery.restore import restore
 
 OPERATIONS = ("restore", "restore-noverify", "verify", "capture")
 
@@ -54,14 +51,14 @@ def profiled(label: str, fn, top: int) -> None:  # noqa: ANN001
         print("  " + line.strip()[:150])
 
 
-def fixture(base: Path, size: int, content: str) -> benchlib.BenchDisk:
+def fixture(base: Path, size: int, content: str) -> benchdisk.BenchDisk:
     """The bench disk and its factory image in ``base`` (built once)."""
     saved = base / "disk.pickle"
     if saved.exists():
         return pickle.loads(saved.read_bytes())
     base.mkdir(parents=True, exist_ok=True)
-    disk = benchlib.make_disk(base, size, content)
-    benchlib.write_image(base / "store", "factory", disk)
+    disk = benchdisk.make_disk(base, size, content)
+    benchdisk.write_image(base / "store", "factory", disk)
     saved.write_bytes(pickle.dumps(disk))
     return disk
 
@@ -87,26 +84,14 @@ def main() -> None:
         disk = fixture(Path(args.fixture) if args.fixture else work / "fixture", args.size, args.content)
         store_root = Path(disk.path).parent / "store"
         print(
-            f"# {args.size} MiB content, image {benchlib.image_bytes(store_root / 'factory') / benchlib.MIB:.1f} MiB"
+            f"# {args.size} MiB content, image {benchdisk.image_bytes(store_root / 'factory') / benchlib.MIB:.1f} MiB"
         )
         store = DirectoryStore(store_root)
         target_path = work / "target.img"
         target = TargetDisk(target_path, disk.size, "4GB")
 
         def run_capture() -> None:
-            shutil.rmtree(store_root / "user", ignore_errors=True)
-            capture(
-                store,
-                "user",
-                [TargetDisk(disk.path, disk.size, "4GB")],
-                disk.layout,
-                exclude=benchlib.EXCLUDE,
-                generation="bench",
-                appliance="cic-360g7",
-                device_type="Customer Interaction Center",
-                command="bench",
-                tmp_dir=work,
-            )
+            benchdisk.capture_user(store, disk, work)
 
         fns = {
             "restore": ("restore (default)", lambda: restore(store, "factory", [target]), True),
@@ -121,7 +106,7 @@ def main() -> None:
         for name in only:
             label, fn, fresh = fns[name]
             if fresh:
-                benchlib.fresh_target(target_path, disk.size)
+                benchdisk.fresh_target(target_path, disk.size)
             profiled(label, fn, args.top)
         if args.repeat > 1:
             table = benchlib.Table(
@@ -130,7 +115,7 @@ def main() -> None:
             )
             for name in only:
                 label, fn, fresh = fns[name]
-                setup = (lambda: benchlib.fresh_target(target_path, disk.size)) if fresh else None
+                setup = (lambda: benchdisk.fresh_target(target_path, disk.size)) if fresh else None
                 seconds = benchlib.median_time(fn, args.repeat, setup)
                 table.row(label, seconds, args.size / seconds)
         shutil.rmtree(store_root / "user", ignore_errors=True)

@@ -1,4 +1,6 @@
-"""The conformance suite's wiring: options, one lab per scenario, the step library, reports.
+"""The conformance suite's wiring: one lab per scenario, the step library, markers, reports.
+
+The options (registered by ``steps/options.py``, a plugin the root conftest loads):
 
 - ``--backend process|libvirt`` (default process) boots the DriveKey and the hard drive as local processes
   or as QEMU guests; with libvirt only the scenarios tagged ``@libvirt`` run.
@@ -8,6 +10,9 @@
   same keys, less waiting); ``--real-time-windows`` waits each one out. ``--screen-timeout S``
   the longest wait for one screen (default 60 s, 300 s with libvirt); ``--screens DIR`` keeps every
   screen of every scenario as text and PNG (for documentation).
+
+What this file adds:
+
 - Every ``@seed.<id>`` tag is registered as a marker from ``seed_items.toml``, so ``--strict-markers``
   rejects a tag that names no seed item and ``-m seed.restore.step6`` selects the scenarios of a step.
 - On failure the report gets the console transcript of every power-on and the last screen.
@@ -18,7 +23,6 @@
 from __future__ import annotations
 
 import functools
-import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Generator
@@ -27,20 +31,16 @@ from typing import Any
 
 import pytest
 from steps.lab import Bench
+from steps.options import settings
 from steps.orca_steps import *  # noqa: F403 - step definitions are fixtures: they must live in this namespace
 from steps.post_steps import *  # noqa: F403
 from steps.rbsu_steps import *  # noqa: F403
 from steps.recovery_steps import *  # noqa: F403
 from steps.server_steps import *  # noqa: F403
-from steps.technician import Settings, Technician
+from steps.technician import Technician
 
 HERE = Path(__file__).resolve().parent
 SEED_ITEMS = HERE / "seed_items.toml"
-# The longest one screen may take to come, by backend.
-TIMEOUTS = {"process": 60.0, "libvirt": 300.0}
-# Each POST prompt window, by backend: the technician's key comes within 40 ms here even with -n 2 and two
-# CPU hogs (134 ms at worst, measured with 0.15 s windows); guests under TCG load the host much harder.
-PROMPT_SECONDS = {"process": 0.2, "libvirt": 0.5}
 LIBVIRT_SCENARIO_SECONDS = 1200
 # Besides @seed.*, the tags an Examples table may carry (added to its rows' Cucumber JSON tags).
 EXAMPLE_TAGS = {"libvirt", "doc_discrepancy"}
@@ -54,53 +54,7 @@ def seed_items() -> list[dict[str, str]]:
         return list(tomllib.load(f)["item"])
 
 
-# ---- options and markers ------------------------------------------------------------------------------
-def pytest_addoption(parser: pytest.Parser) -> None:
-    # The root conftest registers these when the suite runs from the repository; a features folder
-    # used on its own (pytester meta-tests) registers them here.
-    try:
-        _add_options(parser)
-    except ValueError:
-        pass  # already registered by the root conftest
-
-
-def _add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("g7 features", "G7 recovery lab conformance suite")
-    group.addoption(
-        "--backend",
-        choices=("process", "libvirt"),
-        default="process",
-        help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)",
-    )
-    group.addoption(
-        "--prompt-seconds",
-        type=float,
-        default=None,
-        metavar="S",
-        help="length of each POST prompt window (default 0.2 s, libvirt 0.5 s)",
-    )
-    group.addoption(
-        "--real-time-windows",
-        action="store_true",
-        help="wait out every POST prompt window in full (default: a window the scenario is not "
-        "going to answer ends at once, see simulator/firmware/fastforward.py)",
-    )
-    group.addoption(
-        "--screens",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*",
-    )
-    group.addoption(
-        "--screen-timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="longest wait for one screen (default 60 s, libvirt 300 s)",
-    )
-
-
+# ---- markers --------------------------------------------------------------------------------------------
 def pytest_configure(config: pytest.Config) -> None:
     for item in seed_items():
         config.addinivalue_line("markers", f"seed.{item['id']}: seed {item['kind']} ({item['where']})")
@@ -157,22 +111,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # ---- one technician (and one lab) per scenario -----------------------------------------------------------
 @pytest.fixture
 def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Technician, None, None]:
-    backend = request.config.getoption("--backend")
-    timeout = request.config.getoption("--screen-timeout") or TIMEOUTS[backend]
-    screens = request.config.getoption("--screens")
-    if screens is not None:
-        screens = screens.resolve() / re.sub(r"[^\w.-]+", "_", request.node.name)[:120]
-    prompt = request.config.getoption("--prompt-seconds") or PROMPT_SECONDS[backend]
-    fast_forward = not request.config.getoption("--real-time-windows")
-    settings = Settings(backend, prompt, timeout, screens, fast_forward)
-    tech = Technician(Bench(tmp_path / "lab"), tmp_path, settings)
+    tech = Technician(Bench(tmp_path / "lab"), tmp_path, settings(request.config, request.node.name))
     request.node.stash[TECHNICIAN] = tech
     yield tech
     tech.close()
     from simulator.drivekey_faults import release_lab
 
     release_lab(tmp_path / "lab")  # so that pytest can remove the folder (tmp_path_retention_policy)
-    if backend == "libvirt":
+    if tech.settings.backend == "libvirt":
         _no_domains_left(tmp_path / "lab")
 
 

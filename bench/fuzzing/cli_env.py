@@ -9,8 +9,9 @@ import random
 import sys
 
 from fuzzing.cli_arena import TARGETS, Arena, Case, Step
-from fuzzing.cli_args import KEYS, controller_clis
-from fuzzing.cli_content import dmi_root, drivekey_path, hostile_disk_map, recovery_op
+from fuzzing.cli_args import controller_clis, lab_paths
+from fuzzing.cli_inputs import dmi_root, drivekey_path, hostile_disk_map, recovery_op
+from fuzzing.cli_words import KEYS
 
 SECONDS = [
     "abc",
@@ -78,8 +79,6 @@ def _step_seconds(rng: random.Random, arena: Arena, target: str) -> Made:
 
 
 def _lab(rng: random.Random, arena: Arena, target: str) -> Made:
-    from fuzzing.cli_args import lab_paths
-
     value = rng.choice([*lab_paths(arena), str(arena.run / "loop")])
     loop = arena.run / "loop"
     if not loop.is_symlink():

@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 
 from fuzzing.cli_arena import TARGETS, Arena, Case, Step
-from fuzzing.cli_content import Raw, dumps, hostile_values, raw_mutation, set_path, short
+from fuzzing.cli_json import Raw, dumps, hostile_values, raw_mutation, set_path, short
 
 STATE_FIELDS: list[tuple[object, ...]] = [
     (),

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fuzzing.cli_arena import Arena, Case, Step
-from fuzzing.cli_content import CONFIG_OPS, DISK_OPS, ESCAPES, Raw, drivekey_writer, dumps, set_path
+from fuzzing.cli_drivekey import drivekey_writer
+from fuzzing.cli_inputs import CONFIG_OPS, DISK_OPS
+from fuzzing.cli_json import ESCAPES, Raw, dumps, set_path
 from fuzzing.cli_labfiles import WRITING
 
 G7, IR = "g7sim", "irecovery"

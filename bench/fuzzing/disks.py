@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import benchdisk
 import benchlib
 from hypothesis import strategies as st
 
@@ -327,7 +328,7 @@ def campaign_hostile_fs(examples: int, work: Path) -> Campaign:
             with open(disk, "wb") as fh:
                 fh.truncate(26 * MIB)
             write_partition_table(disk, layout.disks[0])
-            benchlib.copy_extents(fs, disk, MIB)
+            benchdisk.copy_extents(fs, disk, MIB)
             subprocess.run(["rm", "-rf", str(tree)], check=True)  # the host copy (with its device nodes) goes
             store = DirectoryStore(here / "store")
             store.root.mkdir()

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import benchdisk
 import benchlib
 from hypothesis import strategies as st
 
@@ -21,7 +22,7 @@ from recovery.errors import ModuleConfigError
 from recovery.image import ImageHeader, ImageWriter, read_image
 from recovery.imagestore import DirectoryStore
 from recovery.layout import LayoutError, format_layout, parse_layout
-from recovery.module import ModuleConfig, RequiredLogicalDrive, parse_module
+from recovery.module import parse_module
 
 MIB = 1 << 20
 
@@ -86,18 +87,7 @@ _JSON = st.recursive(
 
 
 def module_seed() -> dict:
-    config = ModuleConfig(
-        appliance="cic-360g7",
-        device_type="Customer Interaction Center",
-        model="360 G7",
-        part_number="TH-900-4.0-CICISRV-B01",
-        product_name="ProLiant DL360 G7",
-        logical_drives=(RequiredLogicalDrive("1+0", 4, "4GB"),),
-        factory_image="IMAGES/FACTORY",
-        factory_sha256="ab" * 32,
-        user_slot="IMAGES/USER",
-        capture_exclude={"SYSTEM": ("recordings/**", "logs/**")},
-    )
+    config = benchdisk.module_config("ab" * 32)
     return config.to_json()
 
 
@@ -195,7 +185,7 @@ def layout_seeds() -> list[str]:
         format_layout(layout_of(tomllib.loads(p.read_text())))
         for p in sorted((benchlib.REPO / "fixtures" / "images").glob("*.toml"))
     ]
-    seeds.append(format_layout(benchlib.bench_layout(64)))
+    seeds.append(format_layout(benchdisk.bench_layout(64)))
     return seeds
 
 

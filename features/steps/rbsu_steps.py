@@ -10,6 +10,7 @@ import re
 from pytest_bdd import given, parsers, then, when
 
 from steps.console import Console
+from steps.post_steps import POST_BANNER, press_f9
 from steps.technician import Technician
 
 IPL_ROW = re.compile(r"IPL:(?P<n>\d)\s+(?P<name>.+?)\s*\|")
@@ -79,8 +80,6 @@ def save_and_exit(technician: Technician) -> None:
 @given("the USB DriveKey has been moved to IPL:1 in the Standard Boot Order")
 def usb_first(technician: Technician) -> None:
     """An earlier visit: POST, F9, Standard Boot Order, USB DriveKey to IPL:1, F10; then power off."""
-    from steps.post_steps import POST_BANNER, press_f9
-
     technician.power_on()
     press_f9(technician)
     open_ipl(technician)

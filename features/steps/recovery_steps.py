@@ -13,6 +13,7 @@ import re
 from pytest_bdd import given, parsers, then, when
 
 from steps.console import Console
+from steps.post_steps import boot_menu_option, boots_hdd, press_f11
 from steps.technician import Technician
 
 # The seed's Welcome screen (pages 11, 13, 15-16), OCR repaired.
@@ -205,8 +206,6 @@ def error_detail(technician: Technician, detail: str | None) -> None:
 # ---- composite: a whole earlier visit ------------------------------------------------------------------
 def visit(technician: Technician, operation: str, done: str) -> None:
     """POST, F11, 3), the operation, Confirm, ``done``, Restart, Yes; the installed system boots; poweroff."""
-    from steps.post_steps import boot_menu_option, boots_hdd, press_f11
-
     technician.power_on()
     press_f11(technician)
     boot_menu_option(technician, "3", "One Time Boot to USB DriveKey")

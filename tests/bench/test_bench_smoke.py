@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fuzzing import cli_judge  # bench/fuzzing, on the tests' pythonpath (pyproject.toml)
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench"
@@ -145,20 +146,12 @@ def test_cli_campaign_runs_the_programs_and_finds_nothing(tmp_path: Path) -> Non
 # ---------------------------------------------------------------- the CLI campaign's judge, on made-up runs
 
 
-def _judge():  # noqa: ANN202 - the bench's judge module
-    sys.path.insert(0, str(BENCH))
-    from fuzzing import cli_judge
-
-    return cli_judge
-
-
 CODES = {"g7sim": {0: "", 1: "", 2: "", 75: ""}, "irecovery": dict.fromkeys((0, 2, 3, *range(8, 17), 75), "")}
 
 
 def _judged(program: str, rc: int | None, stderr: bytes, stdout: bytes = b"", **kw: object) -> list[str]:
-    j = _judge()
-    out = j.Outcome(program, f"{program} show", rc, stdout, stderr, 0.1, **kw)  # type: ignore[arg-type]
-    j.judge(out, CODES[program], 20)
+    out = cli_judge.Outcome(program, f"{program} show", rc, stdout, stderr, 0.1, **kw)  # type: ignore[arg-type]
+    cli_judge.judge(out, CODES[program], 20)
     return [kind for kind, _ in out.problems]
 
 
@@ -194,22 +187,22 @@ def test_cli_judge_flags_tracebacks_shapes_codes_and_escapes() -> None:
 
 
 def test_cli_judge_leaves_the_callers_own_control_characters_to_the_caller() -> None:
-    j = _judge()
-    out = j.Outcome("g7sim", "g7sim ssacli", 2, b"", b"g7sim: error: unrecognized arguments: \x1b[2j\n", 0.1)
-    j.judge(out, CODES["g7sim"], 20, echoes=["ssacli", "\x1b[2J"])
+    out = cli_judge.Outcome(
+        "g7sim", "g7sim ssacli", 2, b"", b"g7sim: error: unrecognized arguments: \x1b[2j\n", 0.1
+    )
+    cli_judge.judge(out, CODES["g7sim"], 20, echoes=["ssacli", "\x1b[2J"])
     assert out.problems == []
-    j.judge(out, CODES["g7sim"], 20, echoes=["\x07"])
+    cli_judge.judge(out, CODES["g7sim"], 20, echoes=["\x07"])
     assert [kind for kind, _ in out.problems] == ["control-chars"]
 
 
 def test_cli_judge_fingerprint_sees_writes_to_sparse_images_chmods_and_links(tmp_path: Path) -> None:
-    j = _judge()
     big = tmp_path / "disk.img"
     with open(big, "wb") as fh:
         fh.truncate(8 << 30)  # sparse: known by stat, never read whole
     (tmp_path / "small").write_bytes(b"a")
     (tmp_path / "link").symlink_to(tmp_path / "small")
-    before = j.fingerprint(tmp_path)
+    before = cli_judge.fingerprint(tmp_path)
     with open(big, "r+b") as fh:
         fh.seek(5 << 30)
         fh.write(b"x")
@@ -217,6 +210,6 @@ def test_cli_judge_fingerprint_sees_writes_to_sparse_images_chmods_and_links(tmp
     (tmp_path / "link").unlink()
     (tmp_path / "link").symlink_to(big)
     (tmp_path / "new").write_bytes(b"")
-    after = j.fingerprint(tmp_path)
-    assert j.changed(before, after, []) == ["disk.img", "link", "new", "small"]
-    assert j.changed(before, after, ["disk*", "l*"]) == ["new", "small"]
+    after = cli_judge.fingerprint(tmp_path)
+    assert cli_judge.changed(before, after, []) == ["disk.img", "link", "new", "small"]
+    assert cli_judge.changed(before, after, ["disk*", "l*"]) == ["new", "small"]

@@ -22,11 +22,8 @@ TRIALS = int(os.environ.get("G7LAB_CRASH_TRIALS", "20"))
 
 
 def digest(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def canaries(lab: Lab, name: str) -> dict[str, str]:

@@ -99,7 +99,10 @@ def test_a_screen_that_never_comes_fails_with_the_last_screen(pytester: pytest.P
         """),
     )
     pytester.makepyfile(test_narnia='from pytest_bdd import scenarios\n\nscenarios("narnia.feature")\n')
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--screen-timeout", "4")
+    # the suite's options plugin, which the repository's root conftest loads (steps/options.py)
+    result = pytester.runpytest_subprocess(
+        "-p", "steps.options", "-p", "no:cacheprovider", "--screen-timeout", "4"
+    )
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert (

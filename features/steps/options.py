@@ -1,0 +1,71 @@
+"""The conformance suite's command-line options (a pytest plugin) and the technician's settings they make.
+
+Registered once, as a plugin: the root ``conftest.py`` names it in ``pytest_plugins``, so the options
+exist whatever paths a run names (in its first pass over the command line pytest reads the ``libvirt``
+of ``pytest --backend libvirt`` as a path, and would not load ``features/conftest.py`` in time); a copy
+of the features folder used on its own (the pytester meta-tests) loads it with ``-p steps.options``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from steps.technician import Settings
+
+# The longest one screen may take to come, by backend.
+TIMEOUTS = {"process": 60.0, "libvirt": 300.0}
+# Each POST prompt window, by backend: the technician's key comes within 40 ms here even with -n 2 and two
+# CPU hogs (134 ms at worst, measured with 0.15 s windows); guests under TCG load the host much harder.
+PROMPT_SECONDS = {"process": 0.2, "libvirt": 0.5}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("g7 features", "G7 recovery lab conformance suite")
+    group.addoption(
+        "--backend",
+        choices=("process", "libvirt"),
+        default="process",
+        help="boot backend of the simulated servers (default process; libvirt runs only @libvirt)",
+    )
+    group.addoption(
+        "--prompt-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="length of each POST prompt window (default 0.2 s, libvirt 0.5 s)",
+    )
+    group.addoption(
+        "--real-time-windows",
+        action="store_true",
+        help="wait out every POST prompt window in full (default: a window the scenario is not "
+        "going to answer ends at once, see simulator/firmware/fastforward.py)",
+    )
+    group.addoption(
+        "--screens",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*",
+    )
+    group.addoption(
+        "--screen-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="longest wait for one screen (default 60 s, libvirt 300 s)",
+    )
+
+
+def settings(config: pytest.Config, test_name: str) -> Settings:
+    """One scenario's settings from the options (``test_name`` names its folder under ``--screens``)."""
+    backend = config.getoption("--backend")
+    timeout = config.getoption("--screen-timeout") or TIMEOUTS[backend]
+    screens = config.getoption("--screens")
+    if screens is not None:
+        screens = screens.resolve() / re.sub(r"[^\w.-]+", "_", test_name)[:120]
+    prompt = config.getoption("--prompt-seconds") or PROMPT_SECONDS[backend]
+    fast_forward = not config.getoption("--real-time-windows")
+    return Settings(backend, prompt, timeout, screens, fast_forward)
