@@ -16,9 +16,9 @@ from typing import Protocol
 
 from recovery import messages as msg
 from recovery.errors import RecoveryError
-from recovery.tui.screen import COLS, ROWS, Attr, Screen
-from recovery.tui.terminal import Terminal
-from recovery.tui.visible import visible
+from textconsole.screen import COLS, ROWS, Attr, Screen
+from textconsole.terminal import Terminal
+from textconsole.visible import visible
 
 BASE = Attr("white", "blue")
 TITLE = Attr("white", "blue", bold=True)
@@ -28,6 +28,16 @@ SUCCESS = Attr("white", "blue", bold=True)  # Appendix B: white text indicates s
 ERROR = Attr("red", "blue", bold=True)  # Appendix B: red text denotes an error
 DIM = Attr("cyan", "blue")
 DIALOG = Attr("black", "white")
+
+# The screen runs on the server's serial console too, where the technician's terminal sends function keys
+# as the BIOS reads them (ESC 1 .. ESC 9, ESC 0, ESC !, ESC @ for F1..F12): read as those keys, an F9 is
+# never Escape (Cancel) and a 9. The simulated firmware reads the same forms (a test keeps them alike).
+SERIAL_FUNCTION_KEYS: dict[bytes, str] = {
+    **{f"\x1b{n}".encode(): f"F{n}" for n in range(1, 10)},
+    b"\x1b0": "F10",
+    b"\x1b!": "F11",
+    b"\x1b@": "F12",
+}
 
 Progress = Callable[[float, str], None]
 

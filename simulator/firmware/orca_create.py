@@ -30,10 +30,10 @@ from simulator.firmware.orca_ui import (
     ld_line,
     move,
 )
-from simulator.firmware.screen import Screen
 from simulator.firmware.views import Action, Pop, Push, View
 from simulator.smartarray import raid
 from simulator.smartarray.model import PhysicalDriveView
+from textconsole.screen import Screen
 
 DRIVES, RAID, SPARE, BOOT = range(4)
 CREATE_HELP = (
