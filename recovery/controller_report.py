@@ -19,9 +19,6 @@ import re
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
-GIB = 2**30
-TIB = 2**40
-
 
 class ControllerReportError(Exception):
     """Base of every error raised by this module."""
@@ -112,15 +109,6 @@ def parse_size(text: str, binary: bool) -> int:
         raise ReportParseError(f"invalid size {text!r}")
     scale = (1024 if binary else 1000) ** (_UNITS.index(m[2]) + 1)
     return int((Decimal(m[1]) * scale).to_integral_value(ROUND_HALF_EVEN))
-
-
-def format_ld_size(size_bytes: int, decimals: int = 1) -> str:
-    """A logical-drive size as the CLI prints it: "136.7 GB" (GiB), "1.09 TB" (TiB, from 1 TiB up)."""
-    if size_bytes < 0:
-        raise ValueError(f"negative size: {size_bytes}")
-    if size_bytes >= TIB:
-        return f"{size_bytes / TIB:.2f} TB"
-    return f"{size_bytes / GIB:.{decimals}f} GB"
 
 
 # ---------------------------------------------------------------------------------------------- lines

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-from recovery.controller_report import format_ld_size
 from simulator.smartarray import raid
 from simulator.smartarray.model import (
     LogicalDriveView,
@@ -20,6 +19,7 @@ from simulator.smartarray.model import (
     geometry,
     unique_identifier,
 )
+from simulator.smartarray.sizes import format_ld_size
 from simulator.units import MIB, usable_bytes
 
 CLI_BANNER = "HP Array Configuration Utility CLI 9.40.12.0"
