@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 
 class ControllerReportError(Exception):
@@ -263,7 +264,7 @@ def _items(text: str) -> list[tuple[int, str, _Item]]:
         raise ReportParseError("empty output: nothing to parse")
     if first.startswith("Error:"):
         raise ControllerCliError(first)
-    items = []
+    items: list[tuple[int, str, _Item]] = []
     for number, line in enumerate(lines, start=1):
         try:
             item = _classify(line)
@@ -288,7 +289,8 @@ class _ControllerBuilder:
     def add(self, item: _Item) -> None:
         """Place one item in this controller; raises _Bad if it does not belong there."""
         if isinstance(item, tuple):
-            self.header = replace(self.header, **{item[0]: item[1]})
+            status: dict[str, Any] = {item[0]: item[1]}  # one of the controller's str status fields
+            self.header = replace(self.header, **status)
         elif isinstance(item, Array):
             self._unique(f"array {item.name}")
             self.arrays.append((item, [], []))
