@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402
 
-from recovery.image import verify_image, verify_manifest  # noqa: E402
 from recovery.imagestore import DirectoryStore  # noqa: E402
+from recovery.imageverify import verify_image, verify_manifest  # noqa: E402
 from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive  # noqa: E402
 
 COLUMNS = [

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 
 from recovery.capture import capture  # noqa: E402
-from recovery.image import verify_image  # noqa: E402
 from recovery.imagestore import DirectoryStore  # noqa: E402
+from recovery.imageverify import verify_image  # noqa: E402
 from recovery.layout import TargetDisk  # noqa: E402
 from recovery.restore import restore  # noqa: E402
 

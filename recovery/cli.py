@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +29,9 @@ from recovery.detect import InputError, Inputs, controller_command
 from recovery.errors import RecoveryError
 from recovery.locking import Busy, LockPolicy
 from recovery.operations import Recovery
+from recovery.progress import FractionProgress
+from recovery.ui import SERIAL_FUNCTION_KEYS, Outcome, RecoveryScreen
+from textconsole.terminal import Terminal, TerminalClosed
 from textconsole.visible import VisibleArgumentParser, visible, visible_lines
 
 EXIT_USAGE, EXIT_SHUTDOWN, EXIT_BUSY = 2, 3, 75  # 75: EX_TEMPFAIL of sysexits.h, "try again later"
@@ -93,11 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"irecovery: error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "ui":
-        from recovery.ui import Outcome, RecoveryScreen
-        from textconsole.terminal import Terminal, TerminalClosed
-
         try:
-            with Terminal(sys.stdin.fileno(), sys.stdout) as term:
+            with Terminal(sys.stdin.fileno(), sys.stdout, SERIAL_FUNCTION_KEYS) as term:
                 outcome = RecoveryScreen(recovery, term).run()
         except TerminalClosed:
             return 0
@@ -145,7 +144,7 @@ def _run(recovery: Recovery, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cli_progress(args: argparse.Namespace) -> Callable[[float, str], None]:
+def _cli_progress(args: argparse.Namespace) -> FractionProgress:
     if getattr(args, "json", False) or not sys.stderr.isatty():
         return lambda fraction, phase: None
 

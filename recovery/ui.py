@@ -10,12 +10,13 @@ from __future__ import annotations
 import enum
 import textwrap
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from recovery import messages as msg
 from recovery.errors import RecoveryError
+from recovery.operations import ImageChoice
+from recovery.progress import FractionProgress
 from textconsole.screen import COLS, ROWS, Attr, Screen
 from textconsole.terminal import Terminal
 from textconsole.visible import visible
@@ -39,24 +40,16 @@ SERIAL_FUNCTION_KEYS: dict[bytes, str] = {
     b"\x1b@": "F12",
 }
 
-Progress = Callable[[float, str], None]
-
 
 class Outcome(enum.Enum):
     RESTART = "restart"
     SHUTDOWN = "shutdown"
 
 
-@dataclass(frozen=True)
-class ImageChoice:
-    kind: str  # "factory" / "user"
-    label: str  # "Standard Factory Image" / "User Configured Image"
-
-
 class RecoveryService(Protocol):
     def images(self) -> list[ImageChoice]: ...
-    def restore(self, kind: str, progress: Progress) -> str: ...
-    def capture(self, progress: Progress) -> str: ...
+    def restore(self, kind: str, progress: FractionProgress) -> str: ...
+    def capture(self, progress: FractionProgress) -> str: ...
 
 
 @dataclass
@@ -193,11 +186,12 @@ class RecoveryScreen:
         return self._result(result)
 
     def _run_with_progress(self, action: str, what: str) -> _Result:
-        state = {"fraction": 0.0, "phase": "Starting"}
+        shown: tuple[float, str] = (0.0, "Starting")  # replaced whole: the screen never reads half of it
         outcome: dict[str, object] = {}
 
         def progress(fraction: float, phase: str) -> None:
-            state["fraction"], state["phase"] = fraction, phase
+            nonlocal shown
+            shown = (fraction, phase)
 
         def work() -> None:
             try:
@@ -213,7 +207,7 @@ class RecoveryScreen:
         worker = threading.Thread(target=work, name="recovery-operation")
         worker.start()
         while worker.is_alive():
-            self.term.show(self.progress_screen(action, state["fraction"], state["phase"]))
+            self.term.show(self.progress_screen(action, *shown))
             worker.join(0.25)
         self.term.drain()
         if "message" in outcome:

@@ -86,7 +86,7 @@ class FakeService:
             raise ImageError("fuzz: the image is corrupt")
 
     def images(self) -> list:
-        from recovery.ui import ImageChoice
+        from recovery.operations import ImageChoice
 
         self._maybe_fail()
         return [

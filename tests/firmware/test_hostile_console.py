@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pyte
 import pytest
 
+import recovery.cli
 from recovery.ui import SERIAL_FUNCTION_KEYS
 from simulator.backends.installed import boot_chain
 from simulator.firmware.console import Console, ConsoleClosed
@@ -21,7 +23,7 @@ from simulator.lab import Lab
 from simulator.systemfiles import write_file
 from textconsole import keys as decoding
 from textconsole.keys import KeyDecoder, encode
-from textconsole.terminal import Terminal
+from textconsole.terminal import Terminal, TerminalClosed
 
 HOSTILE = "banner\x1b[2J\x1b[1;1HSystem ready.\x9b\udcff"
 SHOWN = "banner^[[2J^[[1;1HSystem ready.M-^[M-^?"
@@ -150,3 +152,22 @@ def test_the_recovery_terminal_reads_the_serial_forms_as_the_firmware_does() -> 
     finally:
         os.close(w)
         os.close(r)
+
+
+class _Stdin(io.StringIO):
+    def fileno(self) -> int:
+        return 0
+
+
+def test_irecovery_ui_reads_the_serial_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``irecovery ui`` gives its terminal the serial console's function keys."""
+    given: list[object] = []
+
+    def terminal(infd: int, out: object, escapes: object = None) -> Terminal:
+        given.append(escapes)
+        raise TerminalClosed()  # nobody at the console: ui ends at once
+
+    monkeypatch.setattr(recovery.cli, "Terminal", terminal)
+    monkeypatch.setattr(sys, "stdin", _Stdin())  # its file number is all the terminal gets
+    assert recovery.cli.main(["--no-wait", "ui"]) == 0
+    assert given == [SERIAL_FUNCTION_KEYS]
