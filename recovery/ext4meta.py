@@ -38,6 +38,7 @@ def run_e2fsprogs(args: list[str], seconds: float) -> tuple[int, str, str]:
 
 
 def debugfs(spec: str, *args: str, seconds: float = QUERY_SECONDS) -> str:
+    """debugfs's answer to ``args`` on ``spec``; any complaint on its stderr fails like a failed run."""
     rc, out, err = run_e2fsprogs([tool_path("debugfs"), *args, spec], seconds)
     problems = [line for line in err.splitlines() if line.strip() and not line.startswith("debugfs ")]
     if rc != 0 or problems:
@@ -46,12 +47,14 @@ def debugfs(spec: str, *args: str, seconds: float = QUERY_SECONDS) -> str:
 
 
 def quote(path: str) -> str:
+    """``path`` as one debugfs argument; a name debugfs cannot be given is refused."""
     if '"' in path or "\n" in path:
         raise Ext4CaptureError(f"cannot capture a file named {path!r}")
     return f'"{path}"'
 
 
 def ls(spec: str, path: str, seconds: float = WHOLE_FS_BASE_SECONDS) -> list[tuple[int, int, int, str]]:
+    """(mode, uid, gid, name) of every entry of the directory ``path``, ``.`` and ``..`` included."""
     listing = debugfs(spec, "-R", f"ls -p {quote(path)}", seconds=seconds)
     return [_ls_entry(line) for line in listing.splitlines() if line.strip()]
 
