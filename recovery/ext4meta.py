@@ -56,7 +56,7 @@ def quote(path: str) -> str:
 def ls(spec: str, path: str, seconds: float = WHOLE_FS_BASE_SECONDS) -> list[tuple[int, int, int, str]]:
     """(mode, uid, gid, name) of every entry of the directory ``path``, ``.`` and ``..`` included."""
     listing = debugfs(spec, "-R", f"ls -p {quote(path)}", seconds=seconds)
-    return [_ls_entry(line) for line in listing.splitlines() if line.strip()]
+    return [ls_entry(line) for line in listing.splitlines() if line.strip()]
 
 
 def ext4_info(spec: str) -> dict[str, str]:
@@ -83,13 +83,13 @@ def ls_many(
         elif line.strip():
             if not sections:
                 raise Ext4CaptureError(f"unexpected debugfs output {line[:80]!r}")
-            sections[-1].append(_ls_entry(line))
+            sections[-1].append(ls_entry(line))
     if len(sections) != len(directories):
         raise Ext4CaptureError(f"debugfs listed {len(sections)} of {len(directories)} directories")
     return sections
 
 
-def _ls_entry(line: str) -> tuple[int, int, int, str]:
+def ls_entry(line: str) -> tuple[int, int, int, str]:
     m = _LS_LINE.fullmatch(line)
     if not m:
         raise Ext4CaptureError(f"unexpected debugfs listing line {line[:80]!r}")
