@@ -30,8 +30,8 @@ from pathlib import Path
 import benchdisk
 import benchlib
 
-from recovery.image import verify_image, verify_manifest
 from recovery.imagestore import DirectoryStore
+from recovery.imageverify import verify_image, verify_manifest
 from recovery.module import MODULE_PATH
 
 COLUMNS = [

@@ -27,8 +27,8 @@ from pathlib import Path
 import benchdisk
 import benchlib
 
-from recovery.image import verify_image
 from recovery.imagestore import DirectoryStore
+from recovery.imageverify import verify_image
 from recovery.layout import TargetDisk
 from recovery.restore import restore
 

@@ -25,17 +25,15 @@ window, so memory stays flat whatever the partition size.
 from __future__ import annotations
 
 import bisect
-import errno
-import fcntl
 import os
-import stat
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import zstandard
 
-from recovery.errors import ImageError, RecoveryError, SavedStateError
+from recovery.diskio import data_extents
+from recovery.progress import ByteProgress
 
 MAGIC = b"G7BLKIMG"
 VERSION = 3
@@ -43,7 +41,6 @@ READ_VERSIONS = (2, 3)  # what the readers accept
 BLOCK_SIZE = 64 * 1024  # zero-detection granularity
 RECORD_SIZE = 1024 * 1024  # the writer's record size
 MAX_RECORD = 4 * 1024 * 1024  # the largest record a reader accepts
-BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t)
 MAX_WINDOW = 1 << 25  # largest zstd window a reader accepts (32 MiB): bounds the decoder's memory
 HEADER_RECORD = struct.Struct(">8sHHIQQ")
 DATA_RECORD = struct.Struct(">QI")
@@ -52,23 +49,17 @@ END_RECORD_V2 = struct.Struct(">QQQ32s")  # version 2: the counts and the record
 _ZEROS = bytes(RECORD_SIZE)
 _ZERO_BLOCK = bytes(BLOCK_SIZE)
 
-Progress = Callable[[int, int], None]  # (logical bytes done, logical length)
-
 
 class ImageProblem(Exception):
     """An image (or one of its content streams) is missing, malformed or corrupt.
 
-    The caller knows which image it asked for: :meth:`to_error` gives 211 IMGERR for the factory image
-    and 214 RESTERR for the user image.
+    The caller knows which image it asked for, and so which Appendix B error this is (:mod:`recovery.problems`).
     """
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.problems = problems if problems is not None else [message]
-
-    def to_error(self, kind: str) -> RecoveryError:
-        return (SavedStateError if kind == "user" else ImageError)(self.message)
 
 
 class BlockMismatch(Exception):
@@ -83,47 +74,6 @@ class BlockStats:
     data_bytes: int = 0
     records: int = 0
     compressed_bytes: int = 0
-
-
-def fd_size(fd: int) -> int:
-    """Size in bytes of a regular file or a block device."""
-    st = os.fstat(fd)
-    if stat.S_ISBLK(st.st_mode):
-        return int(struct.unpack("Q", fcntl.ioctl(fd, BLKGETSIZE64, b"\0" * 8))[0])
-    return st.st_size
-
-
-def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.pwrite(fd, view, offset)
-        if written <= 0:
-            raise OSError(errno.EIO, f"short write at byte {offset}")
-        view, offset = view[written:], offset + written
-
-
-def _data_extents(fd: int, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """Allocated extents of [start, end) (absolute offsets); a device or an old filesystem: one extent."""
-    pos = start
-    while pos < end:
-        try:
-            data = os.lseek(fd, pos, os.SEEK_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:
-                return
-            if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):
-                yield pos, end
-                return
-            raise
-        if data >= end:
-            return
-        try:
-            hole = os.lseek(fd, data, os.SEEK_HOLE)
-        except OSError:
-            hole = end
-        hole = min(max(hole, data + 1), end)
-        yield data, hole
-        pos = hole
 
 
 # ---------------------------------------------------------------- writer
@@ -147,7 +97,7 @@ class BlockEncoder:
         length: int,
         *,
         level: int = 3,
-        progress: Progress | None = None,
+        progress: ByteProgress | None = None,
         threads: int | None = None,
         extents: list[tuple[int, int]] | None = None,
         overlay: tuple[str | os.PathLike[str], list[tuple[int, int]]] | None = None,
@@ -209,7 +159,7 @@ class BlockEncoder:
         """(region-relative offset, bytes) of every window that may hold data, at most RECORD_SIZE each."""
         base, length = self.offset, self.length
         if self.extents is None and overlay_fd < 0:
-            wanted = [(s - base, e - base) for s, e in _data_extents(fd, base, base + length)]
+            wanted = [(s - base, e - base) for s, e in data_extents(fd, base, base + length)]
         else:
             wanted = list(self.extents if self.extents is not None else [(0, length)])
         overlay = _intersect(self.overlay_extents, wanted)

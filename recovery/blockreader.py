@@ -28,8 +28,8 @@ from recovery.blockimage import (
     BlockMismatch,
     BlockStats,
     ImageProblem,
-    Progress,
 )
+from recovery.progress import ByteProgress
 from recovery.regionwriter import RegionWriter
 from recovery.zstdframes import DecompressedStream
 
@@ -143,7 +143,7 @@ def _decode(
     sink: _Sink,
     region_length: int | None,
     exact: bool,
-    progress: Progress | None,
+    progress: ByteProgress | None,
     records_sha: bool = True,
 ) -> BlockStats:
     try:
@@ -192,7 +192,7 @@ def _parse(
     sink: _Sink,
     region_length: int | None,
     exact: bool,
-    progress: Progress | None,
+    progress: ByteProgress | None,
     records_sha: bool,
 ) -> BlockStats:
     version, length = _header(source)
@@ -245,7 +245,7 @@ def check_stream(
     region_length: int | None = None,
     *,
     exact: bool = True,
-    progress: Progress | None = None,
+    progress: ByteProgress | None = None,
     records_sha: bool = True,
 ) -> BlockStats:
     """Decode without writing: framing, bounds (inside ``region_length``), counts, the zstd checksum and a
@@ -262,7 +262,7 @@ def write_stream(
     *,
     zero_gap: Callable[[int, int], None] | None = None,
     exact: bool = True,
-    progress: Progress | None = None,
+    progress: ByteProgress | None = None,
 ) -> BlockStats:
     """Write the stream's records into [offset, offset+region_length) of ``fd``; never outside it.
 

@@ -23,15 +23,16 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from recovery.blockimage import ImageProblem
 from recovery.errors import CaptureError
-from recovery.ext4_capture import Ext4CaptureError, Ext4Source, exclusion_patterns, ext4_info, rebuild_ext4
-from recovery.image import ImageHeader, ImageWriter, verify_image, verify_manifest
+from recovery.ext4_capture import Ext4Source, exclusion_patterns, rebuild_ext4
+from recovery.ext4meta import Ext4CaptureError, ext4_info
+from recovery.image import ImageHeader, ImageWriter
 from recovery.imagestore import FilesystemDamaged, ImageStore, StoreError, check_path
+from recovery.imageverify import verify_image, verify_manifest
 from recovery.layout import (
     BOOTCODE_BYTES,
     Layout,
@@ -42,11 +43,9 @@ from recovery.layout import (
     validate_layout,
 )
 from recovery.partition_table import read_layout_from_disk
-from recovery.restore import monotonic
+from recovery.progress import FractionProgress, monotonic
 
 __all__ = ["CaptureReport", "capture", "recover_slot", "resolve_slot"]
-
-Progress = Callable[[float, str], None]
 
 
 class _Failed(Exception):
@@ -128,7 +127,7 @@ def capture(
     appliance: str,
     device_type: str,
     command: str | None = None,
-    progress: Progress | None = None,
+    progress: FractionProgress | None = None,
     tmp_dir: str | os.PathLike[str] | None = None,
 ) -> CaptureReport:
     """Capture ``sources`` (the current disks, laid out as ``layout``) into ``slot`` of ``store``.
@@ -225,7 +224,7 @@ def _write_capture(
     sources: list[TargetDisk],
     patterns: dict[str, list[list[str]]],
     tmp: Path,
-    tick: Progress,
+    tick: FractionProgress,
 ) -> None:
     """Boot code and every partition of every source disk into the image (ext4 without its exclusions)."""
     total, done = sum(p.size for p in report.layout.partitions()) or 1, 0

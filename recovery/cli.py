@@ -22,16 +22,17 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from recovery.detect import InputError, Inputs, controller_command
 from recovery.errors import RecoveryError
 from recovery.locking import Busy, LockPolicy
-from recovery.tui.visible import VisibleArgumentParser, visible, visible_lines
-
-if TYPE_CHECKING:
-    from recovery.operations import Recovery
+from recovery.operations import Recovery
+from recovery.progress import FractionProgress
+from recovery.ui import SERIAL_FUNCTION_KEYS, Outcome, RecoveryScreen
+from textconsole.terminal import Terminal, TerminalClosed
+from textconsole.visible import VisibleArgumentParser, visible, visible_lines
 
 EXIT_USAGE, EXIT_SHUTDOWN, EXIT_BUSY = 2, 3, 75  # 75: EX_TEMPFAIL of sysexits.h, "try again later"
 
@@ -67,8 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _inputs(args: argparse.Namespace) -> Inputs:
     """:raises InputError: an option or variable cannot be used (a usage error)."""
-    from dataclasses import replace
-
     inputs = Inputs.from_env()
     if args.dmi_root:
         inputs = replace(inputs, dmi_root=args.dmi_root)
@@ -89,8 +88,6 @@ def _emit(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from recovery.operations import Recovery
-
     wait = not (args.no_wait or os.environ.get("IRECOVERY_NO_WAIT", "") not in ("", "0"))
     try:
         recovery = Recovery(_inputs(args), LockPolicy(wait, None if args.command == "ui" else _say_waiting))
@@ -98,11 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"irecovery: error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "ui":
-        from recovery.tui.terminal import Terminal, TerminalClosed
-        from recovery.ui import Outcome, RecoveryScreen
-
         try:
-            with Terminal(sys.stdin.fileno(), sys.stdout) as term:
+            with Terminal(sys.stdin.fileno(), sys.stdout, SERIAL_FUNCTION_KEYS) as term:
                 outcome = RecoveryScreen(recovery, term).run()
         except TerminalClosed:
             return 0
@@ -150,7 +144,7 @@ def _run(recovery: Recovery, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cli_progress(args: argparse.Namespace):  # noqa: ANN202 - a small closure
+def _cli_progress(args: argparse.Namespace) -> FractionProgress:
     if getattr(args, "json", False) or not sys.stderr.isatty():
         return lambda fraction, phase: None
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal
-
-GIB = 2**30
-TIB = 2**40
+from typing import Any
 
 
 class ControllerReportError(Exception):
@@ -112,15 +110,6 @@ def parse_size(text: str, binary: bool) -> int:
         raise ReportParseError(f"invalid size {text!r}")
     scale = (1024 if binary else 1000) ** (_UNITS.index(m[2]) + 1)
     return int((Decimal(m[1]) * scale).to_integral_value(ROUND_HALF_EVEN))
-
-
-def format_ld_size(size_bytes: int, decimals: int = 1) -> str:
-    """A logical-drive size as the CLI prints it: "136.7 GB" (GiB), "1.09 TB" (TiB, from 1 TiB up)."""
-    if size_bytes < 0:
-        raise ValueError(f"negative size: {size_bytes}")
-    if size_bytes >= TIB:
-        return f"{size_bytes / TIB:.2f} TB"
-    return f"{size_bytes / GIB:.{decimals}f} GB"
 
 
 # ---------------------------------------------------------------------------------------------- lines
@@ -275,7 +264,7 @@ def _items(text: str) -> list[tuple[int, str, _Item]]:
         raise ReportParseError("empty output: nothing to parse")
     if first.startswith("Error:"):
         raise ControllerCliError(first)
-    items = []
+    items: list[tuple[int, str, _Item]] = []
     for number, line in enumerate(lines, start=1):
         try:
             item = _classify(line)
@@ -300,7 +289,8 @@ class _ControllerBuilder:
     def add(self, item: _Item) -> None:
         """Place one item in this controller; raises _Bad if it does not belong there."""
         if isinstance(item, tuple):
-            self.header = replace(self.header, **{item[0]: item[1]})
+            status: dict[str, Any] = {item[0]: item[1]}  # one of the controller's str status fields
+            self.header = replace(self.header, **status)
         elif isinstance(item, Array):
             self._unique(f"array {item.name}")
             self.arrays.append((item, [], []))

@@ -23,14 +23,9 @@ command that cannot be split into words is an :class:`InputError` (a usage error
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import selectors
 import shlex
-import signal
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +34,7 @@ from recovery.errors import ArrayMismatchError, ModuleConfigError
 from recovery.fields import FieldError, items, load_json, obj, plain, quote, text, whole
 from recovery.ld_detail import LogicalDriveDetail, parse_ld_detail
 from recovery.module import ModuleConfig
+from recovery.tools import ToolFlood, ToolTimeout, run_tool
 
 DISK_MAP_BYTES = 1024 * 1024
 MAX_DISKS = 256
@@ -135,22 +131,24 @@ def read_dmi(root: Path) -> Dmi:
 
 
 def run_cli(inputs: Inputs, command: str) -> str:
-    """The controller CLI's answer (stdout; "Error: ..." answers included)."""
+    """The controller CLI's answer (stdout; "Error: ..." answers included), within CLI_SECONDS and at most
+    CLI_BYTES on each output (a command that writes without end, ``yes``, must not fill the memory)."""
+    argv = [*inputs.controller_cli, *command.split()]
     try:  # a CLI answering from this server runs under our server lock (recovery.locking.held_by_ancestor)
-        stdout, stderr = _bounded_output([*inputs.controller_cli, *command.split()])
+        done = run_tool(argv, seconds=CLI_SECONDS, max_output=CLI_BYTES)
     except FileNotFoundError:
         return "Error: No controllers detected."  # no array CLI: no Smart Array to manage
-    except subprocess.TimeoutExpired:
-        raise ArrayMismatchError(f"the array CLI did not answer {command!r} within {CLI_SECONDS} s") from None
-    except _TooLong:
+    except ToolFlood:
         raise ArrayMismatchError(
             f"the array CLI's answer to {command!r} is longer than {CLI_BYTES} bytes"
         ) from None
+    except ToolTimeout:
+        raise ArrayMismatchError(f"the array CLI did not answer {command!r} within {CLI_SECONDS} s") from None
     except OSError as exc:
         raise ArrayMismatchError(
             f"cannot run the array CLI {plain(inputs.controller_cli[0])}: {exc.strerror or exc}"
         ) from None
-    answer = stdout if stdout.strip() else stderr
+    answer = done.stdout if done.stdout.strip() else done.stderr
     try:
         # hpacucli answers in ASCII: bytes that are not even UTF-8 are not a report to act on
         return answer.decode("utf-8") or "Error: No controllers detected."
@@ -158,45 +156,6 @@ def run_cli(inputs: Inputs, command: str) -> str:
         raise ArrayMismatchError(
             f"the array CLI's answer to {command!r} is not text (invalid UTF-8 at byte {exc.start})"
         ) from None
-
-
-class _TooLong(Exception):
-    """A command wrote more than CLI_BYTES to one of its outputs."""
-
-
-def _bounded_output(argv: list[str]) -> tuple[bytes, bytes]:
-    """stdout and stderr of a command that must end within CLI_SECONDS and write at most CLI_BYTES to
-    each (a command that writes without end, ``yes``, must not fill the memory); killed otherwise."""
-    deadline = time.monotonic() + CLI_SECONDS
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )  # its own group: killed with its children
-    out = {proc.stdout: bytearray(), proc.stderr: bytearray()}
-    try:
-        with selectors.DefaultSelector() as selector:
-            for pipe in out:
-                selector.register(pipe, selectors.EVENT_READ)  # type: ignore[arg-type]
-            while selector.get_map():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise subprocess.TimeoutExpired(argv, CLI_SECONDS)
-                for key, _ in selector.select(left):
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        selector.unregister(key.fileobj)
-                    elif len(out[key.fileobj]) + len(chunk) > CLI_BYTES:  # type: ignore[index]
-                        raise _TooLong
-                    else:
-                        out[key.fileobj] += chunk  # type: ignore[index]
-        proc.wait(max(0.0, deadline - time.monotonic()))
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(OSError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        for pipe in out:
-            pipe.close()  # type: ignore[union-attr]
-    return bytes(out[proc.stdout]), bytes(out[proc.stderr])
 
 
 def list_disks(inputs: Inputs) -> list[BlockDevice]:

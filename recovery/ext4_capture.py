@@ -13,9 +13,7 @@ number of segments (``recordings/**``). Any failure raises :class:`Ext4CaptureEr
 
 from __future__ import annotations
 
-import errno
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -23,24 +21,22 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from recovery.restore import tool
-from recovery.tools import (
-    QUERY_SECONDS,
-    WHOLE_FS_BASE_SECONDS,
-    ToolTimeout,
-    data_seconds,
-    run_tool,
-    whole_fs_seconds,
+from recovery.diskio import copy_sparse, data_extents
+from recovery.ext4meta import (
+    Ext4CaptureError,
+    debugfs,
+    ext4_info,
+    ls,
+    ls_many,
+    quote,
+    run_e2fsprogs,
+    used_extents,
 )
+from recovery.tools import WHOLE_FS_BASE_SECONDS, data_seconds, tool_path, whole_fs_seconds
 
-__all__ = ["Ext4CaptureError", "Ext4Source", "exclusion_patterns", "ext4_info", "rebuild_ext4"]
+__all__ = ["Ext4Source", "exclusion_patterns", "rebuild_ext4"]
 
-_LS_LINE = re.compile(r"/(\d+)/([0-7]+)/(\d+)/(\d+)/(.*)/(\d*)/")
 _DROP_FEATURES = {"needs_recovery", "orphan_present", "mmp", "snapshot_bitmap"}
-
-
-class Ext4CaptureError(Exception):
-    """An ext4 partition could not be captured (a tool failed, the filesystem has errors, a bad glob)."""
 
 
 _Failed = Ext4CaptureError  # short name inside this module
@@ -85,34 +81,6 @@ def exclusion_patterns(globs: list[str]) -> list[list[str]]:
 # ---------------------------------------------------------------- ext4, file level
 
 
-def _run(args: list[str], seconds: float) -> tuple[int, str, str]:
-    """A tool's exit status and output; one that runs out of ``seconds`` fails the capture like a failed tool."""
-    try:
-        done = run_tool(args, seconds=seconds, env={**os.environ, "LC_ALL": "C"})
-    except ToolTimeout as exc:
-        raise _Failed(exc.strerror) from None
-    return done.returncode, os.fsdecode(done.stdout), os.fsdecode(done.stderr)
-
-
-def _debugfs(spec: str, *args: str, seconds: float = QUERY_SECONDS) -> str:
-    rc, out, err = _run([tool("debugfs"), *args, spec], seconds)
-    problems = [line for line in err.splitlines() if line.strip() and not line.startswith("debugfs ")]
-    if rc != 0 or problems:
-        raise _Failed(f"debugfs {' '.join(args)}: {'; '.join(problems[:5]) or f'rc={rc}'}")
-    return out
-
-
-def _quote(path: str) -> str:
-    if '"' in path or "\n" in path:
-        raise _Failed(f"cannot capture a file named {path!r}")
-    return f'"{path}"'
-
-
-def _ls(spec: str, path: str, seconds: float = WHOLE_FS_BASE_SECONDS) -> list[tuple[int, int, int, str]]:
-    listing = _debugfs(spec, "-R", f"ls -p {_quote(path)}", seconds=seconds)
-    return [_ls_entry(line) for line in listing.splitlines() if line.strip()]
-
-
 def _own(path: Path, mode: int, uid: int, gid: int) -> None:
     if os.geteuid() == 0:
         os.chown(path, uid, gid, follow_symlinks=False)
@@ -129,7 +97,7 @@ def _plan(
     seconds: float = WHOLE_FS_BASE_SECONDS,
 ) -> None:
     """rdump commands for what is kept under ``here``; excluded paths go to ``out``."""
-    for mode, uid, gid, name in _ls(spec, "/" + "/".join(here), seconds):
+    for mode, uid, gid, name in ls(spec, "/" + "/".join(here), seconds):
         if name in (".", "..") or (not here and name == "lost+found"):
             continue
         child = [*here, name]
@@ -140,15 +108,7 @@ def _plan(
             _own(local / name, mode, uid, gid)
             _plan(spec, child, local / name, patterns, cmds, out, seconds)
         else:
-            cmds.append(f"rdump {_quote('/' + '/'.join(child))} {_quote(str(local))}")
-
-
-def ext4_info(spec: str) -> dict[str, str]:
-    """``dumpe2fs -h`` fields of an ext4 filesystem (``FILE?offset=N`` accepted)."""
-    rc, out, err = _run([tool("dumpe2fs"), "-h", spec], QUERY_SECONDS)
-    if rc != 0:
-        raise _Failed(f"no readable ext4 filesystem at {spec}: {err.strip()[-300:]}")
-    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines()) if v}
+            cmds.append(f"rdump {quote('/' + '/'.join(child))} {quote(str(local))}")
 
 
 @dataclass
@@ -180,32 +140,34 @@ def rebuild_ext4(
     """
     spec = f"{disk}?offset={start}"
     whole_fs = whole_fs_seconds(size)  # e2fsck, e2image, full dumpe2fs, debugfs over the tree
-    rc, out, _ = _run([tool("e2fsck"), "-fn", spec], whole_fs)
+    rc, out, _ = run_e2fsprogs([tool_path("e2fsck"), "-fn", spec], whole_fs)
     if rc != 0:
         raise _Failed(f"the filesystem at {spec} has errors (e2fsck rc={rc}): {out.strip()[-300:]}")
     block = int(ext4_info(spec)["Block size"])
     found: list[str] = []
     commands = _removals(spec, patterns, found, whole_fs)  # debugfs without -w: read-only
     if not commands:
-        return Ext4Source(disk, start, _used_extents(spec, block, size))
+        return Ext4Source(disk, start, used_extents(spec, block, size))
     before = Path(tempfile.mkstemp(prefix="meta-", suffix=".img", dir=tmp)[1])
     meta = before.with_name(before.name.replace("meta-", "edited-"))
     try:
-        rc, out, err = _run([tool("e2image"), "-r", "-o", str(start), str(disk), str(before)], whole_fs)
+        rc, out, err = run_e2fsprogs(
+            [tool_path("e2image"), "-r", "-o", str(start), str(disk), str(before)], whole_fs
+        )
         if rc != 0:
             raise _Failed(f"e2image -r failed (rc={rc}): {(err or out).strip()[-300:]}")
-        _copy_sparse(before, meta)
+        copy_sparse(before, meta)
         script = tmp / "exclude.cmds"
         script.write_bytes(os.fsencode("\n".join(commands) + "\n"))
-        _debugfs(str(meta), "-w", "-f", str(script), seconds=whole_fs)
-        rc, _, _ = _run([tool("e2fsck"), "-fn", str(meta)], whole_fs)
+        debugfs(str(meta), "-w", "-f", str(script), seconds=whole_fs)
+        rc, _, _ = run_e2fsprogs([tool_path("e2fsck"), "-fn", str(meta)], whole_fs)
         if rc == 0:
             excluded += found
             # compared with the unedited copy, not the disk: a copy's allocated range can hold blocks
             # e2image left out (read as zeros in both copies) when the host's blocks are larger
             changed = _changed_blocks(before, meta, block, size)
             before.unlink()
-            used = _used_extents(str(meta), block, size)
+            used = used_extents(str(meta), block, size)
             return Ext4Source(disk, start, used, meta, [meta], changed)
     except BaseException:
         before.unlink(missing_ok=True)
@@ -217,39 +179,14 @@ def rebuild_ext4(
     return Ext4Source(image, 0, None, None, [image])
 
 
-def _allocated(fd: int, size: int) -> list[tuple[int, int]]:
-    out, pos = [], 0
-    while pos < size:
-        try:
-            data = os.lseek(fd, pos, os.SEEK_DATA)
-        except OSError:
-            break
-        hole = min(os.lseek(fd, data, os.SEEK_HOLE), size)
-        out.append((data, hole))
-        pos = hole
-    return out
-
-
-def _copy_sparse(src: Path, dst: Path) -> None:
-    """Copy a sparse file, holes kept, in the kernel (no buffer here grows with the filesystem)."""
-    with open(src, "rb") as fi, open(dst, "wb") as fo:
-        size = os.fstat(fi.fileno()).st_size
-        fo.truncate(size)
-        for start, end in _allocated(fi.fileno(), size):
-            pos = start
-            while pos < end:
-                n = os.copy_file_range(fi.fileno(), fo.fileno(), min(end - pos, 1 << 24), pos, pos)
-                if n <= 0:
-                    raise OSError(errno.EIO, f"copying {src}: copy_file_range stopped at byte {pos}")
-                pos += n
-
-
 def _changed_blocks(before: Path, after: Path, block: int, size: int) -> list[tuple[int, int]]:
     """Byte ranges (whole filesystem blocks, inside ``size``) where the two metadata copies differ."""
     changed: list[tuple[int, int]] = []
     with open(before, "rb") as fa, open(after, "rb") as fb:
         length = min(size, max(os.fstat(fa.fileno()).st_size, os.fstat(fb.fileno()).st_size))
-        spans = sorted(_allocated(fa.fileno(), length) + _allocated(fb.fileno(), length))
+        spans = sorted(
+            list(data_extents(fa.fileno(), 0, length)) + list(data_extents(fb.fileno(), 0, length))
+        )
         merged: list[tuple[int, int]] = []
         for start, end in spans:
             start, end = start // block * block, -(-end // block) * block
@@ -289,7 +226,7 @@ def _removals(
     level: list[list[str]] = [[]] if patterns else []
     while level:
         nxt = []
-        for here, entries in zip(level, _ls_many(spec, level, seconds), strict=True):
+        for here, entries in zip(level, ls_many(spec, level, seconds), strict=True):
             for mode, _uid, _gid, name in entries:
                 if name in (".", "..") or (not here and name == "lost+found"):
                     continue
@@ -305,93 +242,14 @@ def _removals(
     while level:
         directories += level
         nxt = []
-        for here, entries in zip(level, _ls_many(spec, level, seconds), strict=True):
+        for here, entries in zip(level, ls_many(spec, level, seconds), strict=True):
             for mode, _uid, _gid, name in entries:
                 if name not in (".", ".."):
                     (nxt if stat.S_ISDIR(mode) else files).append([*here, name])
         level = nxt
-    return [f"rm {_quote('/' + '/'.join(p))}" for p in files] + [
-        f"rmdir {_quote('/' + '/'.join(d))}" for d in reversed(directories)
+    return [f"rm {quote('/' + '/'.join(p))}" for p in files] + [
+        f"rmdir {quote('/' + '/'.join(d))}" for d in reversed(directories)
     ]
-
-
-def _ls_many(
-    spec: str, directories: list[list[str]], seconds: float = WHOLE_FS_BASE_SECONDS
-) -> list[list[tuple[int, int, int, str]]]:
-    """``ls -p`` of several directories in one debugfs run (each output section follows its command)."""
-    script = "".join(f"ls -p {_quote('/' + '/'.join(d))}\n" for d in directories)
-    with tempfile.NamedTemporaryFile("wb", suffix=".cmds") as fh:
-        fh.write(os.fsencode(script))
-        fh.flush()
-        out = _debugfs(spec, "-f", fh.name, seconds=seconds)
-    sections: list[list[tuple[int, int, int, str]]] = []
-    for line in out.splitlines():
-        if line.startswith("debugfs: "):
-            sections.append([])
-        elif line.strip():
-            if not sections:
-                raise _Failed(f"unexpected debugfs output {line[:80]!r}")
-            sections[-1].append(_ls_entry(line))
-    if len(sections) != len(directories):
-        raise _Failed(f"debugfs listed {len(sections)} of {len(directories)} directories")
-    return sections
-
-
-def _ls_entry(line: str) -> tuple[int, int, int, str]:
-    m = _LS_LINE.fullmatch(line)
-    if not m:
-        raise _Failed(f"unexpected debugfs listing line {line[:80]!r}")
-    name = m[5]
-    if not name or "/" in name or "\0" in name:
-        raise _Failed(f"the filesystem holds a directory entry named {name!r}: check it (e2fsck)")
-    return int(m[2], 8), int(m[3]), int(m[4]), name
-
-
-_GROUP_LINE = re.compile(r"Group \d+: \(Blocks (\d+)-(\d+)\)")
-_FREE_LINE = re.compile(r"\s+Free blocks: ?(.*)")
-
-
-def _used_extents(spec: str, block_size: int, size: int) -> list[tuple[int, int]]:
-    """The byte ranges of the blocks in use (every group's range minus its free blocks), inside ``size``."""
-    rc, out, err = _run([tool("dumpe2fs"), spec], whole_fs_seconds(size))
-    if rc != 0:
-        raise _Failed(f"dumpe2fs failed (rc={rc}): {err.strip()[-300:]}")
-    used: list[tuple[int, int]] = []
-    group: tuple[int, int] | None = None
-
-    def add(first: int, last: int) -> None:  # blocks, inclusive
-        start, end = first * block_size, min((last + 1) * block_size, size)
-        if start >= end:
-            return
-        if used and used[-1][1] == start:
-            used[-1] = (used[-1][0], end)
-        else:
-            used.append((start, end))
-
-    for line in out.splitlines():
-        if m := _GROUP_LINE.match(line):
-            group = (int(m[1]), int(m[2]))
-            continue
-        m = _FREE_LINE.fullmatch(line)
-        if not m or group is None:
-            continue
-        at = group[0]
-        for item in (x.strip() for x in m[1].split(",") if x.strip()):
-            first, _, last = item.partition("-")
-            a, b = int(first), int(last or first)
-            if not group[0] <= a <= b <= group[1] or a < at:
-                raise _Failed(
-                    f"dumpe2fs lists free blocks {item} outside or out of order in its group {group}"
-                )
-            if a > at:
-                add(at, a - 1)
-            at = b + 1
-        if at <= group[1]:
-            add(at, group[1])
-        group = None
-    if not used:
-        raise _Failed("dumpe2fs listed no block groups")
-    return used
 
 
 def _rebuild_files(spec: str, size: int, patterns: list[list[str]], tmp: Path, excluded: list[str]) -> Path:
@@ -403,13 +261,13 @@ def _rebuild_files(spec: str, size: int, patterns: list[list[str]], tmp: Path, e
         (int(info["Block count"]) - int(info.get("Free blocks", 0))) * int(info["Block size"])
     )
     tree = Path(tempfile.mkdtemp(prefix="tree-", dir=tmp))
-    root = next(e for e in _ls(spec, "/", whole_fs) if e[3] == ".")
+    root = next(e for e in ls(spec, "/", whole_fs) if e[3] == ".")
     cmds: list[str] = []
     _plan(spec, [], tree, patterns, cmds, excluded, whole_fs)
     if cmds:
         script = tmp / "rdump.cmds"
         script.write_bytes(os.fsencode("\n".join(cmds) + "\n"))
-        _debugfs(spec, "-f", str(script), seconds=copy)
+        debugfs(spec, "-f", str(script), seconds=copy)
     _own(tree, *root[:3])
     image = tmp / f"{tree.name}.img"
     with open(image, "wb") as fh:
@@ -418,7 +276,7 @@ def _rebuild_files(spec: str, size: int, patterns: list[list[str]], tmp: Path, e
     blocks, reserved = int(info["Block count"]), int(info["Reserved block count"])
     label, uuid = info["Filesystem volume name"], info["Filesystem UUID"]
     args = [
-        tool("mkfs.ext4"),
+        tool_path("mkfs.ext4"),
         "-q",
         "-F",
         "-b",
@@ -442,7 +300,7 @@ def _rebuild_files(spec: str, size: int, patterns: list[list[str]], tmp: Path, e
     ]
     if label and label != "<none>":
         args[2:2] = ["-L", label]
-    rc, out, err = _run(args, copy)
+    rc, out, err = run_e2fsprogs(args, copy)
     if rc != 0:
         raise _Failed(f"mkfs.ext4 -d failed (rc={rc}): {(err or out).strip()[-300:]}")
     shutil.rmtree(tree, ignore_errors=True)

@@ -18,14 +18,11 @@ every such partition: 211 for the factory image, 214 for the user image.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
 
 from recovery.blockimage import ImageProblem
 from recovery.blockreader import read_head
+from recovery.image import Image
 from recovery.imagestore import ImageStore, StoreError
-
-if TYPE_CHECKING:
-    from recovery.image import Image
 
 HEAD_BYTES = 4096  # the vfat boot sector and the ext4 superblock both lie inside it
 _EXT4_SUPERBLOCK = 1024

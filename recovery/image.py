@@ -4,6 +4,9 @@
 the command that wrote it), ``layout.txt`` (:mod:`recovery.layout`), one boot code file per disk, one block
 stream per partition (:mod:`recovery.blockimage`) and ``SHA256SUMS`` (``<hex>  <name>`` for every other
 file), written last: an image without a complete manifest is not an image.
+
+Here: reading an image's header, layout and manifest (:func:`read_image`) and writing one
+(:class:`ImageWriter`); proving one restorable without restoring it is :mod:`recovery.imageverify`.
 """
 
 from __future__ import annotations
@@ -11,19 +14,16 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from recovery.blockimage import BlockEncoder, BlockStats, ImageProblem
-from recovery.blockreader import check_stream
-from recovery.fsprobe import check_filesystems
 from recovery.imageheader import FORMAT, HEADER_FILE, HEADER_KEYS, KINDS, ImageHeader, tool_version
 from recovery.imagestore import Data, ImageStore, StoreError, iter_chunks
 from recovery.layout import BOOTCODE_BYTES, Layout, LayoutError, PartitionLayout, format_layout, parse_layout
+from recovery.progress import ByteProgress
 
 __all__ = [
     "FORMAT",
@@ -36,11 +36,9 @@ __all__ = [
     "ImageHeader",
     "ImageProblem",
     "ImageWriter",
-    "VerifyReport",
+    "PieceReader",
     "read_image",
     "tool_version",
-    "verify_image",
-    "verify_manifest",
 ]
 
 LAYOUT_FILE, SUMS_FILE = "layout.txt", "SHA256SUMS"
@@ -48,11 +46,7 @@ SMALL_FILE = 1024 * 1024  # image.txt, layout.txt, SHA256SUMS are read whole, up
 # a content stream is stored as NAME, NAME.001, NAME.002 ... of at most PIECE_BYTES each: FAT32 holds no
 # file of 4 GiB, and the manifest check before a restore hashes two pieces at once
 PIECE_BYTES = 2**28
-HASH_THREADS = 2
-_HASH_CHUNK = 4 * 1024 * 1024
 _SUM_LINE = re.compile(r"([0-9a-f]{64})  ([A-Za-z0-9_][A-Za-z0-9._+-]{0,99})\Z")
-
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -79,21 +73,11 @@ class Image:
     def open_content(self, store: ImageStore, content: str) -> BinaryIO:
         """One stream over all the pieces of a content file (store errors raise StoreError); not hashed:
         the stream's own checks prove what is decoded (see :func:`recovery.restore.restore`)."""
-        pieces = _Pieces(store, self, self.pieces(content), hashing=False)
-        return io.BufferedReader(pieces, 1024 * 1024)  # type: ignore[arg-type, return-value]
+        pieces = PieceReader(store, self, self.pieces(content), hashing=False)
+        return io.BufferedReader(pieces, 1024 * 1024)
 
 
-@dataclass
-class VerifyReport:
-    path: str
-    header: ImageHeader
-    layout: Layout
-    files: dict[str, int] = field(default_factory=dict)  # name -> bytes
-    content: dict[str, BlockStats] = field(default_factory=dict)  # partition stream -> what it holds
-    seconds: float = 0.0
-
-
-class _Pieces(io.RawIOBase):
+class PieceReader(io.RawIOBase):
     """Reads files of an image one after the other as one stream, hashing and counting each if asked."""
 
     def __init__(self, store: ImageStore, image: Image, names: list[str], hashing: bool = True) -> None:
@@ -206,7 +190,7 @@ class ImageWriter:
         source: str | Path,
         offset: int,
         *,
-        progress: Callable[[int, int], None] | None = None,
+        progress: ByteProgress | None = None,
         extents: list[tuple[int, int]] | None = None,
         overlay: tuple[str | Path, list[tuple[int, int]]] | None = None,
         threads: int | None = None,
@@ -297,111 +281,3 @@ def read_image(store: ImageStore, path: str) -> Image:
     if absent:
         raise ImageProblem(f"image {path}: layout refers to missing file(s) {', '.join(absent)}")
     return Image(path, header, layout, sums)
-
-
-def verify_image(
-    store: ImageStore, path: str, *, progress: Progress | None = None, records_sha: bool = True
-) -> VerifyReport:
-    """Prove an image restorable without restoring it, streaming every file once.
-
-    Checks: manifest complete and matching, layout valid, boot code sizes, and every partition stream's
-    framing, bounds (inside its partition), zstd checksum and final SHA-256 of its records
-    (``records_sha=False``: all but the last, for an image just written whose records were hashed as they
-    were encoded); then that every ext4/vfat partition starts as its filesystem (:mod:`recovery.fsprobe`).
-    All problems are collected, then raised together as one :class:`ImageProblem` (its ``problems`` lists
-    them).
-    """
-    started = time.monotonic()
-    image = read_image(store, path)
-    report = VerifyReport(path, image.header, image.layout)
-    parts = {p.content: p for p in image.layout.partitions() if p.content}
-    groups = [image.pieces(name) for name in parts]  # content streams first, then the other files
-    grouped = {n for group in groups for n in group}
-    groups += [[name] for name in sorted(image.sums) if name not in grouped]
-    bootcodes = {d.bootcode for d in image.layout.disks if d.bootcode}
-    total = sum(p.size for p in parts.values()) or 1
-    done, problems = 0, []
-    for group in groups:
-        name, part = group[0], parts.get(group[0])
-        stream = _Pieces(store, image, group)
-        try:
-            if part is not None:
-
-                def step(pos: int, _length: int, base: int = done, label: str = name) -> None:
-                    if progress:
-                        progress(min(1.0, (base + pos) / total), f"verifying {label}")
-
-                report.content[name] = check_stream(stream, part.size, progress=step, records_sha=records_sha)  # type: ignore[arg-type]
-            stream.drain()
-        except (ImageProblem, StoreError) as exc:
-            problems.append(f"{name}: {exc}")
-            continue
-        finally:
-            stream.close()
-            done += part.size if part is not None else 0
-        for piece in group:
-            report.files[piece] = stream.counts[piece]
-            if stream.digests[piece].hexdigest() != image.sums[piece]:
-                problems.append(f"{piece}: does not match its checksum in {SUMS_FILE}")
-        if name in bootcodes and stream.counts[name] != BOOTCODE_BYTES:
-            problems.append(f"{name}: boot code is {stream.counts[name]} bytes, not {BOOTCODE_BYTES}")
-    if not problems:
-        try:
-            check_filesystems(store, image)  # intact is not enough: a partition must hold its filesystem
-        except ImageProblem as exc:
-            problems += exc.problems
-    if problems:
-        raise ImageProblem(f"image {path} is corrupt: " + "; ".join(problems), problems)
-    report.seconds = time.monotonic() - started
-    if progress:
-        progress(1.0, "image verified")
-    return report
-
-
-def _sha256(store: ImageStore, path: str) -> tuple[int, str]:
-    digest, count = hashlib.sha256(), 0
-    with store.open_read(path) as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            digest.update(chunk)
-            count += len(chunk)
-    return count, digest.hexdigest()
-
-
-def verify_manifest(store: ImageStore, path: str, *, progress: Progress | None = None) -> VerifyReport:
-    """Prove every file of an image is the one its manifest names, streaming each once (no decoding).
-
-    Checks: manifest complete and matching, layout valid, boot code sizes, and the SHA-256 of every file
-    against ``SHA256SUMS`` (which the module configuration pins for the factory image). A content stream
-    that matches its manifest is byte for byte the one its writer produced; its framing, bounds, counts
-    and zstd checksum are checked when it is decoded (:func:`verify_image`, or the restore as it writes).
-    All problems are raised together as one :class:`ImageProblem`.
-    """
-    started = time.monotonic()
-    image = read_image(store, path)
-    report = VerifyReport(path, image.header, image.layout)
-    bootcodes = {d.bootcode for d in image.layout.disks if d.bootcode}
-    names = sorted(image.sums)
-    problems: list[str] = []
-    # two files at a time (SHA-256 releases the GIL): the restore waits for this before erasing, and a
-    # content stream comes in PIECE_BYTES pieces, so a large one is hashed on both cores
-    with ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="verify-manifest") as pool:
-        hashes = [pool.submit(_sha256, store, image.file(name)) for name in names]
-        for index, (name, hashed) in enumerate(zip(names, hashes, strict=True)):
-            if progress:
-                progress(index / len(names), f"checking {name}")
-            try:
-                count, hexdigest = hashed.result()
-            except StoreError as exc:
-                problems.append(f"{name}: {exc}")
-                continue
-            report.files[name] = count
-            if hexdigest != image.sums[name]:
-                problems.append(f"{name}: does not match its checksum in {SUMS_FILE}")
-            if name in bootcodes and count != BOOTCODE_BYTES:
-                problems.append(f"{name}: boot code is {count} bytes, not {BOOTCODE_BYTES}")
-    if problems:
-        raise ImageProblem(f"image {path} is corrupt: " + "; ".join(problems), problems)
-    report.seconds = time.monotonic() - started
-    if progress:
-        progress(1.0, "image checked")
-    return report

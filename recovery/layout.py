@@ -194,6 +194,7 @@ def parse_layout(text: str) -> Layout:
     if not lines or lines[0].strip() != HEADER:
         raise LayoutError(f"first line must be {HEADER!r}", 1)
     disks: dict[int, dict[str, object]] = {}
+    parts: dict[int, list[PartitionLayout]] = {}
     where: dict[object, int] = {}
     for no, raw in enumerate(lines[1:], start=2):
         words = raw.split()
@@ -205,7 +206,7 @@ def parse_layout(text: str) -> Layout:
                 raise LayoutError(f"disk {number} out of order (expected disk {len(disks) + 1})", no)
             if number > MAX_DISKS:
                 raise LayoutError(f"more than {MAX_DISKS} disks", no)
-            disks[number] = {**attrs, "bootcode": None, "partitions": []}
+            disks[number], parts[number] = {**attrs, "bootcode": None}, []
             where[number] = no
         elif words[0] in ("bootcode", "part"):
             number = _int(words[1], "disk number", no) if len(words) > 1 else 0
@@ -213,7 +214,7 @@ def parse_layout(text: str) -> Layout:
                 raise LayoutError(f"{words[0]} for disk {number} before its disk line", no)
             if words[0] == "part":
                 part = _part(words, no)
-                disks[number]["partitions"].append(part)  # type: ignore[union-attr]
+                parts[number].append(part)
                 where[part] = no
             elif disks[number]["bootcode"] is not None:
                 raise LayoutError(f"disk {number} has two bootcode lines", no)
@@ -224,7 +225,7 @@ def parse_layout(text: str) -> Layout:
             raise LayoutError(f"unknown line type {words[0]!r} (expected disk, bootcode or part)", no)
     layout = Layout(
         tuple(
-            DiskLayout(number=n, partitions=tuple(d.pop("partitions")), **d)  # type: ignore[arg-type]
+            DiskLayout(number=n, partitions=tuple(parts[n]), **d)  # type: ignore[arg-type]
             for n, d in disks.items()
         )
     )

@@ -73,7 +73,8 @@ def holders(fd: int) -> list[int]:
 
 
 def _ancestors() -> set[int]:
-    found, pid = set(), os.getppid()
+    found: set[int] = set()
+    pid = os.getppid()
     while pid > 1 and pid not in found and len(found) < 4096:
         found.add(pid)
         try:  # "pid (comm) state ppid ...": comm may hold spaces and parentheses

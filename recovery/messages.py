@@ -25,5 +25,6 @@ USER_IMAGE = "User Configured Image"
 FACTORY_DONE = "Factory reversion complete. Click 'Restart' to restart the machine."
 RESTORE_DONE = "System restore complete. Click 'Restart' to restart the machine."
 CAPTURE_DONE = "System state capture complete. Click 'Restart' to restart the machine."
+RESTORED = {"factory": FACTORY_DONE, "user": RESTORE_DONE}  # by the kind of image restored
 # Appendix B: red text on failure, followed by the code line of the error.
 FAILED = "There was an error while trying to restore the factory image"

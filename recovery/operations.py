@@ -14,6 +14,7 @@ import hashlib
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,20 +26,26 @@ from recovery.errors import (
     CaptureError,
     ConfigImageMismatchError,
     DiskWriteError,
-    GeometryError,
-    ImageError,
     ModuleConfigError,
     RecoveryError,
-    SavedLayoutError,
     SavedStateError,
 )
-from recovery.image import Image, read_image, verify_image
-from recovery.imagestore import DirectoryStore, FatImageStore, ImageStore, StoreError
+from recovery.fatstore import FatImageStore
+from recovery.image import Image, read_image
+from recovery.imagestore import DirectoryStore, ImageStore, StoreError
+from recovery.imageverify import verify_image
 from recovery.layout import LayoutMismatch, TargetDisk
 from recovery.locking import Busy, LockError, LockPolicy, OperationLocks, operation_locks
 from recovery.module import MODULE_PATH, ModuleConfig, parse_module
+from recovery.problems import Problem, error_for, layout_problem
+from recovery.progress import FractionProgress
 from recovery.restore import restore
-from recovery.ui import ImageChoice, Progress
+
+
+@dataclass(frozen=True)
+class ImageChoice:
+    kind: str  # "factory" / "user"
+    label: str  # "Standard Factory Image" / "User Configured Image"
 
 
 def fat_partition_offset(device: Path) -> int:
@@ -86,7 +93,7 @@ class Recovery:
 
     @contextmanager
     def _locked(
-        self, *, writes: bool, drivekey_writes: bool = False, progress: Progress | None = None
+        self, *, writes: bool, drivekey_writes: bool = False, progress: FractionProgress | None = None
     ) -> Iterator[OperationLocks]:
         """The machine and the DriveKey locked for one operation; the caller adds the disks."""
         told = self.policy.on_wait
@@ -150,8 +157,10 @@ class Recovery:
         detection = detect(config, self.inputs)  # 208 other model, 209 logical drives
         for required, target in zip(config.logical_drives, detection.targets, strict=False):
             if target.boot_limit is not None and target.boot_limit != required.boot_limit:
-                raise (GeometryError if kind == "factory" else SavedLayoutError)(
-                    f"{target.name} has Maximum Boot partition {target.boot_limit}; required: {required.boot_limit}"
+                raise error_for(
+                    Problem.MAX_BOOT_DIFFERS,
+                    kind,
+                    f"{target.name} has Maximum Boot partition {target.boot_limit}; required: {required.boot_limit}",
                 )
         return detection
 
@@ -177,7 +186,7 @@ class Recovery:
                         f"{path} is not the image the module configuration names (SHA256SUMS differs)"
                     )
         except (ImageProblem, StoreError) as exc:
-            raise (ImageError if kind == "factory" else SavedStateError)(str(exc)) from None
+            raise error_for(Problem.IMAGE_UNUSABLE, kind, str(exc)) from None
         self._agrees(config, image, kind)
         return image
 
@@ -190,10 +199,10 @@ class Recovery:
         )
         if not ok or image.header.kind != kind:
             text = f"the {kind} image is a {image.header.kind} image for {image.header.device_type} ({image.header.appliance})"
-            raise (ConfigImageMismatchError if kind == "factory" else SavedStateError)(text)
+            raise error_for(Problem.IMAGE_FOR_ANOTHER, kind, text)
         if len(image.layout.disks) != config.target_count:
             text = f"the image lays out {len(image.layout.disks)} disk(s), the appliance has {config.target_count}"
-            raise (ConfigImageMismatchError if kind == "factory" else SavedLayoutError)(text)
+            raise error_for(Problem.DISK_COUNT_DIFFERS, kind, text)
         for required, disk in zip(config.logical_drives, image.layout.disks, strict=False):
             if kind == "factory" and required.boot_limit != disk.boot_limit:
                 raise ConfigImageMismatchError(
@@ -250,14 +259,14 @@ class Recovery:
         try:
             report = verify_image(self.store(), image.path)
         except ImageProblem as exc:
-            raise (ImageError if kind == "factory" else SavedStateError)(str(exc)) from None
+            raise error_for(Problem.IMAGE_UNUSABLE, kind, str(exc)) from None
         return {"image": image.path, "generation": image.header.generation, "report": str(report)}
 
-    def restore(self, kind: str, progress: Progress) -> str:
+    def restore(self, kind: str, progress: FractionProgress) -> str:
         with self._locked(writes=True, progress=progress) as locks:
             return self._restore(kind, progress, locks)
 
-    def _restore(self, kind: str, progress: Progress, locks: OperationLocks) -> str:
+    def _restore(self, kind: str, progress: FractionProgress, locks: OperationLocks) -> str:
         config = self.config()
         detection = self._detect(config, kind)
         image = self._image(config, kind)
@@ -267,24 +276,18 @@ class Recovery:
         try:
             restore(self.store(), image.path, targets, progress=progress)
         except LayoutMismatch as exc:
-            if kind == "user":
-                raise SavedLayoutError(exc.message) from None
-            raise (ConfigImageMismatchError if exc.kind in ("disk_count", "appliance") else GeometryError)(
-                exc.message
-            ) from None
+            raise error_for(layout_problem(exc), kind, exc.message) from None
         except ImageProblem as exc:
-            raise (ImageError if kind == "factory" else SavedStateError)(str(exc)) from None
+            raise error_for(Problem.IMAGE_UNUSABLE, kind, str(exc)) from None
         except StoreError as exc:
-            raise (ImageError if kind == "factory" else SavedStateError)(
-                f"cannot read the image: {exc}"
-            ) from None
-        return msg.FACTORY_DONE if kind == "factory" else msg.RESTORE_DONE
+            raise error_for(Problem.IMAGE_UNUSABLE, kind, f"cannot read the image: {exc}") from None
+        return msg.RESTORED[kind]
 
-    def capture(self, progress: Progress) -> str:
+    def capture(self, progress: FractionProgress) -> str:
         with self._locked(writes=True, drivekey_writes=True, progress=progress) as locks:
             return self._capture(progress, locks)
 
-    def _capture(self, progress: Progress, locks: OperationLocks) -> str:
+    def _capture(self, progress: FractionProgress, locks: OperationLocks) -> str:
         config = self.config()
         detection = self._detect(config)
         try:

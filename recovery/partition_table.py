@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import _ped
 import parted
 
-from recovery.blockimage import fd_size, pwrite_all
+from recovery.diskio import fd_size, pwrite_all
 from recovery.layout import MBR_MAX_BYTES, SECTOR, DiskLayout
 
 BLKRRPART = 0x125F  # _IO(0x12, 95): the kernel re-reads the partition table

@@ -31,9 +31,10 @@ import mmap
 import os
 import stat
 import struct
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from recovery.blockimage import pwrite_all
+from recovery.diskio import pwrite_all
 
 ALIGN = 4096  # offsets and lengths of direct writes (a page: any disk's logical block up to 4 KiB)
 STAGE_BYTES = 8 * 1024 * 1024  # one direct write at most
@@ -43,12 +44,14 @@ BLKSSZGET = 0x1268  # _IO(0x12, 104): a block device's logical sector size
 DIRECT = True  # False: always the ordinary descriptor (tests and the bench compare the two)
 
 _SYNC_FILE_RANGE_WRITE = 2
+_sync_file_range: Callable[..., int] | None
 try:
     import ctypes
 
     _libc = ctypes.CDLL(None, use_errno=True)
-    _sync_file_range = _libc.sync_file_range
-    _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
+    _function = _libc.sync_file_range
+    _function.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
+    _sync_file_range = _function
 except (OSError, AttributeError):  # not Linux / glibc: the final fsync does all the work
     _sync_file_range = None
 

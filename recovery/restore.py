@@ -10,23 +10,20 @@ to erase, partition, write or verify the disks :class:`DiskWriteError` (216).
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import fcntl
 import os
-import shutil
 import stat
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from recovery.blockimage import BlockMismatch, ImageProblem, fd_size, pwrite_all
+from recovery.blockimage import BlockMismatch, ImageProblem
 from recovery.blockreader import compare_stream, write_stream
+from recovery.diskio import BLKDISCARD, blkdev_ioctl_range, fd_size, punch_hole, pwrite_all, zero_range
 from recovery.errors import DiskWriteError
 from recovery.fsprobe import check_filesystems
-from recovery.image import Image, read_image, verify_image, verify_manifest
+from recovery.image import Image, read_image
 from recovery.imagestore import ImageStore, StoreError
+from recovery.imageverify import verify_image, verify_manifest
 from recovery.layout import (
     BOOTCODE_BYTES,
     DiskLayout,
@@ -35,16 +32,12 @@ from recovery.layout import (
     check_fit,
 )
 from recovery.partition_table import install_table, read_layout_from_disk
-from recovery.tools import QUERY_SECONDS, ToolTimeout, run_tool, whole_fs_seconds
+from recovery.progress import FractionProgress, monotonic, no_progress, phase
+from recovery.tools import QUERY_SECONDS, ToolTimeout, run_in_c_locale, tool_path, whole_fs_seconds
 
 __all__ = ["LayoutMismatch", "RestoreReport", "TargetDisk", "restore"]
 
 EDGE_BYTES = 16 * 2**20  # zeroed at both ends of a block device whatever discard did
-BLKDISCARD = 0x1277  # _IO(0x12, 119)
-BLKZEROOUT = 0x127F  # _IO(0x12, 127)
-FALLOC_PUNCH = 0x01 | 0x02  # FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
-
-Progress = Callable[[float, str], None]
 
 
 @dataclass
@@ -59,89 +52,12 @@ class RestoreReport:
     checks: list[str] = field(default_factory=list)
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
-
-
-def punch_hole(fd: int, offset: int, length: int) -> None:
-    """Deallocate [offset, offset+length) of a regular file (it then reads as zeros); size unchanged."""
-    if length > 0 and _libc.fallocate(fd, FALLOC_PUNCH, offset, length) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"fallocate(PUNCH_HOLE) failed: {os.strerror(err)}")
-
-
-def blkdev_ioctl_range(fd: int, request: int, offset: int, length: int) -> None:
-    """BLKDISCARD / BLKZEROOUT over [offset, offset+length) of a block device."""
-    fcntl.ioctl(fd, request, struct.pack("QQ", offset, length))
-
-
-_UNSUPPORTED = (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.ENOSYS)
-
-
-def zero_range(fd: int, offset: int, length: int) -> None:
-    """Make [offset, offset+length) read as zeros, deallocating it where the storage can.
-
-    A file is punched. A block device is first asked to zero by unmapping (fallocate PUNCH_HOLE on a
-    block device: the kernel's write-zeroes with unmap allowed, never a silent fallback): on thin or
-    virtual storage the range is then given back instead of filled, which matters for a 400 GB logical
-    drive that is a sparse file on the lab's host (BLKZEROOUT forbids unmapping: QEMU allocated every
-    zeroed gap, 8.6 GB per guest restore). Then BLKZEROOUT, then plain zero writes.
-    """
-    if length <= 0:
-        return
-    is_blk = stat.S_ISBLK(os.fstat(fd).st_mode)
-    attempts = [lambda: punch_hole(fd, offset, length)]
-    if is_blk:
-        attempts.append(lambda: blkdev_ioctl_range(fd, BLKZEROOUT, offset, length))
-    for attempt in attempts:
-        try:
-            attempt()
-            return
-        except OSError as exc:
-            if exc.errno not in _UNSUPPORTED:
-                raise
-    end = offset + length
-    while offset < end:
-        n = min(2**20, end - offset)
-        pwrite_all(fd, bytes(n), offset)
-        offset += n
-
-
-def tool(name: str) -> str:
-    """Path of an e2fsprogs/dosfstools/mtools program, also when /sbin is not on PATH."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
-    if not found:
-        raise FileNotFoundError(f"{name} is not installed")
-    return found
-
-
-def monotonic(progress: Progress | None) -> Progress | None:
-    """A progress callback whose fraction never goes back (phases hand over without rounding jitter)."""
-    if progress is None:
-        return None
-    last = [0.0]
-
-    def report(fraction: float, text: str) -> None:
-        last[0] = max(last[0], round(min(max(fraction, 0.0), 1.0), 6))
-        progress(last[0], text)
-
-    return report
-
-
-def _phase(progress: Progress | None, lo: float, hi: float) -> Callable[[float, str], None]:
-    def report(fraction: float, text: str) -> None:
-        if progress:
-            progress(lo + (hi - lo) * min(max(fraction, 0.0), 1.0), text)
-
-    return report
-
-
 def restore(
     store: ImageStore,
     image_path: str,
     targets: list[TargetDisk],
     *,
-    progress: Progress | None = None,
+    progress: FractionProgress | None = None,
     appliance: str | None = None,
     verify_first: bool = True,
     compare: bool = False,
@@ -164,7 +80,7 @@ def restore(
     corrupt stream half-way never leaves a disk that looks bootable; a failure also clears sector 0 of
     every erased disk.
     """
-    started, progress = time.monotonic(), monotonic(progress) or _no_progress
+    started, progress = time.monotonic(), monotonic(progress) or no_progress
     image = read_image(store, image_path)
     if appliance is not None and image.header.appliance != appliance:
         raise LayoutMismatch(
@@ -173,10 +89,10 @@ def restore(
     check_fit(image.layout, targets)
     write_lo = 0.0
     if full_verify:
-        verify_image(store, image_path, progress=_phase(progress, 0.0, 0.3))
+        verify_image(store, image_path, progress=phase(progress, 0.0, 0.3))
         write_lo = 0.3
     elif verify_first:
-        verify_manifest(store, image_path, progress=_phase(progress, 0.0, 0.1))
+        verify_manifest(store, image_path, progress=phase(progress, 0.0, 0.1))
         write_lo = 0.1
     if not full_verify:  # (verify_image has probed them) a partition that cannot be its filesystem: 211/214
         check_filesystems(store, image)
@@ -199,7 +115,7 @@ def restore(
             erased.append(fd)
             progress(write_lo, f"erasing disk {disk.number}")
             _disk_step(target, _erase, fd, is_blk, target.size_bytes)
-        done, writing = 0, _phase(progress, write_lo, 0.88)
+        done, writing = 0, phase(progress, write_lo, 0.88)
         for disk, target, (fd, is_blk) in zip(disks, targets, opened, strict=True):
             report.data_bytes += _write_content(store, image, disk, target, fd, is_blk, writing, done, total)
             done += sum(p.size for p in disk.partitions if p.content)
@@ -207,7 +123,7 @@ def restore(
             progress(0.88, f"partitioning disk {disk.number}")
             _disk_step(target, install_table, fd, disk, bootcodes.get(disk.number))
         for disk, target in zip(disks, targets, strict=True):
-            report.checks += _verify_disk(store, image, disk, target, compare, _phase(progress, 0.9, 1.0))
+            report.checks += _verify_disk(store, image, disk, target, compare, phase(progress, 0.9, 1.0))
     except BaseException:
         # a failed restore leaves no partition table: never a half-written disk that looks good
         for fd in erased:
@@ -219,10 +135,6 @@ def restore(
     report.seconds = time.monotonic() - started
     progress(1.0, "restore complete")
     return report
-
-
-def _no_progress(_fraction: float, _text: str) -> None:
-    pass
 
 
 def _bootcodes(store: ImageStore, image: Image) -> dict[int, bytes]:
@@ -292,7 +204,7 @@ def _write_content(
     target: TargetDisk,
     fd: int,
     is_blk: bool,
-    progress: Progress,
+    progress: FractionProgress,
     base: int,
     total: int,
 ) -> int:
@@ -345,7 +257,7 @@ def _unbootable(fd: int) -> None:
 
 def _run(args: list[str], seconds: float, env: dict[str, str] | None = None) -> tuple[int, str]:
     """A checking tool's exit status and its output (stdout, then stderr); ToolTimeout past ``seconds``."""
-    done = run_tool(args, seconds=seconds, env={**os.environ, "LC_ALL": "C", **(env or {})})
+    done = run_in_c_locale(args, seconds, env)
     return done.returncode, (done.stdout + done.stderr).decode(errors="replace")
 
 
@@ -354,7 +266,7 @@ def check_filesystem(path: str, start: int, fs: str, size: int = 0) -> str | Non
     the reason (a check that does not finish in its time limit is one)."""
     try:
         if fs == "ext4":
-            rc, out = _run([tool("e2fsck"), "-fn", f"{path}?offset={start}"], whole_fs_seconds(size))
+            rc, out = _run([tool_path("e2fsck"), "-fn", f"{path}?offset={start}"], whole_fs_seconds(size))
             if rc != 0:
                 return f"e2fsck rc={rc}: {out.strip()[-400:]}"
         elif fs == "vfat":
@@ -363,7 +275,7 @@ def check_filesystem(path: str, start: int, fs: str, size: int = 0) -> str | Non
                 (["minfo", "-i", spec, "::"], QUERY_SECONDS),
                 (["mdir", "-/", "-a", "-i", spec, "::/"], whole_fs_seconds(size)),
             ):
-                rc, out = _run([tool(args[0]), *args[1:]], seconds, env={"MTOOLS_SKIP_CHECK": "1"})
+                rc, out = _run([tool_path(args[0]), *args[1:]], seconds, env={"MTOOLS_SKIP_CHECK": "1"})
                 if rc != 0:
                     return f"{args[0]} rc={rc}: {out.strip()[-400:]}"
     except ToolTimeout as exc:
@@ -372,7 +284,12 @@ def check_filesystem(path: str, start: int, fs: str, size: int = 0) -> str | Non
 
 
 def _verify_disk(
-    store: ImageStore, image: Image, disk: DiskLayout, target: TargetDisk, compare: bool, progress: Progress
+    store: ImageStore,
+    image: Image,
+    disk: DiskLayout,
+    target: TargetDisk,
+    compare: bool,
+    progress: FractionProgress,
 ) -> list[str]:
     path = os.fspath(target.path)
     checks: list[str] = []

@@ -19,12 +19,13 @@ import errno
 import os
 import select
 import selectors
+import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -82,12 +83,28 @@ def data_seconds(data_bytes: int) -> float:
 # ---------------------------------------------------------------- running a tool
 
 
+def tool_path(name: str) -> str:
+    """Path of an e2fsprogs/dosfstools/mtools program, also when /sbin is not on PATH."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
+    if not found:
+        raise FileNotFoundError(f"{name} is not installed")
+    return found
+
+
 class ToolTimeout(OSError):
     """A tool did not finish within its limit (or printed without end) and was killed."""
 
     def __init__(self, name: str, text: str) -> None:
         super().__init__(errno.ETIME, f"{name} {text}, killed")
         self.tool, self.text = name, f"{text}, killed"
+
+
+class ToolFlood(ToolTimeout):
+    """A tool printed more than its output limit (it is looping, or answering without end) and was killed."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        shown = f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit} bytes"
+        super().__init__(name, f"printed more than {shown}")
 
 
 @dataclass(frozen=True)
@@ -104,14 +121,18 @@ def run_tool(
     env: Mapping[str, str] | None = None,
     name: str | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    max_output: int | None = None,
 ) -> ToolResult:
     """Run ``args`` (stdin /dev/null) and collect its output, all within ``seconds``; ``name`` is the tool
     as error messages call it (default: the program's name).
 
-    :raises ToolTimeout: the tool ran out of time (or printed more than OUTPUT_LIMIT) and was killed.
+    :raises ToolTimeout: the tool ran out of time and was killed.
+    :raises ToolFlood: the tool printed more than ``max_output`` bytes (default OUTPUT_LIMIT) to stdout or
+        stderr and was killed.
     :raises OSError: the tool could not be started.
     """
     name = name or os.path.basename(args[0])
+    limit = OUTPUT_LIMIT if max_output is None else max_output
     proc = subprocess.Popen(
         list(args),
         stdin=subprocess.DEVNULL,
@@ -135,8 +156,8 @@ def run_tool(
                     chunk = os.read(key.fd, 1 << 16)
                     if not chunk:
                         sel.unregister(key.fileobj)
-                    elif len(key.data) + len(chunk) > OUTPUT_LIMIT:
-                        raise ToolTimeout(name, f"printed more than {OUTPUT_LIMIT // MIB} MiB")
+                    elif len(key.data) + len(chunk) > limit:
+                        raise ToolFlood(name, limit)
                     else:
                         key.data.extend(chunk)
         # both pipes closed: the tool has ended or is about to
@@ -205,10 +226,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def run_in_c_locale(args: Sequence[str], seconds: float, env: Mapping[str, str] | None = None) -> ToolResult:
+    """:func:`run_tool` with ``LC_ALL=C`` (and ``env``) over the environment: a tool whose answer is read
+    or quoted speaks the same English whatever the technician's locale."""
+    return run_tool(args, seconds=seconds, env={**os.environ, "LC_ALL": "C", **(env or {})})
+
+
 # ---------------------------------------------------------------- streaming through a tool
 
 
-def read_within(pipe: BinaryIO, buffer: memoryview, seconds: float, name: str) -> int:
+def read_within(pipe: IO[bytes], buffer: memoryview, seconds: float, name: str) -> int:
     """Read what ``pipe`` (an unbuffered pipe from a tool) has into ``buffer``; 0 at its end.
 
     :raises ToolTimeout: no byte came for ``seconds`` (the tool is spinning, not slow).

@@ -10,15 +10,16 @@ from __future__ import annotations
 import enum
 import textwrap
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from recovery import messages as msg
 from recovery.errors import RecoveryError
-from recovery.tui.screen import COLS, ROWS, Attr, Screen
-from recovery.tui.terminal import Terminal
-from recovery.tui.visible import visible
+from recovery.operations import ImageChoice
+from recovery.progress import FractionProgress
+from textconsole.screen import COLS, ROWS, Attr, Screen
+from textconsole.terminal import Terminal
+from textconsole.visible import visible
 
 BASE = Attr("white", "blue")
 TITLE = Attr("white", "blue", bold=True)
@@ -29,7 +30,15 @@ ERROR = Attr("red", "blue", bold=True)  # Appendix B: red text denotes an error
 DIM = Attr("cyan", "blue")
 DIALOG = Attr("black", "white")
 
-Progress = Callable[[float, str], None]
+# The screen runs on the server's serial console too, where the technician's terminal sends function keys
+# as the BIOS reads them (ESC 1 .. ESC 9, ESC 0, ESC !, ESC @ for F1..F12): read as those keys, an F9 is
+# never Escape (Cancel) and a 9. The simulated firmware reads the same forms (a test keeps them alike).
+SERIAL_FUNCTION_KEYS: dict[bytes, str] = {
+    **{f"\x1b{n}".encode(): f"F{n}" for n in range(1, 10)},
+    b"\x1b0": "F10",
+    b"\x1b!": "F11",
+    b"\x1b@": "F12",
+}
 
 
 class Outcome(enum.Enum):
@@ -37,16 +46,10 @@ class Outcome(enum.Enum):
     SHUTDOWN = "shutdown"
 
 
-@dataclass(frozen=True)
-class ImageChoice:
-    kind: str  # "factory" / "user"
-    label: str  # "Standard Factory Image" / "User Configured Image"
-
-
 class RecoveryService(Protocol):
     def images(self) -> list[ImageChoice]: ...
-    def restore(self, kind: str, progress: Progress) -> str: ...
-    def capture(self, progress: Progress) -> str: ...
+    def restore(self, kind: str, progress: FractionProgress) -> str: ...
+    def capture(self, progress: FractionProgress) -> str: ...
 
 
 @dataclass
@@ -183,11 +186,12 @@ class RecoveryScreen:
         return self._result(result)
 
     def _run_with_progress(self, action: str, what: str) -> _Result:
-        state = {"fraction": 0.0, "phase": "Starting"}
+        shown: tuple[float, str] = (0.0, "Starting")  # replaced whole: the screen never reads half of it
         outcome: dict[str, object] = {}
 
         def progress(fraction: float, phase: str) -> None:
-            state["fraction"], state["phase"] = fraction, phase
+            nonlocal shown
+            shown = (fraction, phase)
 
         def work() -> None:
             try:
@@ -203,7 +207,7 @@ class RecoveryScreen:
         worker = threading.Thread(target=work, name="recovery-operation")
         worker.start()
         while worker.is_alive():
-            self.term.show(self.progress_screen(action, state["fraction"], state["phase"]))
+            self.term.show(self.progress_screen(action, *shown))
             worker.join(0.25)
         self.term.drain()
         if "message" in outcome:

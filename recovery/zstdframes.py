@@ -19,7 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 import zstandard
 
@@ -258,8 +258,9 @@ class DecompressedStream(_Producer):
         try:
             self._source.peek(1)  # a stream that cannot be read at all says so here
             dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
+            source = cast(IO[bytes], self._source)  # zstandard only calls its read()
             self._reader = dctx.stream_reader(
-                self._source, read_size=READ_CHUNK, read_across_frames=True, closefd=False
+                source, read_size=READ_CHUNK, read_across_frames=True, closefd=False
             )
         except BaseException as exc:
             self._source.close()

@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from recovery.controller_report import format_ld_size
-from recovery.tui.visible import VisibleArgumentParser, visible
 from simulator.catalog import catalog
 from simulator.errors import SimError
 from simulator.hpacucli import ssacli
@@ -27,7 +25,9 @@ from simulator.locks import Waiting
 from simulator.nvram import ipl_names
 from simulator.server import Server
 from simulator.smartarray.report import raid_label, status_text
+from simulator.smartarray.sizes import format_ld_size
 from simulator.units import parse_cache_size, parse_drive_size
+from textconsole.visible import VisibleArgumentParser, visible
 
 
 class BadArgument(SimError):

@@ -10,7 +10,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from recovery.imagestore import FatImageStore
+from recovery.fatstore import FatImageStore
 from recovery.layout import DiskLayout, PartitionLayout
 from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive
 from recovery.partition_table import write_partition_table

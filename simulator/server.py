@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recovery.controller_report import format_ld_size
 from simulator.catalog import CatalogEntry, lookup
 from simulator.drives import create_drive_image, create_sparse_file
 from simulator.errors import NoController
 from simulator.smartarray.model import SmartArray, unique_identifier
+from simulator.smartarray.sizes import format_ld_size
 from simulator.state import ServerState
 from simulator.units import drive_bytes
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from hypothesis import strategies as st
 
 from fuzzing.common import Campaign, run_campaign
-from recovery.tui.keys import _TABLE, SEQUENCES, KeyDecoder, encode
+from textconsole.keys import KEY_TABLE, SEQUENCES, KeyDecoder, encode
 
 MIB = 1 << 20
 
@@ -17,7 +17,7 @@ MIB = 1 << 20
 
 
 def campaign_keys(examples: int) -> Campaign:
-    names = set(_TABLE.values())
+    names = set(KEY_TABLE.values())
     strategy = st.one_of(
         st.tuples(st.binary(max_size=64), st.lists(st.integers(1, 64), max_size=8), st.just(None)),
         st.tuples(
@@ -48,7 +48,7 @@ def campaign_keys(examples: int) -> Campaign:
                 or re.fullmatch(r"CTRL-.", key)
             ), f"odd key {key!r}"
         if keys is not None:
-            want = [_TABLE.get(encode(k), k) for k in keys]
+            want = [KEY_TABLE.get(encode(k), k) for k in keys]
             assert out == want, f"{keys} came back as {out}"
 
     return run_campaign("keys", examples, strategy, check)
@@ -63,7 +63,7 @@ class FakeTerminal:
         screen.ansi()  # type: ignore[attr-defined]  # the rendering must not fail either
 
     def read_key(self, timeout: float | None = None) -> str | None:
-        from recovery.tui.terminal import TerminalClosed
+        from textconsole.terminal import TerminalClosed
 
         if timeout is not None:
             return None  # nothing typed while the utility was busy
@@ -86,7 +86,7 @@ class FakeService:
             raise ImageError("fuzz: the image is corrupt")
 
     def images(self) -> list:
-        from recovery.ui import ImageChoice
+        from recovery.operations import ImageChoice
 
         self._maybe_fail()
         return [
@@ -107,8 +107,8 @@ class FakeService:
 
 
 def campaign_screen(examples: int) -> Campaign:
-    from recovery.tui.terminal import TerminalClosed
     from recovery.ui import Outcome, RecoveryScreen
+    from textconsole.terminal import TerminalClosed
 
     key = st.sampled_from(
         [

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import recovery.capture as capture_module
 import recovery.ext4_capture as ext4_module
+import recovery.ext4meta as ext4meta
 from fuzzing.common import Campaign, canary_ring, run_campaign
 from recovery.blockimage import BLOCK_SIZE, MAGIC, VERSION, ImageProblem
 from recovery.blockreader import write_stream
@@ -183,7 +184,7 @@ def campaign_members(examples: int, work: Path) -> Campaign:
     local = scratch / "tree"
     local.mkdir(parents=True)
     ring = canary_ring(scratch, ["beside", "tree.canary"])
-    failed = ext4_module.Ext4CaptureError
+    failed = ext4meta.Ext4CaptureError
 
     def fake_listing(listing: dict[str, list[tuple[int, str]]]) -> Callable[[str], list]:
         def ls(path: str) -> list[tuple[int, int, int, str]]:
@@ -194,7 +195,7 @@ def campaign_members(examples: int, work: Path) -> Campaign:
                 line = f"/12/{mode:o}/0/0/{name}//"
                 if "\n" in name:  # what a listing with such a name looks like to the parser
                     raise failed("unexpected debugfs listing line")
-                out.append(ext4_module._ls_entry(line))
+                out.append(ext4meta.ls_entry(line))
             return out
 
         return ls
@@ -202,14 +203,14 @@ def campaign_members(examples: int, work: Path) -> Campaign:
     def check(value: object, result: Campaign) -> None:
         listing, pats, line = value  # type: ignore[misc]
         try:
-            mode, _, _, name = ext4_module._ls_entry(line)  # type: ignore[arg-type]
+            mode, _, _, name = ext4meta.ls_entry(line)  # type: ignore[arg-type]
             assert "/" not in name and "\x00" not in name and name, f"accepted member name {name!r}"
         except failed:
             result.refused += 1
         ls = fake_listing(listing)  # type: ignore[arg-type]
-        saved = ext4_module._ls_many, ext4_module._ls
-        ext4_module._ls_many = lambda _spec, dirs, *_limit: [ls("/" + "/".join(d)) for d in dirs]  # type: ignore[assignment]
-        ext4_module._ls = lambda _spec, path, *_limit: ls(path)  # type: ignore[assignment]
+        saved = ext4_module.ls_many, ext4_module.ls
+        ext4_module.ls_many = lambda _spec, dirs, *_limit: [ls("/" + "/".join(d)) for d in dirs]  # type: ignore[assignment]
+        ext4_module.ls = lambda _spec, path, *_limit: ls(path)  # type: ignore[assignment]
         try:
             try:
                 commands = ext4_module._removals("fs.img", pats, [])  # type: ignore[arg-type]
@@ -237,7 +238,7 @@ def campaign_members(examples: int, work: Path) -> Campaign:
             except failed:
                 result.refused += 1
         finally:
-            ext4_module._ls_many, ext4_module._ls = saved
+            ext4_module.ls_many, ext4_module.ls = saved
         for made in sorted(local.rglob("*"), reverse=True):
             made.rmdir()
         ring.check()
@@ -366,7 +367,7 @@ def campaign_hostile_fs(examples: int, work: Path) -> Campaign:
                 mode = os.lstat(p).st_mode
                 assert not (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)), f"device node created: {p}"
             ring.check()
-        except (RecoveryError, ext4_module.Ext4CaptureError) as exc:
+        except (RecoveryError, ext4meta.Ext4CaptureError) as exc:
             result.refused += 1
             result.failures.append(f"refused a valid filesystem: {exc}")  # these filesystems are all valid
         finally:

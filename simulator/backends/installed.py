@@ -4,7 +4,7 @@ Reads the real boot chain written by a restore: the MBR boot code and partition 
 partition's SYSLINUX files and configuration, then the root filesystem named by the kernel command line
 (``root=LABEL=...``), and prints what the installed image declares (``/etc/appliance-release``).
 Every broken link fails with the message the real component prints. What the disk holds (the banner,
-the kernel and root names) is disk content: it is shown, never interpreted (``recovery.tui.visible``).
+the kernel and root names) is disk content: it is shown, never interpreted (``textconsole.visible``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recovery.tools import QUERY_SECONDS, run_tool
-from recovery.tui.visible import visible
+from textconsole.visible import visible
 
 SYSLINUX_BANNER = "SYSLINUX 6.04 EDD 20191223 Copyright (C) 1994-2015 H. Peter Anvin et al"
 READY = "System ready. Press <Enter> to restart the server, or type 'poweroff' and <Enter> to shut it down."

@@ -45,7 +45,7 @@ from simulator.backends.libvirt_domain import CHANNEL_CLI, CHANNEL_POWER, Domain
 from simulator.firmware.console import Console, ConsoleClosed
 from simulator.firmware.machine import Machine
 from simulator.firmware.relay import relay
-from simulator.firmware.screen import Attr
+from textconsole.screen import Attr
 
 RED = Attr("red", "black", bold=True)
 STOP_SECONDS = 15.0  # after the console closes, how long the guest may take to be gone

@@ -19,8 +19,8 @@ from simulator.backends.base import BootBackend, BootOutcome, BootRequest
 from simulator.backends.installed import READY, BootFailure, boot_chain
 from simulator.firmware.console import Console, ConsoleClosed
 from simulator.firmware.relay import relay
-from simulator.firmware.screen import Attr
 from simulator.recovery_env import recovery_environment, write_limits
+from textconsole.screen import Attr
 
 RED = Attr("red", "black", bold=True)
 SHUTDOWN_STATUS = 3  # `irecovery ui` exit status for Shutdown (0: Restart)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from simulator.firmware.console import Console
 from simulator.firmware.machine import Machine
-from simulator.firmware.screen import PLAIN, Screen
 from simulator.firmware.views import Action, Exit, View, run_views
+from textconsole.screen import PLAIN, Screen
 
 TITLE = "Default Boot Override Options"
 PROMPT = "Please Choose one of the Following Default Boot Override Options:"

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from recovery.tui.visible import visible, visible_lines
 from simulator.errors import SimError
-from simulator.firmware.keys import KeyDecoder
-from simulator.firmware.screen import ROWS, Attr, Screen
+from simulator.firmware.keys import firmware_decoder
+from textconsole.screen import ROWS, Attr, Screen
+from textconsole.visible import visible, visible_lines
 
 if TYPE_CHECKING:
     from simulator.firmware.fastforward import ConsoleLink
@@ -152,7 +152,7 @@ class Console:
             self._transcript.close()
 
     def _read_keys(self) -> None:
-        decoder = KeyDecoder()
+        decoder = firmware_decoder()
         held = 0  # bytes read whose keys are not in the queue yet (an escape waiting for its pause)
         while True:
             # A lone ESC waits for its short pause, an unfinished sequence for a slow link (keys.py).

@@ -25,7 +25,7 @@ from pathlib import Path
 import pexpect
 
 from simulator.firmware.fastforward import DriverLink
-from simulator.firmware.keys import encode
+from textconsole.keys import encode
 
 # After a lone ESC, no byte for this long: the key decoder's LONE_ESC_PAUSE (50 ms) and a margin.
 LONE_ESC = 0.08

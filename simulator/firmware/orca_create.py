@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from recovery.controller_report import format_ld_size
 from simulator.errors import ArrayError, SimError
 from simulator.firmware.orca_ui import (
     BODY_ROW,
@@ -30,10 +29,11 @@ from simulator.firmware.orca_ui import (
     ld_line,
     move,
 )
-from simulator.firmware.screen import Screen
 from simulator.firmware.views import Action, Pop, Push, View
 from simulator.smartarray import raid
 from simulator.smartarray.model import PhysicalDriveView
+from simulator.smartarray.sizes import format_ld_size
+from textconsole.screen import Screen
 
 DRIVES, RAID, SPARE, BOOT = range(4)
 CREATE_HELP = (

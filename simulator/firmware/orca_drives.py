@@ -26,9 +26,9 @@ from simulator.firmware.orca_ui import (
     ld_line,
     move,
 )
-from simulator.firmware.screen import Screen
 from simulator.firmware.views import Action, Exit, Pop, Push, View
 from simulator.smartarray.model import LogicalDriveView, PhysicalDriveView
+from textconsole.screen import Screen
 
 NO_LOGICAL_DRIVES = "There are no logical drives configured."
 RETURN_HELP = ("<ESC> to return",)

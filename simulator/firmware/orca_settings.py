@@ -20,9 +20,9 @@ from simulator.firmware.orca_ui import (
     frame,
     item,
 )
-from simulator.firmware.screen import Screen
 from simulator.firmware.views import Action, Pop, Push, View
 from simulator.smartarray import licenses
+from textconsole.screen import Screen
 
 KEY_LENGTH = 29  # five groups of five characters and four dashes
 KEY_CHARS = set(string.ascii_letters + string.digits + "-")

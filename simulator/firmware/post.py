@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from simulator.catalog import HardwareModel
 from simulator.firmware.console import Console
 from simulator.firmware.machine import Machine
-from simulator.firmware.screen import Attr
 from simulator.server import Server
+from textconsole.screen import Attr
 
 RED = Attr("red", "black", bold=True)
 P410I_FIRMWARE = "v5.70"  # research notes §8.1 (S40)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from simulator.catalog import HardwareModel
 from simulator.firmware.console import Console
 from simulator.firmware.machine import Machine
-from simulator.firmware.screen import COLS, ROWS, Attr, Screen
 from simulator.firmware.views import Action, Exit, Pop, Push, View, run_views
 from simulator.nvram import ipl_names, move_device
+from textconsole.screen import COLS, ROWS, Attr, Screen
 
 TITLE = "ROM-Based Setup Utility, Version 3.00"
 COPYRIGHT = "Copyright 1982, 2009 Hewlett-Packard Development Company, L.P."

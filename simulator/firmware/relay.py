@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pyte
 
 from simulator.firmware.console import Console
-from simulator.firmware.screen import COLS, ROWS, Attr, Screen
+from textconsole.screen import COLS, ROWS, Attr, Screen
 
 QUIET = 0.08  # output pauses this long: the screen is "drawn" and gets recorded
 _COLOURS = {

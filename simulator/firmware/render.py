@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from simulator.firmware.screen import COLS, ROWS, Attr, Screen
+from textconsole.screen import COLS, ROWS, Attr, Screen
 
 CELL_W, CELL_H = 9, 16
 WIDTH, HEIGHT = COLS * CELL_W, ROWS * CELL_H

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.firmware.console import Console
-from simulator.firmware.screen import Screen
+from textconsole.screen import Screen
 
 
 @dataclass

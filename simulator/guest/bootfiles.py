@@ -23,8 +23,9 @@ import shutil
 import tomllib
 from pathlib import Path
 
+from recovery.fatstore import FatImageStore
 from recovery.image import ImageHeader, ImageWriter
-from recovery.imagestore import DirectoryStore, FatImageStore, StoreError
+from recovery.imagestore import DirectoryStore, StoreError
 from recovery.module import MODULE_PATH, ModuleConfigError, parse_module
 from recovery.partition_table import write_partition_table
 from simulator import factory

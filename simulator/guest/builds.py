@@ -1,7 +1,8 @@
 """Assemble the two guest initramfs images from the kernel, the userland and this project's files.
 
 - ``recovery``: the Interaction Recovery Environment that the DriveKey boots: the Debian userland, the
-  ``recovery`` package (copied from this source tree, precompiled), the ``hpacucli`` shim, the kernel
+  ``recovery`` package and the ``textconsole`` it draws with (copied from this source tree, precompiled),
+  the ``hpacucli`` shim, the kernel
   modules for virtio-scsi, USB storage and FAT, and ``/init`` (files/recovery-init).
 - ``appliance``: what an installed system's BOOT partition boots: busybox-static, the modules for
   virtio-scsi and ext4, and ``/init`` (files/appliance-init) that prints the appliance's banner.
@@ -27,6 +28,7 @@ FILES = Path(__file__).with_name("files")
 BUSYBOX = Path("/bin/busybox")  # from busybox-static: the appliance has no libc
 RECOVERY_FILES = ("recovery-init", "functions.sh", "hpacucli", "drivekey-syslinux.cfg")
 APPLIANCE_FILES = ("appliance-init", "functions.sh")
+RECOVERY_PACKAGES = ("recovery", "textconsole")  # what the Recovery Environment runs, under /opt/g7lab
 
 
 def _busybox() -> tuple[Path, str]:
@@ -49,7 +51,9 @@ def _common(h: InputHash, kernel: Kernel, files: tuple[str, ...]) -> InputHash:
 
 def recovery_inputs(kernel: Kernel, userland_digest: str) -> InputHash:
     h = _common(InputHash("recovery"), kernel, RECOVERY_FILES).text("userland", userland_digest)
-    return h.tree("recovery", repo_root() / "recovery")
+    for package in RECOVERY_PACKAGES:
+        h.tree(package, repo_root() / package)
+    return h
 
 
 def appliance_inputs(kernel: Kernel) -> InputHash:
@@ -73,14 +77,15 @@ def build_recovery(kernel: Kernel, userland: Userland, progress: Progress | None
 
     def build(work: Path) -> None:
         overlay = work / "overlay"
-        package = overlay / "opt/g7lab/recovery"
-        shutil.copytree(
-            repo_root() / "recovery", package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
-        # Precompiled once here (Python 3.11 both sides): imports under TCG are slow enough as they are.
-        compileall.compile_dir(
-            package, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
-        )
+        for name in RECOVERY_PACKAGES:
+            package = overlay / "opt/g7lab" / name
+            shutil.copytree(
+                repo_root() / name, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
+            # Precompiled once here (Python 3.11 both sides): imports under TCG are slow enough as they are.
+            compileall.compile_dir(
+                package, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+            )
         busybox, _ = _busybox()
         entries = [
             file_entry("init", _script("recovery-init"), 0o755),

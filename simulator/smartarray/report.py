@@ -19,7 +19,6 @@ What answers what (the grammar, spellings and ``help``: :mod:`simulator.smartarr
 
 from __future__ import annotations
 
-from recovery.controller_report import format_ld_size
 from simulator.smartarray.cli_grammar import CliError, Command, help_text, parse
 from simulator.smartarray.model import SmartArray
 from simulator.smartarray.report_detail import config_detail, ctrl_detail, ld_detail, pd_detail
@@ -34,6 +33,7 @@ from simulator.smartarray.report_lines import (
     status_text,
     unused_space_mb,
 )
+from simulator.smartarray.sizes import format_ld_size
 
 __all__ = ["CliError", "raid_label", "run_command", "status_text"]
 

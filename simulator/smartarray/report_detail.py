@@ -24,7 +24,6 @@ inferred, and marked here by where they come from (facts = ../shared/research/hp
 
 from __future__ import annotations
 
-from recovery.controller_report import format_ld_size
 from simulator.smartarray.model import (
     LogicalDriveView,
     PhysicalDriveView,
@@ -44,6 +43,7 @@ from simulator.smartarray.report_lines import (
     status_text,
     unused_space_mb,
 )
+from simulator.smartarray.sizes import format_ld_size
 
 FIRMWARE_VERSION = "5.70"  # facts §5.6, §8.1 (S40); POST prints it as "v5.70"
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from simulator.firmware.console import Console, ConsoleClosed
-from simulator.firmware.keys import encode
 from simulator.firmware.machine import Machine
+from textconsole.keys import encode
 
 
 @dataclass

@@ -14,8 +14,8 @@ import pytest
 from simulator.firmware.console import Console, ConsoleClosed
 from simulator.firmware.driver import ConsoleDriver, ScreenNotFound
 from simulator.firmware.fastforward import ConsoleLink, DriverLink
-from simulator.firmware.keys import encode
 from simulator.lab import Lab
+from textconsole.keys import encode
 
 LONG = 30.0  # a window no test waits out: ending before it is the fast-forward's doing
 

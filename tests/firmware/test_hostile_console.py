@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,13 +14,16 @@ from pathlib import Path
 import pyte
 import pytest
 
-from recovery.tui import keys as decoding
-from recovery.tui.keys import KeyDecoder
-from recovery.tui.terminal import Terminal
+import recovery.cli
+from recovery.ui import SERIAL_FUNCTION_KEYS
 from simulator.backends.installed import boot_chain
 from simulator.firmware.console import Console, ConsoleClosed
+from simulator.firmware.keys import SERIAL_ESCAPES, firmware_decoder
 from simulator.lab import Lab
 from simulator.systemfiles import write_file
+from textconsole import keys as decoding
+from textconsole.keys import KeyDecoder, encode
+from textconsole.terminal import Terminal, TerminalClosed
 
 HOSTILE = "banner\x1b[2J\x1b[1;1HSystem ready.\x9b\udcff"
 SHOWN = "banner^[[2J^[[1;1HSystem ready.M-^[M-^?"
@@ -54,7 +58,7 @@ def test_a_console_line_is_shown_on_the_terminal_and_in_the_transcript(tmp_path:
 
 
 def test_a_screen_recorded_in_the_transcript_is_visible(tmp_path: Path) -> None:
-    from simulator.firmware.screen import Screen
+    from textconsole.screen import Screen
 
     console = Console(0, None, transcript=tmp_path / "t.txt")
     screen = Screen("hostile")
@@ -128,3 +132,42 @@ def test_32_kb_after_an_unfinished_csi_is_decoded_in_linear_time() -> None:
     keys += decoder.feed(b"~x")
     assert time.monotonic() - started < 2.0
     assert keys == ["x"]  # the overlong sequence dropped whole, nothing of it typed
+
+
+def test_the_firmware_reads_the_hp_serial_forms_and_xterm_keys() -> None:
+    decoder = firmware_decoder()
+    assert decoder.feed(b"\x1b9\x1b0\x1b!\x1b@\x1b1") == ["F9", "F10", "F11", "F12", "F1"]
+    assert decoder.feed(encode("F8", "UP", "3") + b"\x1bx") == ["F8", "UP", "3", "ESC", "x"]
+
+
+def test_the_recovery_terminal_reads_the_serial_forms_as_the_firmware_does() -> None:
+    """The Recovery Environment runs on the same serial console: ESC 9 is F9 there too, never Escape
+    (Cancel) and a 9. Its table is its own (it never imports the simulator): the two must agree."""
+    assert SERIAL_FUNCTION_KEYS == SERIAL_ESCAPES
+    r, w = os.pipe()
+    try:
+        term = Terminal(r, io.StringIO(), SERIAL_FUNCTION_KEYS)
+        os.write(w, b"\x1b9\x1b!" + encode("ENTER"))
+        assert [term.read_key(5) for _ in range(3)] == ["F9", "F11", "ENTER"]
+    finally:
+        os.close(w)
+        os.close(r)
+
+
+class _Stdin(io.StringIO):
+    def fileno(self) -> int:
+        return 0
+
+
+def test_irecovery_ui_reads_the_serial_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``irecovery ui`` gives its terminal the serial console's function keys."""
+    given: list[object] = []
+
+    def terminal(infd: int, out: object, escapes: object = None) -> Terminal:
+        given.append(escapes)
+        raise TerminalClosed()  # nobody at the console: ui ends at once
+
+    monkeypatch.setattr(recovery.cli, "Terminal", terminal)
+    monkeypatch.setattr(sys, "stdin", _Stdin())  # its file number is all the terminal gets
+    assert recovery.cli.main(["--no-wait", "ui"]) == 0
+    assert given == [SERIAL_FUNCTION_KEYS]

@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 
 from recovery.controller_report import parse_config
 from simulator.firmware.console import Console, ConsoleClosed
-from simulator.firmware.keys import encode
 from simulator.firmware.machine import Machine
 from simulator.firmware.orca import OrcaExit, run_orca
-from simulator.firmware.screen import Screen
 from simulator.lab import Lab
 from simulator.smartarray.licenses import DEMO_KEY
 from simulator.smartarray.report import run_command
+from textconsole.keys import encode
+from textconsole.screen import Screen
 
 SCREENS = Path(__file__).resolve().parents[2] / "fixtures" / "screens"
 REPORTS = Path(__file__).resolve().parents[2] / "fixtures" / "reports"

@@ -10,7 +10,7 @@ from PIL import Image, ImageFont
 
 from simulator.firmware.console import Console
 from simulator.firmware.render import CELL_H, CELL_W, VGA, VGA_BRIGHT, draw_screen, load_font, render_png
-from simulator.firmware.screen import Attr, Screen
+from textconsole.screen import Attr, Screen
 
 BLUE = Attr("white", "blue")
 

@@ -30,14 +30,14 @@ from recovery.detect import Inputs
 from recovery.image import HEADER_FILE, SUMS_FILE
 from recovery.module import MODULE_PATH
 from recovery.operations import Recovery
-from recovery.tui.screen import COLS, ROWS
-from recovery.tui.terminal import TerminalClosed
 from recovery.ui import RecoveryScreen
 from simulator import faults
 from simulator.drivekey import FACTORY_PATH, USER_SLOT, store
 from simulator.firmware.driver import ConsoleDriver
 from simulator.lab import Lab
 from simulator.recovery_env import recovery_environment
+from textconsole.screen import COLS, ROWS
+from textconsole.terminal import TerminalClosed
 
 # Clear the screen, go to where the first result line is drawn (row 12, column 3) and paint the success
 # message there, moving over its spaces (so that only a terminal that obeys the sequences shows it).

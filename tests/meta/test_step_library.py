@@ -164,8 +164,10 @@ MUTATIONS = {
     ),
     "capture-keeps-the-previous-capture": Mutation(
         """\
+        import recovery.fatstore as fat
         import recovery.imagestore as store
-        for cls in [c for c in vars(store).values() if isinstance(c, type) and "remove_tree" in vars(c)]:
+        found = {c for m in (store, fat) for c in vars(m).values() if isinstance(c, type)}
+        for cls in [c for c in found if "remove_tree" in vars(c)]:
             def remove_tree(self, path, _real=cls.remove_tree):
                 if str(path).endswith(".old"):
                     return None

@@ -23,8 +23,7 @@ from recovery.blockimage import (
     ImageProblem,
 )
 from recovery.blockreader import check_stream, compare_stream, read_head, write_stream
-from recovery.errors import ImageError, SavedStateError
-from recovery.restore import zero_range
+from recovery.diskio import zero_range
 
 KIB, MIB = 1024, 1024 * 1024
 
@@ -261,12 +260,6 @@ def test_compare_finds_a_changed_byte(tmp_path: Path) -> None:
             compare_stream(io.BytesIO(stream), fd, 0, MIB)
     finally:
         os.close(fd)
-
-
-def test_image_problem_maps_to_the_image_kind() -> None:
-    problem = ImageProblem("bad")
-    assert isinstance(problem.to_error("factory"), ImageError) and problem.to_error("factory").code == 211
-    assert isinstance(problem.to_error("user"), SavedStateError) and problem.to_error("user").code == 214
 
 
 def test_progress_reaches_the_logical_length(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from recovery.controller_report import (
     LogicalDrive,
     PhysicalDrive,
     ReportParseError,
-    format_ld_size,
     parse_config,
     parse_ld_status,
     parse_pd_status,
@@ -368,38 +367,6 @@ def test_parse_size(text: str, binary: bool, expected: int) -> None:
 def test_parse_size_rejects(text: str) -> None:
     with pytest.raises(ReportParseError):
         parse_size(text, binary=True)
-
-
-SECTORS = {72: 143_374_744, 146: 286_749_488, 300: 585_937_500, 450: 879_097_968, 600: 1_172_123_568}
-
-
-def ld_bytes(nominal_gb: int, data_drives: int) -> int:
-    """hp-g7-console-facts.md §7.2: 32 MiB reserved per member drive."""
-    return (SECTORS[nominal_gb] * 512 - 32 * MIB) * data_drives
-
-
-@pytest.mark.parametrize(
-    ("config", "nominal_gb", "data_drives", "decimals", "expected"),
-    [
-        ("2x146 RAID 1", 146, 1, 1, "136.7 GB"),
-        ("4x450 RAID 1+0", 450, 2, 1, "838.3 GB"),
-        ("8x300 RAID 1+0", 300, 4, 1, "1.09 TB"),
-        ("2x72 RAID 1", 72, 1, 1, "68.3 GB"),
-        ("3x146 RAID 5", 146, 2, 1, "273.4 GB"),
-        ("2x300 RAID 1", 300, 1, 1, "279.4 GB"),
-        ("2x300 RAID 1, ssacli", 300, 1, 2, "279.37 GB"),
-        ("4x300 RAID 1+0, ssacli", 300, 2, 2, "558.73 GB"),
-        ("2x600 RAID 1", 600, 1, 1, "558.9 GB"),
-        ("4x600 RAID 1+0", 600, 2, 1, "1.09 TB"),
-    ],
-)
-def test_format_ld_size_capacity_table(
-    config: str, nominal_gb: int, data_drives: int, decimals: int, expected: str
-) -> None:
-    size = ld_bytes(nominal_gb, data_drives)
-    assert format_ld_size(size, decimals) == expected, config
-    unit, places = (TIB, 2) if expected.endswith("TB") else (GIB, decimals)
-    assert abs(parse_size(expected, binary=True) - size) <= unit * 0.5 / 10**places
 
 
 # ---------------------------------------------------------------------------------------------- fuzzing

@@ -15,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from recovery import image as image_module
+from recovery import imageverify
 from recovery.blockimage import ImageProblem
-from recovery.image import ImageHeader, ImageWriter, read_image, verify_image, verify_manifest
-from recovery.imagestore import DirectoryStore, FatImageStore, ImageStore, StoreError
+from recovery.fatstore import FatImageStore
+from recovery.image import ImageHeader, ImageWriter, read_image
+from recovery.imagestore import DirectoryStore, ImageStore, StoreError
+from recovery.imageverify import verify_image, verify_manifest
 from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, PartitionLayout, TargetDisk
 from recovery.restore import restore
 
@@ -409,7 +412,7 @@ def test_the_manifest_check_hashes_pieces_side_by_side_and_names_every_bad_one_i
     small_image(store, tmp_path)
     pieces = read_image(store, "img").pieces("disk1-part1.raw.zst")
     assert len(pieces) >= 4
-    real_sha256, together = image_module._sha256, threading.Barrier(2, timeout=10)
+    real_sha256, together = imageverify._sha256, threading.Barrier(2, timeout=10)
     calls: list[str] = []
 
     def watched(*args: object) -> tuple[int, str]:
@@ -418,7 +421,7 @@ def test_the_manifest_check_hashes_pieces_side_by_side_and_names_every_bad_one_i
             together.wait()  # the first two files are hashed at the same time, or this times out
         return real_sha256(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(image_module, "_sha256", watched)
+    monkeypatch.setattr(imageverify, "_sha256", watched)
     assert verify_manifest(store, "img").files.keys() >= set(pieces)
     for bad in (pieces[3], pieces[1]):
         path = store.root / "img" / bad

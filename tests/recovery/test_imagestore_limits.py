@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from fat_damage import ENV, chain_of, set_entry
 
-from recovery import imagestore
+from recovery import fatstore
 from recovery.capture import recover_slot
-from recovery.imagestore import FatImageStore, StoreError
+from recovery.fatstore import FatImageStore
+from recovery.imagestore import StoreError
 
 MIB = 1 << 20
 MTOOLS = {name: shutil.which(name) for name in ("mcopy", "mdeltree", "mdir", "mkfs.vfat")}
@@ -47,7 +48,7 @@ def fake_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
     for name in ("FAT_UPDATE_SECONDS", "STREAM_STALL_SECONDS", "STREAM_END_SECONDS"):
-        monkeypatch.setattr(imagestore, name, 1.0, raising=False)
+        monkeypatch.setattr(fatstore, name, 1.0, raising=False)
     return folder
 
 

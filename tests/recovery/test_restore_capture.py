@@ -23,10 +23,13 @@ from recovery import restore as restore_module
 from recovery.blockimage import ImageProblem
 from recovery.capture import capture, recover_slot
 from recovery.errors import CaptureError, DiskWriteError, ImageError, SavedStateError
-from recovery.image import ImageHeader, ImageWriter, read_image, verify_image
-from recovery.imagestore import DirectoryStore, FatImageStore, ImageStore
+from recovery.fatstore import FatImageStore
+from recovery.image import ImageHeader, ImageWriter, read_image
+from recovery.imagestore import DirectoryStore, ImageStore
+from recovery.imageverify import verify_image
 from recovery.layout import MBR_MAX_BYTES, DiskLayout, Layout, LayoutMismatch, PartitionLayout, TargetDisk
 from recovery.partition_table import read_layout_from_disk
+from recovery.problems import Problem, error_for
 from recovery.restore import restore
 
 MIB = 2**20
@@ -323,8 +326,8 @@ def test_corrupt_image_is_refused_before_the_disk_is_touched(
     with pytest.raises(ImageProblem) as info:
         restore(store, "factory", [target])
     assert sha(target.path) == before
-    assert isinstance(info.value.to_error("factory"), ImageError)
-    assert isinstance(info.value.to_error("user"), SavedStateError)
+    assert isinstance(error_for(Problem.IMAGE_UNUSABLE, "factory", str(info.value)), ImageError)
+    assert isinstance(error_for(Problem.IMAGE_UNUSABLE, "user", str(info.value)), SavedStateError)
 
 
 @pytest.mark.parametrize(
@@ -363,7 +366,7 @@ def test_content_that_cannot_be_a_filesystem_is_refused_before_the_disk_is_touch
     with pytest.raises(ImageProblem, match=re.escape(why)) as info:
         restore(store, "user", [target], full_verify=full_verify)
     assert sha(target.path) == before
-    assert isinstance(info.value.to_error("user"), SavedStateError)
+    assert isinstance(error_for(Problem.IMAGE_UNUSABLE, "user", str(info.value)), SavedStateError)
     with pytest.raises(ImageProblem, match=re.escape(why)):
         verify_image(store, "user")
 
@@ -464,7 +467,7 @@ def loop_device(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
 
 def test_zeroing_a_block_device_range_unmaps_it_where_the_device_can(loop_device: tuple[Path, Path]) -> None:
     """A loop device zeroes by punching its backing file: the range must be given back, not filled."""
-    from recovery.restore import zero_range
+    from recovery.diskio import zero_range
 
     device, backing = loop_device
     with open(device, "r+b") as fh:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from recovery import ext4_capture, restore
-from recovery.ext4_capture import Ext4CaptureError, ext4_info
+from recovery import ext4meta, restore
+from recovery.ext4meta import Ext4CaptureError, ext4_info
 from recovery.restore import check_filesystem
 
 SPIN = "#!/bin/sh\ntrap '' TERM INT\nwhile :; do :; done\n"
@@ -55,6 +55,6 @@ def test_a_capture_tool_that_spins_fails_the_partition(
     spinning: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spin_as(spinning, "dumpe2fs")
-    monkeypatch.setattr(ext4_capture, "QUERY_SECONDS", 1.0, raising=False)
+    monkeypatch.setattr(ext4meta, "QUERY_SECONDS", 1.0, raising=False)
     with pytest.raises(Ext4CaptureError, match="dumpe2fs did not finish within 1 s, killed"):
         ext4_info("/dev/null?offset=0")

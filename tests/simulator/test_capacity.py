@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from recovery.controller_report import format_ld_size
 from simulator.errors import BadSize
 from simulator.smartarray.raid import logical_drive_bytes
+from simulator.smartarray.sizes import format_ld_size
 from simulator.units import drive_sectors, orca_drive_label, parse_drive_size
 
 

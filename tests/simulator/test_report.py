@@ -10,7 +10,6 @@ import pytest
 
 from recovery.controller_report import (
     ControllerCliError,
-    format_ld_size,
     parse_config,
     parse_ld_status,
     parse_pd_status,
@@ -20,6 +19,7 @@ from simulator.catalog import catalog
 from simulator.lab import Lab
 from simulator.server import Server
 from simulator.smartarray.report import CliError, run_command
+from simulator.smartarray.sizes import format_ld_size
 
 
 def report(server: Server, command: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recovery.tui.visible import visible
+from textconsole.visible import visible
 
 COLS, ROWS = 80, 25
 _SGR_FG = {

@@ -1,15 +1,15 @@
-"""Keys as a terminal sends them: xterm escape sequences and the HP serial-console equivalents.
+"""Keys as a terminal sends them: xterm escape sequences, decoded and encoded.
 
 A console reads raw bytes; :class:`KeyDecoder` turns them into key names ("F8", "UP", "ENTER", "a").
-HP's BIOS serial console maps ``ESC 1``..``ESC 9`` to F1..F9, ``ESC 0`` to F10, ``ESC !`` to F11 and
-``ESC @`` to F12 (research notes §1.1: "Press "ESC+9" for ROM-Based Setup Utility" ...).
+A console that also takes two-byte forms, ESC followed by one character (the HP BIOS serial console's
+``ESC 9`` for F9 ...), gives them to its decoder as ``escapes``: they are that console's own.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 # What a test or a script sends for each key (xterm).
 SEQUENCES: dict[str, bytes] = {
@@ -60,15 +60,8 @@ _ALIASES: dict[bytes, str] = {
     b"\x08": "BACKSPACE",
 }
 
-# HP serial console: ESC followed by one character.
-SERIAL_ESCAPES: dict[bytes, str] = {
-    **{f"\x1b{n}".encode(): f"F{n}" for n in range(1, 10)},
-    b"\x1b0": "F10",
-    b"\x1b!": "F11",
-    b"\x1b@": "F12",
-}
-
-_TABLE: dict[bytes, str] = {**{v: k for k, v in SEQUENCES.items()}, **_ALIASES, **SERIAL_ESCAPES}
+KEY_TABLE: dict[bytes, str] = {**{v: k for k, v in SEQUENCES.items()}, **_ALIASES}
+"""Every byte string the decoder knows as one key (outside a console's own ``escapes``)."""
 
 LONE_ESC_PAUSE = 0.05  # a lone ESC is the Escape key once nothing has followed it for this long
 SEQUENCE_PAUSE = 1.0  # an unfinished escape sequence waits this long for its next byte, then is dropped
@@ -90,7 +83,7 @@ def encode(*keys: str) -> bytes:
 
 
 def _plain_key(byte: int) -> str:
-    if key := _TABLE.get(bytes([byte])):
+    if key := KEY_TABLE.get(bytes([byte])):
         return key
     ch = chr(byte)  # Latin-1
     return ch if ch.isprintable() else f"CTRL-{chr(byte + 64)}" if byte < 32 else "UNKNOWN"
@@ -104,7 +97,8 @@ class KeyDecoder:
     for more before calling :meth:`settle`, and call :meth:`flush` when the input ends.
 
     Every byte is looked at once (linear time) and at most :data:`MAX_SEQUENCE` bytes are held. A lone ESC
-    is the Escape key after :data:`LONE_ESC_PAUSE`; ``ESC 9``, ``ESC !`` ... are the HP serial forms.
+    is the Escape key after :data:`LONE_ESC_PAUSE`, unless ``escapes`` (the console's own two-byte forms,
+    ``{b"\x1b9": "F9"}``) name what ESC and the byte after it are.
     An unfinished CSI or SS3 sequence (``ESC [``, ``ESC [ 2``, ``ESC O``) waits up to
     :data:`SEQUENCE_PAUSE` for its next byte, since a serial link can pause inside a key; then it is
     dropped, never typed as separate keys (an F11 split as ``ESC [ 2`` | ``3 ~`` must not type a "3",
@@ -112,8 +106,14 @@ class KeyDecoder:
     ESC within :data:`SEQUENCE_PAUSE` of it becoming Escape is the rest of a split key: dropped with it.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, escapes: Mapping[bytes, str] | None = None
+    ) -> None:
+        for form in escapes or {}:
+            if len(form) != 2 or form[0] != _ESC or form[1] in _INTRODUCERS:
+                raise ValueError(f"{form!r} is no two-byte form ESC + character (other than [ or O)")
         self._clock = clock
+        self._escapes = dict(escapes or {})
         self._seq = bytearray()  # the escape sequence being read: ESC, then its introducer and parameters
         self._discarding = False  # past MAX_SEQUENCE: skipping to the end of a sequence already dropped
         self._split = False  # the sequence is the rest of a split key whose ESC became Escape: dropped
@@ -193,9 +193,9 @@ class KeyDecoder:
                 seq.append(byte)
                 return True
             seq.clear()
-            serial = _TABLE.get(bytes((_ESC, byte)))
-            if serial is not None:
-                keys.append(serial)  # ESC 9 = F9 ...
+            own = self._escapes.get(bytes((_ESC, byte)))
+            if own is not None:
+                keys.append(own)  # the console's two-byte form (HP serial: ESC 9 = F9 ...)
                 return True
             keys.append("ESC")  # ESC, then a key of its own (another ESC starts a new sequence)
             return False
@@ -208,7 +208,7 @@ class KeyDecoder:
             return True
         if byte in _FINAL:
             seq.append(byte)
-            key = None if self._split else _TABLE.get(bytes(seq))
+            key = None if self._split else KEY_TABLE.get(bytes(seq))
             seq.clear()
             self._split = False
             if key is not None:

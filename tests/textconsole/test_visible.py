@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recovery.tui.screen import COLS, ROWS, Screen
-from recovery.tui.visible import VisibleArgumentParser, visible, visible_lines
+from textconsole.screen import COLS, ROWS, Screen
+from textconsole.visible import VisibleArgumentParser, visible, visible_lines
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The Recovery Environment's terminal: raw keys in, ANSI screens out (a pty, a serial line, a VT)."""
+"""A raw terminal: keys in, ANSI screens out (a pty, a serial line, a VT)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import select
 import termios
 import time
 import tty
-from typing import IO
+from collections.abc import Mapping
+from typing import IO, Any
 
-from recovery.tui.keys import KeyDecoder
-from recovery.tui.screen import Screen
+from textconsole.keys import KeyDecoder
+from textconsole.screen import Screen
 
 
 class TerminalClosed(Exception):
@@ -18,12 +19,15 @@ class TerminalClosed(Exception):
 
 
 class Terminal:
-    def __init__(self, infd: int, out: IO[str]) -> None:
+    """Shows :class:`Screen` s on ``out`` and reads keys from ``infd`` (raw mode while a tty); ``escapes``:
+    the console's own two-byte key forms (:class:`KeyDecoder`)."""
+
+    def __init__(self, infd: int, out: IO[str], escapes: Mapping[bytes, str] | None = None) -> None:
         self.infd = infd
         self.out = out
-        self._decoder = KeyDecoder()
+        self._decoder = KeyDecoder(escapes=escapes)
         self._pending: list[str] = []
-        self._saved: list | None = None
+        self._saved: list[Any] | None = None  # what tcgetattr gives, for tcsetattr
 
     def __enter__(self) -> Terminal:
         if os.isatty(self.infd):

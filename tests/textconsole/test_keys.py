@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recovery.tui.keys import (
-    _TABLE,
+from textconsole.keys import (
+    KEY_TABLE,
     LONE_ESC_PAUSE,
     MAX_SEQUENCE,
     SEQUENCE_PAUSE,
@@ -18,7 +18,7 @@ from recovery.tui.keys import (
     encode,
 )
 
-KEY_NAMES = set(_TABLE.values())
+KEY_NAMES = set(KEY_TABLE.values())
 
 
 class Clock:
@@ -74,9 +74,12 @@ def test_a_lone_esc_is_still_escape_after_its_short_pause() -> None:
     assert decoder.feed(b"\x1b") == [] and decoder.flush() == ["ESC"]  # end of input
 
 
-def test_the_hp_serial_forms_and_xterm_keys_still_decode() -> None:
-    decoder, _ = decoder_and_clock()
+def test_a_consoles_own_two_byte_forms_and_xterm_keys_decode() -> None:
+    serial = {b"\x1b9": "F9", b"\x1b0": "F10", b"\x1b!": "F11", b"\x1b@": "F12", b"\x1b1": "F1"}
+    decoder = KeyDecoder(Clock(), escapes=serial)
     assert decoder.feed(b"\x1b9\x1b0\x1b!\x1b@\x1b1") == ["F9", "F10", "F11", "F12", "F1"]
+    plain, _ = decoder_and_clock()  # without them, ESC and the character after it are two keys
+    assert plain.feed(b"\x1b9\x1b!") == ["ESC", "9", "ESC", "!"]
     assert decoder.feed(encode("F8", "UP", "ENTER", "3", "TAB", "F1", "DELETE")) == [
         "F8",
         "UP",
@@ -88,6 +91,12 @@ def test_the_hp_serial_forms_and_xterm_keys_still_decode() -> None:
     ]
     assert decoder.feed(b"\x1b\x1b[A") == ["ESC", "UP"]  # ESC, then a key: nothing waits
     assert decoder.feed(b"\x1bx") == ["ESC", "x"]
+
+
+def test_a_two_byte_form_cannot_take_the_place_of_a_sequence() -> None:
+    for form in (b"\x1b[", b"\x1bO", b"9", b"\x1b99"):
+        with pytest.raises(ValueError, match="no two-byte form"):
+            KeyDecoder(escapes={form: "F9"})
 
 
 def test_an_esc_split_from_its_bracket_is_escape_and_the_rest_is_dropped() -> None:
@@ -195,6 +204,6 @@ def test_a_key_paused_inside_comes_out_whole_or_as_escape_never_as_other_keys(
             at = cut
         keys += decoder.feed(data[at:])
         keys += pause(decoder, clock, LONE_ESC_PAUSE * 0.5)  # a typist's gap, shorter than any pause
-        expected.append("ESC" if escape else _TABLE.get(data, key))
+        expected.append("ESC" if escape else KEY_TABLE.get(data, key))
     keys += decoder.flush()
     assert keys == expected
