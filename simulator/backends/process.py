@@ -16,7 +16,7 @@ import termios
 from typing import ClassVar
 
 from simulator.backends.base import BootBackend, BootOutcome, BootRequest
-from simulator.backends.installed import READY, BootFailure, boot_chain
+from simulator.bootchain import READY, BootFailure, boot_chain
 from simulator.firmware.console import Console, ConsoleClosed
 from simulator.firmware.relay import relay
 from simulator.firmware.screen import Attr

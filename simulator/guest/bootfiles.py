@@ -28,7 +28,7 @@ from recovery.imagestore import DirectoryStore, FatImageStore, StoreError
 from recovery.module import MODULE_PATH, ModuleConfigError, parse_module
 from recovery.partition_table import write_partition_table
 from simulator import factory
-from simulator.backends.installed import BootFailure, read_mbr
+from simulator.bootchain import BootFailure, read_mbr
 from simulator.drivekey import FACTORY_PATH, store
 from simulator.guest import GuestArtifacts, artifacts
 from simulator.guest.cache import InputHash, cached_build

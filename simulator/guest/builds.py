@@ -14,7 +14,7 @@ import py_compile
 import shutil
 from pathlib import Path
 
-from simulator.backends.installed import READY
+from simulator.bootchain import READY
 from simulator.factory import repo_root
 from simulator.guest import initramfs
 from simulator.guest.cache import InputHash, Progress, build_dir, cached_build

@@ -16,7 +16,7 @@ import pytest
 from recovery.tui import keys as decoding
 from recovery.tui.keys import KeyDecoder
 from recovery.tui.terminal import Terminal
-from simulator.backends.installed import boot_chain
+from simulator.bootchain import boot_chain
 from simulator.firmware.console import Console, ConsoleClosed
 from simulator.lab import Lab
 from simulator.systemfiles import write_file

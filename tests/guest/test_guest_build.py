@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from simulator.backends.installed import READY
+from simulator.bootchain import READY
 from simulator.backends.libvirt_channels import (
     LineService,
     PowerIntent,
