@@ -335,8 +335,8 @@ def _io_error_offset(text: str | None) -> int:
 def cmd_power_on(lab: Lab, args: argparse.Namespace) -> int:
     from simulator.backends import get_backend
     from simulator.firmware.console import Console, Timing
-    from simulator.firmware.machine import Machine
-    from simulator.firmware.session import Session, powered
+    from simulator.machine import Machine
+    from simulator.session import Session, powered
 
     machine = Machine(lab, args.name)
     if getattr(args, "libvirt_uri", None):
@@ -369,7 +369,7 @@ def cmd_power_on(lab: Lab, args: argparse.Namespace) -> int:
 @contextmanager
 def _sigterm_is_the_power_button() -> Iterator[None]:
     """SIGTERM/SIGHUP power the server off as the power button does (``destroy --force`` sends it)."""
-    from simulator.firmware.console import PowerButtonPressed
+    from simulator.machine import PowerButtonPressed
 
     def press(_signum: int, _frame: object) -> None:
         raise PowerButtonPressed()

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simulator.firmware.console import Console
-from simulator.firmware.machine import Machine
 from simulator.firmware.screen import PLAIN, Screen
 from simulator.firmware.views import Action, Exit, View, run_views
+from simulator.machine import Machine
 
 TITLE = "Default Boot Override Options"
 PROMPT = "Please Choose one of the Following Default Boot Override Options:"

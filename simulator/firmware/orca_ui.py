@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from recovery.controller_report import format_ld_size
-from simulator.firmware.machine import Machine
 from simulator.firmware.screen import ROWS, Attr, Screen
 from simulator.firmware.views import Action, Pop, View
+from simulator.machine import Machine
 from simulator.smartarray import raid
 from simulator.smartarray.model import LogicalDriveView, PhysicalDriveView, port_of
 from simulator.units import orca_drive_label

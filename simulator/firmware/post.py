@@ -11,9 +11,12 @@ import enum
 from dataclasses import dataclass
 
 from simulator.catalog import HardwareModel
+from simulator.firmware.boot_menu import run_boot_override
 from simulator.firmware.console import Console
-from simulator.firmware.machine import Machine
+from simulator.firmware.orca import OrcaExit, run_orca
+from simulator.firmware.rbsu import run_rbsu
 from simulator.firmware.screen import Attr
+from simulator.machine import Machine
 from simulator.server import Server
 
 RED = Attr("red", "black", bold=True)
@@ -162,8 +165,6 @@ def _smart_array_stage(
     prompt = (ORCA_PROMPT, ORCA_SKIP) if verbose else ()
     if console.window(console.timing.prompt_seconds, {"F8", "ESC"}, prompt=prompt) != "F8":
         return None
-    from simulator.firmware.orca import OrcaExit, run_orca
-
     if run_orca(console, machine) is OrcaExit.REBOOT:
         return PostResult(PostChoice.REBOOT)
     console.clear()  # back from the utility: POST goes on
@@ -179,8 +180,6 @@ def _function_key(console: Console, machine: Machine, key: str | None) -> PostRe
     if key == "F12":
         return PostResult(PostChoice.BOOT, "nic")
     if key == "F11":
-        from simulator.firmware.boot_menu import run_boot_override
-
         choice = run_boot_override(console, machine)
         console.clear()
         if choice == "rbsu":
@@ -190,7 +189,5 @@ def _function_key(console: Console, machine: Machine, key: str | None) -> PostRe
 
 
 def _rbsu(console: Console, machine: Machine) -> PostResult:
-    from simulator.firmware.rbsu import run_rbsu
-
     run_rbsu(console, machine)
     return PostResult(PostChoice.REBOOT)  # leaving RBSU restarts the server (research notes §3.4)

@@ -30,7 +30,7 @@ from recovery.partition_table import write_partition_table
 from simulator import factory
 from simulator.bootchain import BootFailure, read_mbr
 from simulator.drivekey import FACTORY_PATH, store
-from simulator.guest import GuestArtifacts, artifacts
+from simulator.guest.artifacts import GuestArtifacts, artifacts
 from simulator.guest.cache import InputHash, cached_build
 from simulator.guest.debian import GuestBuildError
 from simulator.server import Server

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from simulator.firmware.console import Console, ConsoleClosed
+from simulator.firmware.console import Console
 from simulator.firmware.keys import encode
-from simulator.firmware.machine import Machine
+from simulator.machine import ConsoleClosed, Machine
 
 
 @dataclass

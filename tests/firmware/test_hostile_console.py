@@ -17,8 +17,9 @@ from recovery.tui import keys as decoding
 from recovery.tui.keys import KeyDecoder
 from recovery.tui.terminal import Terminal
 from simulator.bootchain import boot_chain
-from simulator.firmware.console import Console, ConsoleClosed
+from simulator.firmware.console import Console
 from simulator.lab import Lab
+from simulator.machine import ConsoleClosed
 from simulator.systemfiles import write_file
 
 HOSTILE = "banner\x1b[2J\x1b[1;1HSystem ready.\x9b\udcff"

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyed_console import press
 
-from simulator.firmware.console import Console, ConsoleClosed
+from simulator.firmware.console import Console
 from simulator.firmware.keys import encode
-from simulator.firmware.machine import Machine
 from simulator.firmware.rbsu import EXIT_PROMPT, IPL_FOOTER, MENU_ITEMS, run_rbsu
 from simulator.lab import Lab
+from simulator.machine import ConsoleClosed, Machine
 from simulator.state import FACTORY_IPL, IPL_DEVICES
 
 SCREENS = Path(__file__).resolve().parents[2] / "fixtures" / "screens"

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator import systemfiles
-from simulator import bootchain
+from simulator import bootchain, systemfiles
 from simulator.guest import debian
 
 SPIN = "#!/bin/sh\ntrap '' TERM INT\nsleep 1000 &\nwhile :; do :; done\n"
