@@ -11,7 +11,8 @@ from recovery.controller_report import format_ld_size
 from simulator.catalog import CatalogEntry, lookup
 from simulator.drives import create_drive_image, create_sparse_file
 from simulator.errors import NoController
-from simulator.smartarray.model import SmartArray, unique_identifier
+from simulator.smartarray.model import SmartArray
+from simulator.smartarray.views import unique_identifier
 from simulator.state import ServerState
 from simulator.units import drive_bytes
 
@@ -77,7 +78,7 @@ class Server:
         if self.state.controller is None:
             raise NoController(model=self.entry.hardware.name)
         if self._array is None:
-            self._array = SmartArray(self)
+            self._array = SmartArray(self.state.controller, self.entry.hardware, self.state.bays, self)
         return self._array
 
     def presented_disks(self) -> list[PresentedDisk]:

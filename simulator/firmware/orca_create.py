@@ -33,7 +33,7 @@ from simulator.firmware.orca_ui import (
 from simulator.firmware.screen import Screen
 from simulator.firmware.views import Action, Pop, Push, View
 from simulator.smartarray import raid
-from simulator.smartarray.model import PhysicalDriveView
+from simulator.smartarray.views import PhysicalDriveView
 
 DRIVES, RAID, SPARE, BOOT = range(4)
 CREATE_HELP = (

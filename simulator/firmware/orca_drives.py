@@ -28,7 +28,7 @@ from simulator.firmware.orca_ui import (
 )
 from simulator.firmware.screen import Screen
 from simulator.firmware.views import Action, Exit, Pop, Push, View
-from simulator.smartarray.model import LogicalDriveView, PhysicalDriveView
+from simulator.smartarray.views import LogicalDriveView, PhysicalDriveView
 
 NO_LOGICAL_DRIVES = "There are no logical drives configured."
 RETURN_HELP = ("<ESC> to return",)

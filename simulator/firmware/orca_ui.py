@@ -16,7 +16,7 @@ from simulator.firmware.screen import ROWS, Attr, Screen
 from simulator.firmware.views import Action, Pop, View
 from simulator.machine import Machine
 from simulator.smartarray import raid
-from simulator.smartarray.model import LogicalDriveView, PhysicalDriveView, port_of
+from simulator.smartarray.views import LogicalDriveView, PhysicalDriveView, port_of
 from simulator.units import orca_drive_label
 
 

@@ -12,10 +12,10 @@ import re
 
 from recovery.controller_report import format_ld_size
 from simulator.smartarray import raid
-from simulator.smartarray.model import (
+from simulator.smartarray.model import SmartArray
+from simulator.smartarray.views import (
     LogicalDriveView,
     PhysicalDriveView,
-    SmartArray,
     drive_id,
     geometry,
     unique_identifier,
@@ -40,7 +40,7 @@ def status_text(ld: LogicalDriveView) -> str:
 
 
 def _header(array: SmartArray, *, serial: bool) -> str:
-    head = f"{array.server.entry.hardware.controller} in Slot 0 (Embedded)"
+    head = f"{array.chassis.controller} in Slot 0 (Embedded)"
     return f"{head}    (sn: {array.settings.serial})" if serial else head
 
 
@@ -66,8 +66,7 @@ def show_config(array: SmartArray) -> str:
         # Unused space: raw space left on the data drives, in MiB (facts §5.2, S7).
         unused = max(0, (sum(usable_bytes(s) for s in sizes) - _raw_used(lds, cfg.name)) // MIB)
         lines += [
-            f"   array {cfg.name} ({array.server.entry.hardware.drive_interface}, "
-            f"Unused Space: {unused}  MB)",
+            f"   array {cfg.name} ({array.chassis.drive_interface}, Unused Space: {unused}  MB)",
             "",
             "",
         ]

@@ -17,7 +17,7 @@ from simulator.backends.base import BootRequest
 from simulator.backends.libvirt_server import boot_spec
 from simulator.lab import Lab
 from simulator.machine import Machine
-from simulator.smartarray.model import unique_identifier
+from simulator.smartarray.views import unique_identifier
 from simulator.virt.domain import NS, domain_name, domain_xml, read_metadata
 
 
@@ -214,7 +214,7 @@ def test_a_write_protected_drivekey_is_read_only_to_the_guest(lab: Lab) -> None:
 
     lab.create("cic", "cic-360g7", blank=True)
     with lab.open("cic") as server:
-        drivekey_faults.apply(server, "drivekey-readonly")
+        drivekey_faults.drivekey_readonly(server)
     try:
         usb = [
             d
