@@ -69,5 +69,15 @@ def store(path: Path) -> FatImageStore:
 
 def file_digest(path: Path, inner: str) -> str:
     """SHA-256 of one file on the DriveKey (tests and faults use it)."""
-    with store(path).open_read(inner) as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    return fat_file_digest(store(path), inner)
+
+
+def fat_file_digest(fat: FatImageStore, inner: str) -> str:
+    """SHA-256 of one file of a DriveKey's FAT, read through mtools.
+
+    :raises StoreError: it cannot be read."""
+    h = hashlib.sha256()
+    with fat.open_read(inner) as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()

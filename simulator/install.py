@@ -44,12 +44,12 @@ def build_drivekey(path: Path, entry: CatalogEntry) -> ModuleConfig:
     disk = partition_layout()
     write_partition_table(path, disk)
     make_filesystem(path, disk.partitions[0], None)
-    with open(path, "r+b") as f:
-        f.write(SYSLINUX_MBR.read_bytes()[:440])
+    with open(path, "r+b") as disk_file:
+        disk_file.write(SYSLINUX_MBR.read_bytes()[:440])
     spec = f"{path}@@{PARTITION_START}"
     for folder in ("IRECOVERY", "IMAGES"):
         _mtools("mmd", "-i", spec, f"::/{folder}")
-    seconds = data_seconds(sum(f.stat().st_size for f in image.directory.iterdir()))
+    seconds = data_seconds(sum(p.stat().st_size for p in image.directory.iterdir()))
     _mtools("mcopy", "-s", "-i", spec, str(image.directory), f"::/{FACTORY_PATH}", seconds=seconds)
     store(path).write_file(MODULE_PATH, config.dumps().encode())
     return config

@@ -87,6 +87,8 @@ class ProcessBackend(BootBackend):
         typed = ""
         while True:
             key = console.get_key()
+            if key is None:
+                continue  # only a timed wait ends without a key; this one waits for ever
             if key == "ENTER":
                 if typed.strip() == "poweroff":
                     return BootOutcome.POWER_OFF

@@ -253,12 +253,12 @@ class Console:
         self._last_screen_text = text
         self._record(f"\n===== screen: {screen.name} =====\n{text}=====\n")
         if self._screens_dir:
-            self._save_screen(screen)
+            self._save_screen(screen, self._screens_dir)
 
-    def _save_screen(self, screen: Screen) -> None:
-        self._screens_dir.mkdir(parents=True, exist_ok=True)
+    def _save_screen(self, screen: Screen, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
         self._screen_count += 1
-        stem = self._screens_dir / f"{self._screen_count:03d}-{screen.name}"
+        stem = folder / f"{self._screen_count:03d}-{screen.name}"
         stem.with_suffix(".txt").write_text(screen.text(), encoding="utf-8")
         from simulator.firmware.render import render_png  # start-up: Pillow, for --screens only
 

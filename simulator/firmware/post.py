@@ -98,7 +98,7 @@ def smart_array_lines(server: Server) -> tuple[list[str], list[str]]:
     hw = server.entry.hardware
     array = server.smart_array
     lds = array.logical_drives()
-    cache = server.state.controller.cache_mb
+    cache = array.settings.cache_mb
     count = f"{len(lds)} Logical Drive{'' if len(lds) == 1 else 's'}"
     # One logical line on the real console, wrapped as the 80-column console wraps it.
     banner = [

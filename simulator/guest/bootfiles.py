@@ -25,7 +25,7 @@ from recovery.imagestore import DirectoryStore, FatImageStore, StoreError
 from recovery.module import MODULE_PATH, ModuleConfigError, parse_module
 from simulator import factory
 from simulator.bootchain import BootFailure, read_mbr
-from simulator.drivekey import FACTORY_PATH, store
+from simulator.drivekey import FACTORY_PATH, fat_file_digest, store
 from simulator.guest.artifacts import GuestArtifacts, artifacts
 from simulator.guest.cache import InputHash, cached_build
 from simulator.guest.debian import GuestBuildError
@@ -87,9 +87,8 @@ def _sums_digest(fat: FatImageStore, folder: str) -> str | None:
         sums = fat.read_bytes(f"{folder}/SHA256SUMS")
         for line in sums.decode().splitlines():
             digest, name = line.split(None, 1)
-            with fat.open_read(f"{folder}/{name.lstrip('*')}") as fh:
-                if hashlib.file_digest(fh, "sha256").hexdigest() != digest:
-                    return None
+            if fat_file_digest(fat, f"{folder}/{name.lstrip('*')}") != digest:
+                return None
     except (StoreError, ValueError, UnicodeDecodeError):
         return None
     return hashlib.sha256(sums).hexdigest()
