@@ -5,19 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from recovery.controller_report import format_ld_size
 from simulator.catalog import CatalogEntry, lookup
 from simulator.drives import create_drive_image, create_sparse_file
 from simulator.errors import NoController
+from simulator.locks import HeldLock
 from simulator.smartarray.model import SmartArray
 from simulator.smartarray.views import unique_identifier
 from simulator.state import ServerState
 from simulator.units import drive_bytes
-
-if TYPE_CHECKING:
-    from simulator.locks import HeldLock
 
 STATE_FILE = "server.json"
 
