@@ -21,7 +21,7 @@ def libvirt_available() -> tuple[bool, str]:
         return False, "virsh is not installed"
     try:  # import only: constructing the backend would build the guests
         from simulator.backends.libvirt_backend import LibvirtBackend  # noqa: F401
-        from simulator.backends.libvirt_domain import domain_name  # noqa: F401
+        from simulator.virt.domain import domain_name  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - any reason the tier cannot be had
         return False, f"the libvirt backend is missing: {exc}"
     status = subprocess.run(
@@ -54,8 +54,8 @@ def campaign_libvirt(
     I/O: ``virsh domstats`` counts a zeroed gap (one WRITE SAME) as its whole length, 8 GB within one
     50 ms poll of a factory restore, so byte offsets would put almost every kill at that one instant.
     """
-    from simulator.backends.libvirt_domain import domain_name
     from simulator.firmware.driver import ConsoleDriver
+    from simulator.virt.domain import domain_name
 
     rng = random.Random(seed)
     srv = ProcessServer(

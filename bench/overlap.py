@@ -14,7 +14,7 @@ from pathlib import Path
 
 import benchlib
 
-from simulator.backends.installed import BootFailure, boot_chain
+from simulator.bootchain import BootFailure, boot_chain
 from simulator.drivekey import store as drivekey_store
 from simulator.firmware.driver import ConsoleDriver, ScreenNotFound
 from simulator.lab import Lab

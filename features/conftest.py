@@ -124,7 +124,7 @@ def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Tech
 
 def _no_domains_left(lab: Path) -> None:
     """The scenario's guests are gone once its consoles are closed; one left running fails it (and goes)."""
-    from simulator.backends.libvirt_conn import destroy_leftovers
+    from simulator.virt.connection import destroy_leftovers
 
     names = destroy_leftovers(str(lab.resolve()))
     assert not names, f"libvirt domains left running after the scenario: {names}"

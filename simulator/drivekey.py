@@ -1,33 +1,33 @@
 """The internal USB DriveKey: a real disk image (MBR + FAT32 + SYSLINUX) holding the Interaction Recovery
 module configuration, the Standard Factory Image and the User Configured Image slot.
 
-Built and changed without mounting (mtools, syslinux's mtools installer), so the lab runs unprivileged.
+Its layout, its FAT (:func:`store`) and what its module configuration says; the factory writes it
+(:mod:`simulator.install`), faults damage it (:mod:`simulator.drivekey_faults`). Built and changed
+without mounting (mtools, syslinux's mtools installer), so the lab runs unprivileged.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from recovery.fatstore import FatImageStore
 from recovery.layout import DiskLayout, PartitionLayout
-from recovery.module import MODULE_PATH, ModuleConfig, RequiredLogicalDrive
-from recovery.partition_table import write_partition_table
-from recovery.tools import FAT_UPDATE_SECONDS, data_seconds, run_tool
+from recovery.module import ModuleConfig, RequiredLogicalDrive
 from simulator.catalog import CatalogEntry
-from simulator.factory import SYSLINUX_MBR, FactoryImage, factory_image, make_filesystem
+from simulator.recipe import Recipe
 
 DRIVEKEY_BYTES = 2 * 1024**3  # a 2 GB DriveKey
 PARTITION_START = 1 << 20
 FACTORY_PATH = "IMAGES/FACTORY"
 USER_SLOT = "IMAGES/USER"
 CAPTURE_EXCLUDE = {"SYSTEM": ("recordings/**", "logs/**")}  # the seed: captures leave these out
-_ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
 
 
-def module_config(entry: CatalogEntry, image: FactoryImage) -> ModuleConfig:
-    boot_limits = [d["boot_limit"] for d in image.recipe["disk"]]
+def module_config(entry: CatalogEntry, recipe: Recipe, factory_sha256: str) -> ModuleConfig:
+    """The module configuration of ``entry``'s DriveKey, whose factory image is ``recipe``'s (its
+    SHA256SUMS digest ``factory_sha256``)."""
+    boot_limits = [d.boot_limit for d in recipe.disks]
     lds = tuple(
         RequiredLogicalDrive(ld.raid, ld.drives, boot_limits[min(i, len(boot_limits) - 1)])
         for i, ld in enumerate(entry.logical_drives)
@@ -40,7 +40,7 @@ def module_config(entry: CatalogEntry, image: FactoryImage) -> ModuleConfig:
         product_name=entry.hardware.product_name,
         logical_drives=lds,
         factory_image=FACTORY_PATH,
-        factory_sha256=image.sums_digest(),
+        factory_sha256=factory_sha256,
         user_slot=USER_SLOT,
         capture_exclude=dict(CAPTURE_EXCLUDE),
     )
@@ -67,34 +67,17 @@ def store(path: Path) -> FatImageStore:
     return FatImageStore(path, PARTITION_START)
 
 
-def build_drivekey(path: Path, entry: CatalogEntry) -> ModuleConfig:
-    """Write a complete DriveKey for ``entry`` at ``path`` (a new file)."""
-    image = factory_image(entry.image)
-    config = module_config(entry, image)
-    with open(path, "xb") as f:
-        f.truncate(DRIVEKEY_BYTES)
-    disk = partition_layout()
-    write_partition_table(path, disk)
-    make_filesystem(path, disk.partitions[0], None)
-    with open(path, "r+b") as f:
-        f.write(SYSLINUX_MBR.read_bytes()[:440])
-    spec = f"{path}@@{PARTITION_START}"
-    for folder in ("IRECOVERY", "IMAGES"):
-        _mtools("mmd", "-i", spec, f"::/{folder}")
-    seconds = data_seconds(sum(f.stat().st_size for f in image.directory.iterdir()))
-    _mtools("mcopy", "-s", "-i", spec, str(image.directory), f"::/{FACTORY_PATH}", seconds=seconds)
-    store(path).write_file(MODULE_PATH, config.dumps().encode())
-    return config
-
-
-def _mtools(*args: str, seconds: float = FAT_UPDATE_SECONDS) -> None:
-    """An mtools run on the new DriveKey (nothing to check: mkfs.vfat has just made its filesystem)."""
-    done = run_tool(list(args), seconds=seconds, env=_ENV)  # running out of time: ToolTimeout, an OSError
-    if done.returncode:
-        raise OSError(f"{args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
-
-
 def file_digest(path: Path, inner: str) -> str:
     """SHA-256 of one file on the DriveKey (tests and faults use it)."""
-    with store(path).open_read(inner) as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    return fat_file_digest(store(path), inner)
+
+
+def fat_file_digest(fat: FatImageStore, inner: str) -> str:
+    """SHA-256 of one file of a DriveKey's FAT, read through mtools.
+
+    :raises StoreError: it cannot be read."""
+    h = hashlib.sha256()
+    with fat.open_read(inner) as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()

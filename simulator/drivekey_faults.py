@@ -1,4 +1,5 @@
 """Faults of the DriveKey and its content: real damage done to the real FAT image (mtools, chattr).
+`g7sim fault` finds them in :mod:`simulator.fault_registry`.
 
 Each one is something that happens to DriveKeys in the field: a module configuration that is
 corrupt, missing or for another model; a damaged, truncated or incomplete image; a DriveKey provisioned
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from recovery.imagestore import FilesystemDamaged, StoreError
@@ -22,7 +24,6 @@ from simulator import fat32
 from simulator.catalog import catalog
 from simulator.drivekey import FACTORY_PATH, PARTITION_START, USER_SLOT, module_config, store
 from simulator.errors import SimError
-from simulator.factory import factory_image
 from simulator.server import Server
 
 _ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
@@ -34,20 +35,6 @@ class DriveKeyFault(SimError):
 
 def _spec(server: Server) -> str:
     return f"{server.drivekey_path}@@{PARTITION_START}"
-
-
-# the faults that write the DriveKey's FAT (the others change the file's attributes only)
-WRITING = {
-    "module-config-corrupt",
-    "module-config-missing",
-    "module-config-other-model",
-    "image-corrupt",
-    "capture-corrupt",
-    "image-truncate",
-    "image-missing",
-    "image-other-type",
-    "drivekey-full",
-}
 
 
 def _mtools(*args: str, seconds: float = FAT_UPDATE_SECONDS) -> None:
@@ -85,7 +72,7 @@ def _largest_content(server: Server, folder: str) -> str:
     return f"{folder}/{sorted(names)[-1]}"
 
 
-def _rewrite(server: Server, inner: str, transform) -> None:  # noqa: ANN001 - bytes -> bytes
+def _rewrite(server: Server, inner: str, transform: Callable[[bytes], bytes]) -> None:
     fat = store(server.drivekey_path)
     data = fat.read_bytes(inner, limit=1 << 30)
     _mtools("mdel", "-i", _spec(server), f"::/{inner}")
@@ -102,50 +89,72 @@ def corrupt_file(server: Server, inner: str) -> None:
     _rewrite(server, inner, flip)
 
 
-def apply(server: Server, kind: str, argument: str | None = None) -> str:
-    """Apply a DriveKey fault; returns what was done."""
-    config_path = MODULE_PATH
-    if kind in WRITING:
-        _require_sound(server, kind)
-    if kind == "module-config-corrupt":
-        _rewrite(server, config_path, lambda data: data[: len(data) // 2])
-        return f"truncated {config_path}"
-    if kind == "module-config-missing":
-        _mtools("mdel", "-i", _spec(server), f"::/{config_path}")
-        return f"deleted {config_path}"
-    if kind == "module-config-other-model":
-        other = next(
-            e for e in catalog().values() if e.hardware.product_name != server.entry.hardware.product_name
-        )
-        _rewrite(server, config_path, lambda data: _with_product(data, other.hardware.product_name))
-        return f"{config_path} now names a {other.hardware.product_name}"
-    if kind in ("image-corrupt", "capture-corrupt"):
-        inner = _largest_content(server, FACTORY_PATH if kind == "image-corrupt" else USER_SLOT)
-        corrupt_file(server, inner)
-        return f"corrupted {inner}"
-    if kind == "image-truncate":
-        inner = _largest_content(server, FACTORY_PATH)
-        _rewrite(server, inner, lambda data: data[: len(data) // 3])
-        return f"truncated {inner}"
-    if kind == "image-missing":
-        _mtools("mdeltree", "-i", _spec(server), f"::/{FACTORY_PATH}")
-        return f"deleted {FACTORY_PATH}"
-    if kind == "image-other-type":
-        return _other_type(server, argument)
-    if kind == "drivekey-readonly":
-        _immutable(server.drivekey_path, True)
-        return "the DriveKey is write-protected"
-    if kind == "drivekey-writable":
-        _immutable(server.drivekey_path, False)
-        return "the DriveKey is writable"
-    if kind == "drivekey-full":
-        # as if a filler file had been copied on, leaving 256 KiB (its clusters are allocated, not written)
-        try:
-            fat32.fill(server.drivekey_path, PARTITION_START, "FILLER.BIN", leave_bytes=256 * 1024)
-        except fat32.Fat32Error as exc:
-            raise DriveKeyFault(kind=kind, reason=str(exc)) from None
-        return "the DriveKey is full"
-    raise DriveKeyFault(kind=kind, reason="unknown fault")
+def module_config_corrupt(server: Server) -> str:
+    _require_sound(server, "module-config-corrupt")
+    _rewrite(server, MODULE_PATH, lambda data: data[: len(data) // 2])
+    return f"truncated {MODULE_PATH}"
+
+
+def module_config_missing(server: Server) -> str:
+    _require_sound(server, "module-config-missing")
+    _mtools("mdel", "-i", _spec(server), f"::/{MODULE_PATH}")
+    return f"deleted {MODULE_PATH}"
+
+
+def module_config_other_model(server: Server) -> str:
+    _require_sound(server, "module-config-other-model")
+    other = next(
+        e for e in catalog().values() if e.hardware.product_name != server.entry.hardware.product_name
+    )
+    _rewrite(server, MODULE_PATH, lambda data: _with_product(data, other.hardware.product_name))
+    return f"{MODULE_PATH} now names a {other.hardware.product_name}"
+
+
+def image_corrupt(server: Server) -> str:
+    _require_sound(server, "image-corrupt")
+    inner = _largest_content(server, FACTORY_PATH)
+    corrupt_file(server, inner)
+    return f"corrupted {inner}"
+
+
+def capture_corrupt(server: Server) -> str:
+    _require_sound(server, "capture-corrupt")
+    inner = _largest_content(server, USER_SLOT)
+    corrupt_file(server, inner)
+    return f"corrupted {inner}"
+
+
+def image_truncate(server: Server) -> str:
+    _require_sound(server, "image-truncate")
+    inner = _largest_content(server, FACTORY_PATH)
+    _rewrite(server, inner, lambda data: data[: len(data) // 3])
+    return f"truncated {inner}"
+
+
+def image_missing(server: Server) -> str:
+    _require_sound(server, "image-missing")
+    _mtools("mdeltree", "-i", _spec(server), f"::/{FACTORY_PATH}")
+    return f"deleted {FACTORY_PATH}"
+
+
+def drivekey_readonly(server: Server) -> str:
+    _immutable(server.drivekey_path, True)
+    return "the DriveKey is write-protected"
+
+
+def drivekey_writable(server: Server) -> str:
+    _immutable(server.drivekey_path, False)
+    return "the DriveKey is writable"
+
+
+def drivekey_full(server: Server) -> str:
+    """As if a filler file had been copied on, leaving 256 KiB (its clusters are allocated, not written)."""
+    _require_sound(server, "drivekey-full")
+    try:
+        fat32.fill(server.drivekey_path, PARTITION_START, "FILLER.BIN", leave_bytes=256 * 1024)
+    except fat32.Fat32Error as exc:
+        raise DriveKeyFault(kind="drivekey-full", reason=str(exc)) from None
+    return "the DriveKey is full"
 
 
 def _with_product(data: bytes, product: str) -> bytes:
@@ -154,8 +163,13 @@ def _with_product(data: bytes, product: str) -> bytes:
     return (json.dumps(config, indent=2) + "\n").encode()
 
 
-def _other_type(server: Server, key: str | None) -> str:
-    """Provision the DriveKey with another device type's factory image (and a matching checksum)."""
+def image_other_type(server: Server, key: str | None = None) -> str:
+    """Provision the DriveKey with another device type's factory image ``key`` (and a matching checksum)."""
+    # Every g7sim command reads the fault table (simulator.fault_registry) and this module with it; the
+    # image builder (recovery.image, zstandard: 50 ms) loads only for this fault.
+    from simulator.factory import factory_image  # start-up: the image builder
+
+    _require_sound(server, "image-other-type")
     others = sorted({e.image for e in catalog().values()} - {server.entry.image})
     key = key or others[0]
     if key not in others:
@@ -164,11 +178,11 @@ def _other_type(server: Server, key: str | None) -> str:
     _mtools("mdeltree", "-i", _spec(server), f"::/{FACTORY_PATH}")
     seconds = data_seconds(sum(f.stat().st_size for f in image.directory.iterdir()))
     _mtools("mcopy", "-s", "-i", _spec(server), str(image.directory), f"::/{FACTORY_PATH}", seconds=seconds)
-    config = module_config(server.entry, image)
+    config = module_config(server.entry, image.recipe, image.sums_digest())
     fat = store(server.drivekey_path)
     _mtools("mdel", "-i", _spec(server), f"::/{MODULE_PATH}")
     fat.write_file(MODULE_PATH, config.dumps().encode())
-    return f"{FACTORY_PATH} now holds the {image.recipe['device_type']} image"
+    return f"{FACTORY_PATH} now holds the {image.recipe.device_type} image"
 
 
 def _immutable(path: Path, on: bool) -> None:

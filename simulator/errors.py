@@ -81,3 +81,9 @@ class ArrayError(SimError):
 
 class VolumeUnavailable(SimError):
     message = "logical drive %(number)d is %(status)s: its data cannot be read"
+
+
+class BadArgument(SimError):
+    """A command's argument that its parser could not judge (a bay number, an offset, a missing --text)."""
+
+    message = "%(reason)s"

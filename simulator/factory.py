@@ -12,11 +12,10 @@ import hashlib
 import os
 import shutil
 import tempfile
-import tomllib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from recovery.blockimage import VERSION as BLOCK_FORMAT
 from recovery.image import ImageHeader, ImageWriter
@@ -24,6 +23,9 @@ from recovery.imagestore import DirectoryStore
 from recovery.layout import DISK_MAX_BYTES, DiskLayout, Layout, PartitionLayout
 from recovery.partition_table import write_partition_table
 from recovery.tools import FAT_UPDATE_SECONDS, ToolTimeout, data_seconds, run_tool, whole_fs_seconds
+from simulator import recipe as recipe_module
+from simulator.paths import cache_dir
+from simulator.recipe import Recipe, load_recipe, recipe_path
 
 BUILDER_VERSION = "1"
 MIB = 1 << 20
@@ -49,25 +51,12 @@ LABEL appliance
 _TOOLS_ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
 
 
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[1]
-
-
-def fixtures_dir() -> Path:
-    return Path(os.environ.get("G7LAB_FIXTURES") or repo_root() / "fixtures")
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("G7LAB_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "g7lab")
-    return Path(base)
-
-
 @dataclass(frozen=True)
 class FactoryImage:
     key: str  # recipe key: "cic", "ims", "ias", "sql"
     store: DirectoryStore  # the cache folder holding the image
     path: str  # image directory inside the store
-    recipe: dict[str, Any]
+    recipe: Recipe
 
     @property
     def directory(self) -> Path:
@@ -77,28 +66,30 @@ class FactoryImage:
         return hashlib.sha256((self.directory / "SHA256SUMS").read_bytes()).hexdigest()
 
 
-def recipe_path(key: str) -> Path:
-    return fixtures_dir() / "images" / f"{key}.toml"
+BUILDER_FILES = (Path(__file__), Path(recipe_module.__file__))  # the code that makes an image's bytes
 
 
 def _fingerprint(key: str) -> str:
     h = hashlib.sha256(BUILDER_VERSION.encode())
     h.update(recipe_path(key).read_bytes())
-    h.update(Path(__file__).read_bytes())
+    for path in BUILDER_FILES:
+        h.update(path.read_bytes())
     h.update(f"block format {BLOCK_FORMAT}".encode())
     return h.hexdigest()[:16]
 
 
 def factory_image(key: str) -> FactoryImage:
     """The cached Standard Factory Image for ``key``, built first if needed (concurrency-safe)."""
-    recipe = tomllib.loads(recipe_path(key).read_text())
+    recipe = load_recipe(key)
     root = cache_dir() / "images"
     name = f"{key}-{_fingerprint(key)}"
     final = root / name
     if not (final / "SHA256SUMS").exists():
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=root, prefix=f".build-{name}-") as tmp:
-            _build(key, recipe, Path(tmp))
+            build_image(
+                recipe, Path(tmp), command=f"g7lab factory-build {key} (recipe {recipe_path(key).name})"
+            )
             try:
                 os.rename(Path(tmp) / "image", final)
             except OSError:
@@ -107,25 +98,24 @@ def factory_image(key: str) -> FactoryImage:
     return FactoryImage(key, DirectoryStore(root), name, recipe)
 
 
-def layout_of(recipe: dict[str, Any]) -> Layout:
+def layout_of(recipe: Recipe) -> Layout:
     disks = []
-    for d, disk in enumerate(recipe["disk"], 1):
+    for d, disk in enumerate(recipe.disks, 1):
         start, parts = MIB, []
-        for n, part in enumerate(disk["partition"], 1):
-            size = int(part["size_mib"]) * MIB
-            label = part["label"]
+        for n, part in enumerate(disk.partitions, 1):
+            size = part.size_mib * MIB
             parts.append(
                 PartitionLayout(
                     disk=d,
                     number=n,
                     start=start,
                     size=size,
-                    type_id=fs_id(part["fs"], size),
-                    boot=bool(part.get("boot")),
-                    fs=part["fs"],
-                    label=label,
-                    uuid=_uuid(recipe, label, part["fs"]),
-                    content=f"disk{d}-part{n}.{part['fs']}.zst",
+                    type_id=fs_id(part.fs, size),
+                    boot=part.boot,
+                    fs=part.fs,
+                    label=part.label,
+                    uuid=_uuid(recipe, part.label, part.fs),
+                    content=f"disk{d}-part{n}.{part.fs}.zst",
                 )
             )
             start += size
@@ -136,7 +126,7 @@ def layout_of(recipe: dict[str, Any]) -> Layout:
                 number=d,
                 min_bytes=start,
                 max_bytes=DISK_MAX_BYTES,
-                boot_limit=disk["boot_limit"],
+                boot_limit=disk.boot_limit,
                 bootcode=f"disk{d}.mbr",
                 partitions=tuple(parts),
             )
@@ -144,48 +134,22 @@ def layout_of(recipe: dict[str, Any]) -> Layout:
     return Layout(tuple(disks))
 
 
-def _uuid(recipe: dict[str, Any], label: str, fs: str) -> str:
-    u = uuid.uuid5(uuid.NAMESPACE_URL, f"g7lab:{recipe['device_type']}:{label}")
+def _uuid(recipe: Recipe, label: str, fs: str) -> str:
+    u = uuid.uuid5(uuid.NAMESPACE_URL, f"g7lab:{recipe.device_type}:{label}")
     return f"{u.hex[:4]}-{u.hex[4:8]}".upper() if fs == "vfat" else str(u)
 
 
-def _fill(text: str, recipe: dict[str, Any]) -> str:
-    return text.format(
-        product=recipe["product"],
-        generation=recipe["generation"],
-        hostname=recipe["hostname"],
-        device_type=recipe["device_type"],
-    )
-
-
-def _content(spec: dict[str, Any], recipe: dict[str, Any]) -> bytes:
-    if "text" in spec:
-        return _fill(spec["text"], recipe).encode()
-    seed = spec["seed"].encode()
-    if "lines" in spec:
-        lines = []
-        for i in range(int(spec["lines"])):
-            h = hashlib.sha256(seed + i.to_bytes(4, "big")).hexdigest()
-            lines.append(
-                f"2012-07-27 {8 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{int(h[:3], 16) % 1000:03d} "
-                f"[{spec['seed']}] INFO event {i} id={h[:16]}"
-            )
-        return ("\n".join(lines) + "\n").encode()
-    return hashlib.shake_256(seed).digest(int(spec["size_kib"]) * 1024)
-
-
-def write_tree(recipe: dict[str, Any], root: Path) -> dict[str, Path]:
+def write_tree(recipe: Recipe, root: Path) -> dict[str, Path]:
     """The file trees of the recipe's filesystems, one folder per partition label."""
-    labels = [p["label"] for d in recipe["disk"] for p in d["partition"]]
-    trees = {label: root / label for label in labels}
+    trees = {label: root / label for label in recipe.labels}
     for tree in trees.values():
         tree.mkdir(parents=True)
     trees["SYSTEM"].joinpath("logs").mkdir(exist_ok=True)
     trees["SYSTEM"].joinpath("recordings").mkdir(exist_ok=True)
-    for spec in recipe["file"]:
-        path = trees[spec.get("partition", "SYSTEM")] / spec["path"]
+    for spec in recipe.files:
+        path = trees[spec.partition] / spec.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(_content(spec, recipe))
+        path.write_bytes(recipe.content(spec))
     return trees
 
 
@@ -251,21 +215,26 @@ def make_filesystem(disk_path: Path, part: PartitionLayout, tree: Path | None) -
         _run([*args, str(disk_path), f"{part.size // 1024}k"], mkfs_seconds)
 
 
-def _build(key: str, recipe: dict[str, Any], work: Path) -> None:
+def build_image(
+    recipe: Recipe,
+    work: Path,
+    *,
+    command: str,
+    syslinux_cfg: str = SYSLINUX_CFG,
+    boot_files: Mapping[str, Path] | None = None,
+) -> None:
+    """Lay out ``recipe``'s disks in ``work`` and capture them into the image ``work/image``; the BOOT
+    partition gets ``syslinux_cfg`` and ``boot_files`` (name -> file: the guests' kernel and initramfs).
+    ``command`` is recorded in the image header as what made it."""
     layout = layout_of(recipe)
     trees = write_tree(recipe, work / "trees")
     boot_tree = trees.get("BOOT")
     if boot_tree is not None:
-        (boot_tree / "syslinux.cfg").write_text(SYSLINUX_CFG)
-    store = DirectoryStore(work)
-    header = ImageHeader.new(
-        "factory",
-        key,
-        recipe["device_type"],
-        recipe["generation"],
-        command=f"g7lab factory-build {key} (recipe {recipe_path(key).name})",
-    )
-    with ImageWriter(store, "image", header, layout) as writer:
+        (boot_tree / "syslinux.cfg").write_text(syslinux_cfg)
+        for name, path in (boot_files or {}).items():
+            shutil.copyfile(path, boot_tree / name)
+    header = ImageHeader.new("factory", recipe.key, recipe.device_type, recipe.generation, command=command)
+    with ImageWriter(DirectoryStore(work), "image", header, layout) as writer:
         for disk in layout.disks:
             disk_path = work / f"disk{disk.number}.img"
             with open(disk_path, "wb") as f:

@@ -150,8 +150,9 @@ class Lab:
                         members = list(range(next_bay, next_bay + spec.drives))
                         server.smart_array.create_logical_drive(members, spec.raid)
                         next_bay += spec.drives
-                # imported here: every g7sim command opens the lab, only create builds images (50 ms)
-                from simulator.install import install_drivekey, install_factory_image
+                # Every g7sim command (and the controller CLI irecovery runs) opens the lab; only create builds
+                # images (recovery's image writer and restore engine, 50 ms).
+                from simulator.install import install_drivekey, install_factory_image  # start-up: images
 
                 install_drivekey(server)
                 if not blank:
@@ -213,7 +214,7 @@ class Lab:
                 _power_off(fd, name, force)
                 with hold(directory / LOCK_FILE, exclusive=True, what=f"server {name}", waiting=self.waiting):
                     check_no_links(directory)
-                    from simulator.drivekey_faults import release
+                    from simulator.drivekey_faults import release  # start-up: the FAT tools, for destroy
 
                     release(directory / "drivekey.img")  # a write-protected DriveKey could not be removed
                     trash = Path(tempfile.mkdtemp(dir=self.root, prefix=f".destroying-{name}-"))

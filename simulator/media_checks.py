@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from simulator.drivekey import DRIVEKEY_BYTES, PARTITION_START
+
 FSCK_SECONDS = 120  # fsck.fat -n reads a 2 GB FAT32's tables and directories: a few seconds here
 
 
@@ -95,6 +97,4 @@ _NOISE = re.compile(
 
 
 def fsck_drivekey(path: Path) -> str:
-    from simulator.drivekey import DRIVEKEY_BYTES, PARTITION_START
-
     return fsck_fat(path, PARTITION_START, DRIVEKEY_BYTES - PARTITION_START)

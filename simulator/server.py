@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulator.catalog import CatalogEntry, lookup
 from simulator.drives import create_drive_image, create_sparse_file
 from simulator.errors import NoController
-from simulator.smartarray.model import SmartArray, unique_identifier
+from simulator.locks import HeldLock
+from simulator.smartarray.model import SmartArray
 from simulator.smartarray.sizes import format_ld_size
+from simulator.smartarray.views import unique_identifier
 from simulator.state import ServerState
 from simulator.units import drive_bytes
-
-if TYPE_CHECKING:
-    from simulator.locks import HeldLock
 
 STATE_FILE = "server.json"
 
@@ -77,7 +76,7 @@ class Server:
         if self.state.controller is None:
             raise NoController(model=self.entry.hardware.name)
         if self._array is None:
-            self._array = SmartArray(self)
+            self._array = SmartArray(self.state.controller, self.entry.hardware, self.state.bays, self)
         return self._array
 
     def presented_disks(self) -> list[PresentedDisk]:

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from recovery.tools import QUERY_SECONDS, ToolResult, ToolTimeout, data_seconds, run_tool
-from simulator.backends.installed import MbrPartition, _ext4_label, read_mbr
+from simulator.bootchain import MbrPartition, ext4_label, read_mbr
 from simulator.errors import SimError
 from simulator.server import Server
 
@@ -28,7 +28,7 @@ def partition(server: Server, label: str = "SYSTEM") -> tuple[Path, MbrPartition
         except Exception:  # noqa: BLE001 - an unpartitioned or failed disk simply has no such filesystem
             continue
         for part in parts:
-            if part.type_id == 0x83 and _ext4_label(disk.path, part) == label:
+            if part.type_id == 0x83 and ext4_label(disk.path, part) == label:
                 return disk.path, part
     raise SystemFilesError(reason=f"no filesystem labelled {label} on {server.name}'s disks (not installed?)")
 

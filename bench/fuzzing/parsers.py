@@ -180,9 +180,10 @@ def layout_seeds() -> list[str]:
     import tomllib
 
     from simulator.factory import layout_of
+    from simulator.recipe import Recipe
 
     seeds = [
-        format_layout(layout_of(tomllib.loads(p.read_text())))
+        format_layout(layout_of(Recipe.from_toml(p.stem, tomllib.loads(p.read_text()))))
         for p in sorted((benchlib.REPO / "fixtures" / "images").glob("*.toml"))
     ]
     seeds.append(format_layout(benchdisk.bench_layout(64)))

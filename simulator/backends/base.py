@@ -1,19 +1,24 @@
-"""The boot-backend contract between the firmware and whatever runs the booted software."""
+"""The boot-backend contract between the firmware and whatever runs the booted software.
+
+A backend gets the firmware's decision (:class:`BootRequest`) and the server's console, of which it needs
+only what :class:`BootConsole` names: lines of text, a wait for a key, and the raw terminal to relay a
+booted system on. Reading keys ends the visit with :class:`~simulator.machine.ConsoleClosed` (input ended)
+or :class:`~simulator.machine.PowerButtonPressed`; a backend cleans up and lets it through.
+"""
 
 from __future__ import annotations
 
 import enum
-import os
 from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol
 
 from simulator.errors import SimError
-
-if TYPE_CHECKING:
-    from simulator.firmware.console import Console
-    from simulator.firmware.machine import Machine
+from simulator.machine import Machine
+from textconsole.screen import Attr, Screen
 
 
 class UnknownBackend(SimError):
@@ -35,24 +40,54 @@ class BootRequest:
     description: str  # as the firmware names it, e.g. "logicaldrive 1" or "USB DriveKey"
 
 
+class RawKeys(Protocol):
+    """The keyboard while a booted system owns it."""
+
+    @property
+    def fd(self) -> int: ...
+
+    def read(self) -> bytes:
+        """The bytes typed. :raises ConsoleClosed: input ended (PowerButtonPressed: Ctrl-])."""
+        ...
+
+
+class BootConsole(Protocol):
+    """What a backend needs of the server's console (:class:`simulator.firmware.console.Console`)."""
+
+    def line(self, text: str = "", attr: Attr | None = None) -> None:
+        """Print one line on the scrolling text console."""
+        ...
+
+    def window(
+        self, seconds: float | None, accept: Collection[str] | None = None, *, prompt: Sequence[str] = ()
+    ) -> str | None:
+        """Wait up to ``seconds`` (None: for ever) for a key of ``accept`` (None: any)."""
+        ...
+
+    def get_key(self, timeout: float | None = None) -> str | None:
+        """The next key's name. :raises ConsoleClosed: at end of input."""
+        ...
+
+    def raw_input(self) -> AbstractContextManager[RawKeys]:
+        """Hand the keyboard to a booted system: raw bytes instead of decoded keys."""
+        ...
+
+    def write_raw(self, data: bytes) -> None:
+        """Pass a booted system's output to the terminal unchanged."""
+        ...
+
+    def record_line(self, text: str) -> None:
+        """Record a line a relayed console printed (it is on the terminal already)."""
+        ...
+
+    def record_screen(self, screen: Screen) -> None:
+        """Record a screen a relayed console settled on."""
+        ...
+
+
 class BootBackend(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def boot(self, request: BootRequest, console: Console) -> BootOutcome:
+    def boot(self, request: BootRequest, console: BootConsole) -> BootOutcome:
         """Run what the device boots, on ``console``, until it reboots or powers off."""
-
-
-def get_backend(name: str | None = None) -> BootBackend:
-    """The backend by name; default ``$G7SIM_BACKEND`` or ``process``."""
-    from simulator.backends.process import ProcessBackend
-
-    backends: dict[str, type[BootBackend]] = {ProcessBackend.name: ProcessBackend}
-    name = name or os.environ.get("G7SIM_BACKEND") or ProcessBackend.name
-    if name == "libvirt":  # imported only when chosen: it needs libvirt and builds the guests
-        from simulator.backends.libvirt_backend import LibvirtBackend
-
-        backends[LibvirtBackend.name] = LibvirtBackend
-    if name not in backends:
-        raise UnknownBackend(name=name, known=", ".join([*backends, "libvirt"]))
-    return backends[name]()

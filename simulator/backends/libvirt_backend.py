@@ -27,24 +27,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, ClassVar
 
-from simulator.backends.base import BootBackend, BootOutcome, BootRequest
-from simulator.backends.libvirt_channels import (
-    LineService,
-    PowerIntent,
-    controller_answer,
-    controller_handler,
-)
-from simulator.backends.libvirt_conn import (
-    LibvirtUnavailable,
-    destroy,
-    is_local,
-    open_connection,
-    start_reaper,
-)
-from simulator.backends.libvirt_domain import CHANNEL_CLI, CHANNEL_POWER, DomainSpec, boot_spec, domain_xml
-from simulator.firmware.console import Console, ConsoleClosed
-from simulator.firmware.machine import Machine
-from simulator.firmware.relay import relay
+import libvirt
+
+from simulator.backends.accelerator import accelerator
+from simulator.backends.base import BootBackend, BootConsole, BootOutcome, BootRequest
+from simulator.backends.libvirt_server import boot_spec, controller_answer
+from simulator.backends.relay import relay
+from simulator.guest.artifacts import ensure_built
+from simulator.guest.bootfiles import install_guest_boot_files
+from simulator.machine import ConsoleClosed, Machine
+from simulator.virt.channels import LineService, PowerIntent, controller_handler
+from simulator.virt.connection import LibvirtUnavailable, destroy, is_local, open_connection, start_reaper
+from simulator.virt.domain import CHANNEL_CLI, CHANNEL_POWER, DomainSpec, domain_xml
 from textconsole.screen import Attr
 
 RED = Attr("red", "black", bold=True)
@@ -60,15 +54,11 @@ class LibvirtBackend(BootBackend):
     name: ClassVar[str] = "libvirt"
 
     def __init__(self, uri: str | None = None) -> None:
-        from simulator import guest
-
         self.uri = uri or os.environ.get("G7SIM_LIBVIRT_URI") or "qemu:///session"
-        self.artifacts = guest.ensure_built()  # before the console starts: a cold build shows its progress
+        self.artifacts = ensure_built()  # before the console starts: a cold build shows its progress
         if is_local(self.uri) and (hint := kvm_permission_hint()):
             _stderr(f"warning: {hint}")
         self._conn: Any = None
-        from simulator.guest.accel import accelerator
-
         self.accelerator = accelerator(self.connection(), self.artifacts, announce=_stderr)
 
     def connection(self) -> Any:
@@ -79,9 +69,7 @@ class LibvirtBackend(BootBackend):
             self._conn = open_connection(self.uri)
         return self._conn
 
-    def boot(self, request: BootRequest, console: Console) -> BootOutcome:
-        from simulator.guest.bootfiles import install_guest_boot_files
-
+    def boot(self, request: BootRequest, console: BootConsole) -> BootOutcome:
         conn = self.connection()
         machine = request.machine
         run_dir = Path(tempfile.mkdtemp(prefix="g7-"))  # short: unix socket paths have a length limit
@@ -155,8 +143,6 @@ class GuestBoot:
         self.services: list[LineService] = []
 
     def _alive(self) -> bool:
-        import libvirt
-
         try:
             return bool(self.dom.isActive())
         except libvirt.libvirtError:  # a vanished domain is not alive
@@ -164,17 +150,13 @@ class GuestBoot:
 
     def _remove_stale(self) -> None:
         """A domain of this server left by a killed session (the power lock is ours, so it is stale)."""
-        import libvirt
-
         try:
             stale = self.conn.lookupByName(self.spec.name)
         except libvirt.libvirtError:
             return
         destroy(stale)
 
-    def run(self, console: Console) -> BootOutcome:
-        import libvirt
-
+    def run(self, console: BootConsole) -> BootOutcome:
         self._remove_stale()
         reaper = None
         fd = -1

@@ -15,10 +15,10 @@ import sys
 import termios
 from typing import ClassVar
 
-from simulator.backends.base import BootBackend, BootOutcome, BootRequest
-from simulator.backends.installed import READY, BootFailure, boot_chain
-from simulator.firmware.console import Console, ConsoleClosed
-from simulator.firmware.relay import relay
+from simulator.backends.base import BootBackend, BootConsole, BootOutcome, BootRequest
+from simulator.backends.relay import relay
+from simulator.bootchain import READY, BootFailure, boot_chain
+from simulator.machine import ConsoleClosed
 from simulator.recovery_env import recovery_environment, write_limits
 from textconsole.screen import Attr
 
@@ -29,13 +29,13 @@ SHUTDOWN_STATUS = 3  # `irecovery ui` exit status for Shutdown (0: Restart)
 class ProcessBackend(BootBackend):
     name: ClassVar[str] = "process"
 
-    def boot(self, request: BootRequest, console: Console) -> BootOutcome:
+    def boot(self, request: BootRequest, console: BootConsole) -> BootOutcome:
         if request.device == "usb":
             return self._recovery_environment(request, console)
         return self._installed_system(request, console)
 
     # ---- the DriveKey: Interaction Recovery Environment ------------------------------------------
-    def _recovery_environment(self, request: BootRequest, console: Console) -> BootOutcome:
+    def _recovery_environment(self, request: BootRequest, console: BootConsole) -> BootOutcome:
         machine = request.machine
         with machine.read() as server:
             env = {**os.environ, **recovery_environment(server, machine.lab.root)}
@@ -74,7 +74,7 @@ class ProcessBackend(BootBackend):
         return BootOutcome.REBOOT
 
     # ---- the hard drive: the installed system ----------------------------------------------------
-    def _installed_system(self, request: BootRequest, console: Console) -> BootOutcome:
+    def _installed_system(self, request: BootRequest, console: BootConsole) -> BootOutcome:
         try:
             lines = boot_chain(request.disk)
         except BootFailure as exc:
@@ -87,6 +87,8 @@ class ProcessBackend(BootBackend):
         typed = ""
         while True:
             key = console.get_key()
+            if key is None:
+                continue  # only a timed wait ends without a key; this one waits for ever
             if key == "ENTER":
                 if typed.strip() == "poweroff":
                     return BootOutcome.POWER_OFF

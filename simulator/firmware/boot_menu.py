@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simulator.firmware.console import Console
-from simulator.firmware.machine import Machine
 from simulator.firmware.views import Action, Exit, View, run_views
+from simulator.machine import Machine
 from textconsole.screen import PLAIN, Screen
 
 TITLE = "Default Boot Override Options"

@@ -19,29 +19,20 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from simulator.errors import SimError
+from simulator.firmware.fastforward import ConsoleLink
 from simulator.firmware.keys import firmware_decoder
+from simulator.machine import ConsoleClosed, PowerButtonPressed
 from textconsole.screen import ROWS, Attr, Screen
 from textconsole.visible import visible, visible_lines
-
-if TYPE_CHECKING:
-    from simulator.firmware.fastforward import ConsoleLink
 
 _WAKE = object()  # put in the key queue to wake a window that the driver fast-forwards
 
 
 POWER_BUTTON = "CTRL-]"  # the virtual power button, as virsh console's escape
 POWER_BUTTON_BYTE = b"\x1d"
-
-
-class ConsoleClosed(Exception):
-    """The terminal went away (end of input): the visit ends, the server powers off."""
-
-
-class PowerButtonPressed(ConsoleClosed):
-    """The technician pressed the virtual power button (Ctrl-]): the server powers off."""
 
 
 @dataclass
@@ -138,8 +129,6 @@ class Console:
 
     def fast_forward(self, path: Path) -> None:
         """End a prompt window at once when the driver listening at ``path`` says it will not answer it."""
-        from simulator.firmware.fastforward import ConsoleLink
-
         self._link = ConsoleLink(path, self._request_skip)
 
     def close(self) -> None:
@@ -264,14 +253,14 @@ class Console:
         self._last_screen_text = text
         self._record(f"\n===== screen: {screen.name} =====\n{text}=====\n")
         if self._screens_dir:
-            self._save_screen(screen)
+            self._save_screen(screen, self._screens_dir)
 
-    def _save_screen(self, screen: Screen) -> None:
-        self._screens_dir.mkdir(parents=True, exist_ok=True)
+    def _save_screen(self, screen: Screen, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
         self._screen_count += 1
-        stem = self._screens_dir / f"{self._screen_count:03d}-{screen.name}"
+        stem = folder / f"{self._screen_count:03d}-{screen.name}"
         stem.with_suffix(".txt").write_text(screen.text(), encoding="utf-8")
-        from simulator.firmware.render import render_png
+        from simulator.firmware.render import render_png  # start-up: Pillow, for --screens only
 
         render_png(screen, stem.with_suffix(".png"))
 

@@ -232,6 +232,7 @@ class ConsoleDriver:
         self._close_exited()
         if self._ff is not None:
             self._ff.close()
+        if self._ff_dir is not None:
             self._ff_dir.cleanup()
         if self._tmp:
             self._tmp.cleanup()

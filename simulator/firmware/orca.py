@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from simulator.firmware.console import Console
-from simulator.firmware.machine import Machine
 from simulator.firmware.orca_create import CreateLogicalDrive
 from simulator.firmware.orca_drives import DeleteLogicalDrives, SelectBootVolume, ViewLogicalDrives
 from simulator.firmware.orca_settings import CacheSettings, ManageLicenseKeys
 from simulator.firmware.orca_ui import BODY_ROW, OrcaContext, OrcaExit, frame, item, move
 from simulator.firmware.views import Action, Exit, Push, View, run_views
+from simulator.machine import Machine
 from textconsole.screen import Screen
 
 __all__ = ["OrcaExit", "run_orca"]

@@ -31,8 +31,8 @@ from simulator.firmware.orca_ui import (
 )
 from simulator.firmware.views import Action, Pop, Push, View
 from simulator.smartarray import raid
-from simulator.smartarray.model import PhysicalDriveView
 from simulator.smartarray.sizes import format_ld_size
+from simulator.smartarray.views import PhysicalDriveView
 from textconsole.screen import Screen
 
 DRIVES, RAID, SPARE, BOOT = range(4)

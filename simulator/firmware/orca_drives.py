@@ -27,7 +27,7 @@ from simulator.firmware.orca_ui import (
     move,
 )
 from simulator.firmware.views import Action, Exit, Pop, Push, View
-from simulator.smartarray.model import LogicalDriveView, PhysicalDriveView
+from simulator.smartarray.views import LogicalDriveView, PhysicalDriveView
 from textconsole.screen import Screen
 
 NO_LOGICAL_DRIVES = "There are no logical drives configured."

@@ -11,11 +11,11 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from simulator.firmware.machine import Machine
 from simulator.firmware.views import Action, Pop, View
+from simulator.machine import Machine
 from simulator.smartarray import raid
-from simulator.smartarray.model import LogicalDriveView, PhysicalDriveView, port_of
 from simulator.smartarray.sizes import format_ld_size
+from simulator.smartarray.views import LogicalDriveView, PhysicalDriveView, port_of
 from simulator.units import orca_drive_label
 from textconsole.screen import ROWS, Attr, Screen
 

@@ -11,8 +11,11 @@ import enum
 from dataclasses import dataclass
 
 from simulator.catalog import HardwareModel
+from simulator.firmware.boot_menu import run_boot_override
 from simulator.firmware.console import Console
-from simulator.firmware.machine import Machine
+from simulator.firmware.orca import OrcaExit, run_orca
+from simulator.firmware.rbsu import run_rbsu
+from simulator.machine import Machine
 from simulator.server import Server
 from textconsole.screen import Attr
 
@@ -95,7 +98,7 @@ def smart_array_lines(server: Server) -> tuple[list[str], list[str]]:
     hw = server.entry.hardware
     array = server.smart_array
     lds = array.logical_drives()
-    cache = server.state.controller.cache_mb
+    cache = array.settings.cache_mb
     count = f"{len(lds)} Logical Drive{'' if len(lds) == 1 else 's'}"
     # One logical line on the real console, wrapped as the 80-column console wraps it.
     banner = [
@@ -162,8 +165,6 @@ def _smart_array_stage(
     prompt = (ORCA_PROMPT, ORCA_SKIP) if verbose else ()
     if console.window(console.timing.prompt_seconds, {"F8", "ESC"}, prompt=prompt) != "F8":
         return None
-    from simulator.firmware.orca import OrcaExit, run_orca
-
     if run_orca(console, machine) is OrcaExit.REBOOT:
         return PostResult(PostChoice.REBOOT)
     console.clear()  # back from the utility: POST goes on
@@ -179,8 +180,6 @@ def _function_key(console: Console, machine: Machine, key: str | None) -> PostRe
     if key == "F12":
         return PostResult(PostChoice.BOOT, "nic")
     if key == "F11":
-        from simulator.firmware.boot_menu import run_boot_override
-
         choice = run_boot_override(console, machine)
         console.clear()
         if choice == "rbsu":
@@ -190,7 +189,5 @@ def _function_key(console: Console, machine: Machine, key: str | None) -> PostRe
 
 
 def _rbsu(console: Console, machine: Machine) -> PostResult:
-    from simulator.firmware.rbsu import run_rbsu
-
     run_rbsu(console, machine)
     return PostResult(PostChoice.REBOOT)  # leaving RBSU restarts the server (research notes §3.4)

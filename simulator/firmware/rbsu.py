@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from simulator.catalog import HardwareModel
 from simulator.firmware.console import Console
-from simulator.firmware.machine import Machine
 from simulator.firmware.views import Action, Exit, Pop, Push, View, run_views
+from simulator.machine import Machine
 from simulator.nvram import ipl_names, move_device
 from textconsole.screen import COLS, ROWS, Attr, Screen
 

@@ -50,7 +50,10 @@ def run_views(console: Console, root: View) -> Any:
     stack = [root]
     while True:
         console.show(stack[-1].render())
-        action = stack[-1].handle(console.get_key())
+        key = console.get_key()
+        if key is None:
+            continue  # only a timed wait ends without a key; this one waits for ever
+        action = stack[-1].handle(key)
         while action is not None:
             if isinstance(action, Push):
                 stack.append(action.view)

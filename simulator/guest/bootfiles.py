@@ -19,21 +19,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shutil
-import tomllib
 from pathlib import Path
 
 from recovery.fatstore import FatImageStore
-from recovery.image import ImageHeader, ImageWriter
 from recovery.imagestore import DirectoryStore, StoreError
 from recovery.module import MODULE_PATH, ModuleConfigError, parse_module
-from recovery.partition_table import write_partition_table
 from simulator import factory
-from simulator.backends.installed import BootFailure, read_mbr
-from simulator.drivekey import FACTORY_PATH, store
-from simulator.guest import GuestArtifacts, artifacts
+from simulator.bootchain import BootFailure, read_mbr
+from simulator.drivekey import FACTORY_PATH, fat_file_digest, store
+from simulator.guest.artifacts import GuestArtifacts, artifacts
 from simulator.guest.cache import InputHash, cached_build
 from simulator.guest.debian import GuestBuildError
+from simulator.recipe import load_recipe, recipe_path
 from simulator.server import Server
 
 STAMP = "G7GUEST.JSN"
@@ -55,45 +52,27 @@ def _sha256(path: Path) -> str:
 
 def guest_factory_image(key: str, arts: GuestArtifacts) -> factory.FactoryImage:
     """The Standard Factory Image ``key`` with the guest boot files in its BOOT partition (cached)."""
-    recipe = tomllib.loads(factory.recipe_path(key).read_text())
-    h = InputHash("factory").file("recipe", factory.recipe_path(key)).file("factory", Path(factory.__file__))
+    recipe = load_recipe(key)
+    if "BOOT" not in recipe.labels:
+        raise GuestBuildError(f"factory recipe {key} has no BOOT partition for the guest boot files")
+    h = InputHash("factory").file("recipe", recipe_path(key))
+    for path in factory.BUILDER_FILES:
+        h.file(f"factory/{path.name}", path)
     h.file("builder", Path(__file__)).text("block-format", str(factory.BLOCK_FORMAT))
     for name, path in sorted(arts.boot_files().items()):
         h.text(f"boot/{name}", _sha256(path))
-    folder, _ = cached_build(f"factory-{key}", h.hexdigest(), lambda work: _build(key, recipe, work, arts))
+
+    def build(work: Path) -> None:
+        factory.build_image(
+            recipe,
+            work,
+            command=f"g7lab factory-build {key} (recipe {key}.toml, guest boot files)",
+            syslinux_cfg=with_serial(factory.SYSLINUX_CFG),
+            boot_files=arts.boot_files(),
+        )
+
+    folder, _ = cached_build(f"factory-{key}", h.hexdigest(), build)
     return factory.FactoryImage(key, DirectoryStore(folder), "image", recipe)
-
-
-def _build(key: str, recipe: dict, work: Path, arts: GuestArtifacts) -> None:  # type: ignore[type-arg]
-    """simulator.factory's build, with the guest boot files added to the BOOT tree."""
-    layout = factory.layout_of(recipe)
-    trees = factory.write_tree(recipe, work / "trees")
-    if "BOOT" not in trees:
-        raise GuestBuildError(f"factory recipe {key} has no BOOT partition for the guest boot files")
-    (trees["BOOT"] / "syslinux.cfg").write_text(with_serial(factory.SYSLINUX_CFG))
-    for name, path in arts.boot_files().items():
-        shutil.copyfile(path, trees["BOOT"] / name)
-    header = ImageHeader.new(
-        "factory",
-        key,
-        recipe["device_type"],
-        recipe["generation"],
-        command=f"g7lab factory-build {key} (recipe {key}.toml, guest boot files)",
-    )
-    with ImageWriter(DirectoryStore(work), "image", header, layout) as writer:
-        for disk in layout.disks:
-            disk_path = work / f"disk{disk.number}.img"
-            with open(disk_path, "wb") as f:
-                f.truncate(disk.min_bytes)
-            write_partition_table(disk_path, disk)
-            for part in disk.partitions:
-                factory.make_filesystem(disk_path, part, trees.get(part.label or ""))
-            writer.add_bootcode(disk.number, factory.SYSLINUX_MBR.read_bytes()[:440])
-            for part in disk.partitions:
-                writer.add_partition(part, disk_path, part.start)
-            disk_path.unlink()
-        writer.finish()
-    shutil.rmtree(work / "trees")
 
 
 def read_stamp(fat: FatImageStore) -> dict[str, str]:
@@ -109,9 +88,8 @@ def _sums_digest(fat: FatImageStore, folder: str) -> str | None:
         sums = fat.read_bytes(f"{folder}/SHA256SUMS")
         for line in sums.decode().splitlines():
             digest, name = line.split(None, 1)
-            with fat.open_read(f"{folder}/{name.lstrip('*')}") as fh:
-                if hashlib.file_digest(fh, "sha256").hexdigest() != digest:
-                    return None
+            if fat_file_digest(fat, f"{folder}/{name.lstrip('*')}") != digest:
+                return None
     except (StoreError, ValueError, UnicodeDecodeError):
         return None
     return hashlib.sha256(sums).hexdigest()

@@ -15,14 +15,14 @@ import py_compile
 import shutil
 from pathlib import Path
 
-from simulator.backends.installed import READY
-from simulator.factory import repo_root
+from simulator.bootchain import READY
 from simulator.guest import initramfs
 from simulator.guest.cache import InputHash, Progress, build_dir, cached_build
 from simulator.guest.debian import GuestBuildError, installed_version
 from simulator.guest.initramfs import char_entry, dir_entry, file_entry, symlink_entry
 from simulator.guest.kernel import Kernel
 from simulator.guest.userland import Userland
+from simulator.paths import repo_root
 
 FILES = Path(__file__).with_name("files")
 BUSYBOX = Path("/bin/busybox")  # from busybox-static: the appliance has no libc

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from simulator.factory import cache_dir
+from simulator.paths import cache_dir
 
 COMPLETE = ".complete"  # written last into a build folder: its presence means "usable"
 

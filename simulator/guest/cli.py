@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from simulator import guest
+from simulator.guest.accel import describe
+from simulator.guest.artifacts import build, status
 
 
 def _size(n: int) -> str:
@@ -15,11 +16,11 @@ def _size(n: int) -> str:
 
 def guest_command(args: argparse.Namespace) -> int:
     if args.guest_command == "build":
-        found = guest.build(args.what)
+        found = build(args.what)
         for name, path in ({} if found is None else found.__dict__).items():
             print(f"{name + ':':<18} {path}")
         return 0
-    data = guest.status()
+    data = status()
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -28,12 +29,10 @@ def guest_command(args: argparse.Namespace) -> int:
     print(
         "Current set:       " + ("not built (`g7sim guest build`)" if current is None else current["ident"])
     )
-    used = {Path(p).parent.name for p in (current or {}).values() if "/" in p} | set(data["in_use"])  # type: ignore[arg-type]
-    for row in data["builds"]:  # type: ignore[union-attr]
+    used = {Path(p).parent.name for p in (current or {}).values() if "/" in p} | set(data["in_use"])
+    for row in data["builds"]:
         mark = "*" if row["name"] in used else " "
         print(f" {mark}{row['name']:<36} {_size(row['bytes']):>10}  built {row['built']}")
     print("  (* the current set)")
-    from simulator.guest.accel import describe
-
     print(f"Accelerator:       {describe()}")
     return 0

@@ -120,7 +120,7 @@ def write_initramfs(
     extra_paths = {e.path for e in extra}
     cctx = zstandard.ZstdCompressor(level=level, threads=-1)
     with open(out_path, "wb") as raw, cctx.stream_writer(raw, closefd=False) as z:
-        cpio = CpioWriter(z)  # type: ignore[arg-type]
+        cpio = CpioWriter(z)
         for rel, path in layered.items():
             if rel not in extra_paths:
                 cpio.path_entry(rel, path)

@@ -62,7 +62,7 @@ def read_depends(ko: bytes) -> list[str]:
     return [_norm(d) for d in m[1].decode().split(",") if d] if m else []
 
 
-class _LazyDepends(dict):  # type: ignore[type-arg]
+class _LazyDepends(dict):
     """name -> depends, read from a module file only when asked (a kernel has thousands of modules)."""
 
     def __init__(self, files: dict[str, Path]) -> None:

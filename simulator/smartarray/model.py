@@ -9,102 +9,45 @@ A logical drive's data lives in a sparse volume file; deleting the logical drive
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from simulator.drives import RisError, read_ris, write_ris
 from simulator.errors import ArrayError, BayEmpty, BayOutOfRange, VolumeUnavailable
 from simulator.smartarray import raid
+from simulator.smartarray.attached import Chassis, DriveMedia
 from simulator.smartarray.config import ArrayConfig, ControllerConfig, LogicalDriveConfig, Member
-from simulator.state import RebuildJob
+from simulator.smartarray.licenses import grants_raid6, is_valid, normalise
+from simulator.smartarray.views import LogicalDriveView, PhysicalDriveView, drive_id
+from simulator.state import BayDrive, ControllerSettings, RebuildJob
 from simulator.units import MIB, usable_bytes
-
-if TYPE_CHECKING:
-    from simulator.server import Server
-
-
-def drive_id(bay: int) -> str:
-    """CLI id of the drive in ``bay``: bays 1-4 sit on port 1I, bays 5-8 on port 2I, box 1."""
-    return f"{port_of(bay)}:1:{bay}"
-
-
-def port_of(bay: int) -> str:
-    return "1I" if bay <= 4 else "2I"
-
-
-def unique_identifier(volume: str) -> str:
-    """The logical drive's SCSI identity (NAA WWN as hpacucli prints it: "600508B1001C..."), which the
-    operating system sees as the disk's serial/WWID: the recovery matches disks to logical drives by it."""
-    return ("600508B1001C" + volume.upper())[:32]
-
-
-def geometry(size_bytes: int, max_boot_8gb: bool) -> tuple[int, int, int]:
-    """(heads, sectors per track, cylinders) the controller reports to the BIOS for a logical drive.
-
-    The Maximum Boot partition setting is this geometry: 255 heads x 32 sectors x 1024 cylinders is the
-    4 GB INT 13h limit; with 63 sectors it is 8 GB.
-    """
-    sectors = 63 if max_boot_8gb else 32
-    return 255, sectors, min(65535, size_bytes // (255 * sectors * 512))
-
-
-@dataclass(frozen=True)
-class PhysicalDriveView:
-    bay: int
-    serial: str
-    size_gb: int
-    interface: str
-    status: str  # "OK", "Failed", "Rebuilding"
-    array: str | None = None
-    spare: bool = False
-    active_spare_for: str | None = None
-
-    @property
-    def id(self) -> str:
-        return drive_id(self.bay)
-
-    @property
-    def port(self) -> str:
-        return port_of(self.bay)
-
-
-@dataclass(frozen=True)
-class LogicalDriveView:
-    number: int
-    raid: str
-    size_bytes: int
-    status: str  # "OK", "Interim Recovery Mode", "Ready for Rebuild", "Recovering", "Failed"
-    progress: int | None
-    array: str
-    member_bays: tuple[int, ...]
-    spare_bays: tuple[int, ...]
-    max_boot_8gb: bool
-    volume: str
-
-    @property
-    def readable(self) -> bool:
-        return self.status != "Failed"
 
 
 class SmartArray:
-    """The controller of one server, bound to that server's drives."""
+    """The controller of one server, bound to that server's drives.
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.settings = server.state.controller
-        if self.settings is None:
-            raise ValueError("server has no Smart Array controller")
+    ``settings`` are the controller's own (NVRAM-like) settings, ``chassis`` the server model it is built
+    into, ``bays`` the drives in the bays now (a live mapping: faults change it), ``media`` the files that
+    hold the drives' bytes and the logical drives' data.
+    """
+
+    def __init__(
+        self, settings: ControllerSettings, chassis: Chassis, bays: Mapping[int, BayDrive], media: DriveMedia
+    ) -> None:
+        self.settings = settings
+        self.chassis = chassis
+        self.bays = bays
+        self.media = media
         self.config = self._detect()
 
     # ---- detection -------------------------------------------------------------------------------
     def _detect(self) -> ControllerConfig:
         best: ControllerConfig | None = None
-        for drive in self.server.state.bays.values():
+        for drive in self.bays.values():
             if drive.failed:
                 continue
             try:
-                data = read_ris(self.server.drive_path(drive.serial))
+                data = read_ris(self.media.drive_path(drive.serial))
             except (RisError, OSError):
                 continue  # an unreadable RIS is a drive the controller does not trust
             if data is None:
@@ -126,7 +69,7 @@ class SmartArray:
         return fresh
 
     def _member_state(self, member: Member) -> str:
-        drive = self.server.state.bays.get(member.bay)
+        drive = self.bays.get(member.bay)
         if drive is None:
             return "missing"
         if drive.serial != member.serial:
@@ -185,17 +128,17 @@ class SmartArray:
                 )
         rebuilding = {j.bay: j for j in self.settings.rebuilds}
         views = []
-        interface = self.server.entry.hardware.drive_interface
-        for bay, drive in sorted(self.server.state.bays.items()):
-            array, spare = owners.get(bay, (None, False))
+        interface = self.chassis.drive_interface
+        for bay, drive in sorted(self.bays.items()):
+            owner, spare = owners.get(bay, (None, False))
             job = rebuilding.get(bay)
             status = "Failed" if drive.failed else ("Rebuilding" if job and job.done else "OK")
             active_for = drive_id(job.replaces["bay"]) if job and spare else None
             if job and not spare:
-                array = self._array_of_bay(job.replaces["bay"])
+                owner = self._array_of_bay(job.replaces["bay"])
             views.append(
                 PhysicalDriveView(
-                    bay, drive.serial, drive.size_gb, interface, status, array, spare, active_for
+                    bay, drive.serial, drive.size_gb, interface, status, owner, spare, active_for
                 )
             )
         return views
@@ -211,7 +154,7 @@ class SmartArray:
         view = self.logical_drive(number)
         if not view.readable:
             raise VolumeUnavailable(number=number, status=view.status)
-        return self.server.volume_path(view.volume)
+        return self.media.volume_path(view.volume)
 
     # ---- configuration changes -------------------------------------------------------------------
     def create_logical_drive(
@@ -236,7 +179,7 @@ class SmartArray:
             cache_mb=self.settings.cache_mb,
             licensed_raid6=self.raid6_licensed,
         )
-        drives = self.server.state.bays
+        drives = self.bays
         size = raid.logical_drive_bytes(level, [drives[b].size_gb for b in bays])
         if spare_bay is not None and drives[spare_bay].size_gb < min(drives[b].size_gb for b in bays):
             raise ArrayError(reason="The spare drive is smaller than the data drives.")
@@ -253,7 +196,7 @@ class SmartArray:
             spares=[Member(spare_bay, drives[spare_bay].serial)] if spare_bay else [],
             logical_drives=[ld],
         )
-        self.server.create_volume(ld.volume, size)
+        self.media.create_volume(ld.volume, size)
         self.config.arrays.append(array)
         self._commit()
         return self.logical_drive(ld.number)
@@ -274,7 +217,7 @@ class SmartArray:
                     if self.config.boot_volume == number:
                         self.config.boot_volume = None
                     self._commit()
-                    self.server.delete_volume(ld.volume)
+                    self.media.delete_volume(ld.volume)
                     return
         raise ArrayError(reason=f"Logical drive {number} does not exist.")
 
@@ -290,14 +233,10 @@ class SmartArray:
 
     @property
     def raid6_licensed(self) -> bool:
-        from simulator.smartarray.licenses import grants_raid6
-
         return any(grants_raid6(key) for key in self.settings.licenses)
 
     def add_license_key(self, key: str) -> str:
         """Install a license key (ORCA "Manage License Keys"); return it as stored."""
-        from simulator.smartarray.licenses import is_valid, normalise
-
         key = normalise(key)
         if not is_valid(key):
             raise ArrayError(reason="Invalid license key")
@@ -319,10 +258,9 @@ class SmartArray:
         return [pd.bay for pd in self.physical_drives() if pd.array is None and pd.status == "OK"]
 
     def _check_bay(self, bay: int) -> None:
-        hw = self.server.entry.hardware
-        if not 1 <= bay <= hw.bays:
-            raise BayOutOfRange(bay=bay, model=hw.name, bays=hw.bays)
-        if bay not in self.server.state.bays:
+        if not 1 <= bay <= self.chassis.bays:
+            raise BayOutOfRange(bay=bay, model=self.chassis.name, bays=self.chassis.bays)
+        if bay not in self.bays:
             raise BayEmpty(bay=bay)
 
     def _commit(self) -> None:
@@ -336,10 +274,10 @@ class SmartArray:
         self.settings.config_generation = self.config.generation
         data = self.config.to_dict()
         members = {(m.bay, m.serial) for a in self.config.arrays for m in a.drives()}
-        for bay, drive in self.server.state.bays.items():
+        for bay, drive in self.bays.items():
             if drive.failed:
                 continue
-            path = self.server.drive_path(drive.serial)
+            path = self.media.drive_path(drive.serial)
             if (bay, drive.serial) in members:
                 write_ris(path, data)
                 continue
@@ -354,7 +292,7 @@ class SmartArray:
     def reconcile(self) -> list[str]:
         """Start rebuild jobs for usable replacements and active spares; return warnings to show."""
         warnings = []
-        drives = self.server.state.bays
+        drives = self.bays
         jobs = self.settings.rebuilds
         # Jobs whose target drive has left its bay or failed are abandoned, and so are the jobs of an
         # array that has lost its data (nothing is left to rebuild from).

@@ -44,7 +44,7 @@ def show_config(array: SmartArray) -> str:
     lds = array.logical_drives()
     for cfg in array.config.arrays:
         lines += [
-            f"   array {cfg.name} ({array.server.entry.hardware.drive_interface}, "
+            f"   array {cfg.name} ({array.chassis.drive_interface}, "
             f"Unused Space: {unused_space_mb(array, cfg.name)}  MB)",
             "",
             "",

@@ -24,14 +24,7 @@ inferred, and marked here by where they come from (facts = ../shared/research/hp
 
 from __future__ import annotations
 
-from simulator.smartarray.model import (
-    LogicalDriveView,
-    PhysicalDriveView,
-    SmartArray,
-    drive_id,
-    geometry,
-    unique_identifier,
-)
+from simulator.smartarray.model import SmartArray
 from simulator.smartarray.report_lines import (
     drive_groups,
     header,
@@ -44,6 +37,13 @@ from simulator.smartarray.report_lines import (
     unused_space_mb,
 )
 from simulator.smartarray.sizes import format_ld_size
+from simulator.smartarray.views import (
+    LogicalDriveView,
+    PhysicalDriveView,
+    drive_id,
+    geometry,
+    unique_identifier,
+)
 
 FIRMWARE_VERSION = "5.70"  # facts §5.6, §8.1 (S40); POST prints it as "v5.70"
 
@@ -176,7 +176,7 @@ def config_detail(array: SmartArray) -> str:
     all_pds = array.physical_drives()
     pds = {pd.bay: pd for pd in all_pds}
     disks = _disk_names(array)
-    interface = array.server.entry.hardware.drive_interface
+    interface = array.chassis.drive_interface
     lines = ["", header(array, serial=False), *controller_lines(array), ""]
     for name, members in drive_groups(array, all_pds, every_array=True):
         if name == "unassigned":

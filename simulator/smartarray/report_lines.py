@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from simulator.smartarray import raid
 from simulator.smartarray.cli_grammar import CliError
-from simulator.smartarray.model import LogicalDriveView, PhysicalDriveView, SmartArray
+from simulator.smartarray.model import SmartArray
+from simulator.smartarray.views import LogicalDriveView, PhysicalDriveView
 from simulator.units import MIB, usable_bytes
 
 
@@ -21,7 +22,7 @@ def status_text(ld: LogicalDriveView) -> str:
 
 def header(array: SmartArray, *, serial: bool) -> str:
     """The controller line: "Smart Array P410i in Slot 0 (Embedded)", with "    (sn: ...)" if ``serial``."""
-    head = f"{array.server.entry.hardware.controller} in Slot 0 (Embedded)"
+    head = f"{array.chassis.controller} in Slot 0 (Embedded)"
     return f"{head}    (sn: {controller_serial(array)})" if serial else head
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from simulator.firmware.console import Console, ConsoleClosed
-from simulator.firmware.machine import Machine
+from simulator.firmware.console import Console
+from simulator.machine import ConsoleClosed, Machine
 from textconsole.keys import encode
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from keyed_console import press
 
 from simulator.firmware.boot_menu import EXIT_HELP, ONE_TIME_HELP, RBSU_HELP, run_boot_override
-from simulator.firmware.machine import Machine
 from simulator.lab import Lab
+from simulator.machine import Machine
 
 SCREENS = Path(__file__).resolve().parents[2] / "fixtures" / "screens"
 CHOICES = {"cdrom", "floppy", "usb", "hdd", "nic", "rbsu", None}

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.firmware.console import Console, ConsoleClosed
+from simulator.firmware.console import Console
 from simulator.firmware.driver import ConsoleDriver, ScreenNotFound
 from simulator.firmware.fastforward import ConsoleLink, DriverLink
 from simulator.lab import Lab
+from simulator.machine import ConsoleClosed
 from textconsole.keys import encode
 
 LONG = 30.0  # a window no test waits out: ending before it is the fast-forward's doing

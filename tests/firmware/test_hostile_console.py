@@ -16,10 +16,11 @@ import pytest
 
 import recovery.cli
 from recovery.ui import SERIAL_FUNCTION_KEYS
-from simulator.backends.installed import boot_chain
-from simulator.firmware.console import Console, ConsoleClosed
+from simulator.bootchain import boot_chain
+from simulator.firmware.console import Console
 from simulator.firmware.keys import SERIAL_ESCAPES, firmware_decoder
 from simulator.lab import Lab
+from simulator.machine import ConsoleClosed
 from simulator.systemfiles import write_file
 from textconsole import keys as decoding
 from textconsole.keys import KeyDecoder, encode

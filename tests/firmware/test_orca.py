@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recovery.controller_report import parse_config
-from simulator.firmware.console import Console, ConsoleClosed
-from simulator.firmware.machine import Machine
+from simulator.firmware.console import Console
 from simulator.firmware.orca import OrcaExit, run_orca
 from simulator.lab import Lab
+from simulator.machine import ConsoleClosed, Machine
 from simulator.smartarray.licenses import DEMO_KEY
 from simulator.smartarray.report import run_command
 from textconsole.keys import encode

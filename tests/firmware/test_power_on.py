@@ -311,7 +311,8 @@ def test_a_window_opens_before_its_prompt_shows() -> None:
     import io
     import os
 
-    from simulator.firmware.console import Console, ConsoleClosed
+    from simulator.firmware.console import Console
+    from simulator.machine import ConsoleClosed
 
     rfd, wfd = os.pipe()
     out = io.StringIO()

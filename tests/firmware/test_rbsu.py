@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyed_console import press
 
-from simulator.firmware.console import Console, ConsoleClosed
-from simulator.firmware.machine import Machine
+from simulator.firmware.console import Console
 from simulator.firmware.rbsu import EXIT_PROMPT, IPL_FOOTER, MENU_ITEMS, run_rbsu
 from simulator.lab import Lab
+from simulator.machine import ConsoleClosed, Machine
 from simulator.state import FACTORY_IPL, IPL_DEVICES
 from textconsole.keys import encode
 

@@ -16,14 +16,8 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from simulator.backends.installed import READY
-from simulator.backends.libvirt_channels import (
-    LineService,
-    PowerIntent,
-    controller_answer,
-    controller_handler,
-)
-from simulator.firmware.machine import Machine
+from simulator.backends.libvirt_server import controller_answer
+from simulator.bootchain import READY
 from simulator.guest import cache
 from simulator.guest.builds import FILES, _script
 from simulator.guest.cache import InputHash, cached_build
@@ -31,6 +25,8 @@ from simulator.guest.debian import GuestBuildError
 from simulator.guest.initramfs import char_entry, file_entry, symlink_entry, write_initramfs
 from simulator.guest.kernel import load_order, read_depends
 from simulator.lab import Lab
+from simulator.machine import Machine
+from simulator.virt.channels import LineService, PowerIntent, controller_handler
 
 
 @pytest.fixture
@@ -149,7 +145,7 @@ def test_init_scripts_parse(name: str, shell: list[str], tmp_path: Path) -> None
 def test_appliance_prints_exactly_the_process_tiers_ready_line() -> None:
     text = _script("appliance-init").decode()
     assert f'echo "{READY}"' in text and "@READY@" not in text
-    assert "Mounting root filesystem LABEL=$label... ok" in text  # as simulator.backends.installed prints it
+    assert "Mounting root filesystem LABEL=$label... ok" in text  # as simulator.bootchain prints it
 
 
 def test_recovery_init_maps_exit_statuses_to_power_actions() -> None:
@@ -303,13 +299,13 @@ def _build_prerequisites() -> str | None:
 @pytest.mark.timeout(1200)
 def test_real_build_from_debian_packages_then_a_cache_hit() -> None:
     """Uses the shared cache ($G7LAB_CACHE or ~/.cache/g7lab): cold once per machine, warm after."""
-    from simulator import guest
+    from simulator.guest.artifacts import build
 
     reason = _build_prerequisites()
     if reason:
         pytest.skip(reason)
     started = time.monotonic()
-    built = guest.build("all", quiet=True)
+    built = build("all", quiet=True)
     first = time.monotonic() - started
     assert built is not None and built.kernel.stat().st_size > 5_000_000
     assert built.recovery_initrd.stat().st_size < 60_000_000, "the Recovery Environment outgrew its budget"
@@ -317,7 +313,7 @@ def test_real_build_from_debian_packages_then_a_cache_hit() -> None:
     assert "KERNEL /vmlinuz" in built.drivekey_cfg.read_text()
     stamps = {p: p.stat().st_mtime_ns for p in cache.guest_root().glob(f"*/{cache.COMPLETE}")}
     started = time.monotonic()
-    again = guest.build("all", quiet=True)
+    again = build("all", quiet=True)
     warm = time.monotonic() - started
     assert again == built, "a second build with the same inputs gave another set"
     rebuilt = [

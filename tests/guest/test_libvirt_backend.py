@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from simulator.backends.base import BootRequest
-from simulator.backends.libvirt_domain import NS, boot_spec, domain_name, domain_xml, read_metadata
-from simulator.firmware.machine import Machine
+from simulator.backends.libvirt_server import boot_spec
 from simulator.lab import Lab
-from simulator.smartarray.model import unique_identifier
+from simulator.machine import Machine
+from simulator.smartarray.views import unique_identifier
+from simulator.virt.domain import NS, domain_name, domain_xml, read_metadata
 
 
 def _domain(lab: Lab, name: str, device: str) -> ET.Element:
@@ -94,7 +95,7 @@ def _prerequisites() -> str | None:
     if os.geteuid() != 0:
         return "the guests are built and run as root on this machine class"
     try:
-        from simulator.backends.libvirt_conn import open_connection
+        from simulator.virt.connection import open_connection
 
         open_connection().close()
     except Exception as exc:  # noqa: BLE001 - any reason libvirt is unusable skips the test
@@ -125,7 +126,7 @@ def _qemu_processes(name: str) -> list[str]:
 def no_leftovers(lab: Lab):
     """Whatever happens in the test, no domain of its lab survives it; the test fails if one did."""
     yield
-    from simulator.backends.libvirt_conn import destroy_leftovers
+    from simulator.virt.connection import destroy_leftovers
 
     leaked = destroy_leftovers(str(lab.root.resolve()))
     assert not leaked, f"domains left running: {leaked}"
@@ -138,9 +139,9 @@ def cic_guest(lab: Lab, no_leftovers: None) -> str:
     reason = _prerequisites()
     if reason:
         pytest.skip(reason)
-    from simulator import guest
+    from simulator.guest.artifacts import ensure_built
 
-    guest.ensure_built(quiet=True)  # a cold build is the build test's to measure, not these
+    ensure_built(quiet=True)  # a cold build is the build test's to measure, not these
     lab.create("cic", "cic-360g7")
     return domain_name(lab.root, "cic")
 
@@ -213,7 +214,7 @@ def test_a_write_protected_drivekey_is_read_only_to_the_guest(lab: Lab) -> None:
 
     lab.create("cic", "cic-360g7", blank=True)
     with lab.open("cic") as server:
-        drivekey_faults.apply(server, "drivekey-readonly")
+        drivekey_faults.drivekey_readonly(server)
     try:
         usb = [
             d

@@ -18,7 +18,7 @@ from recovery.image import read_image
 from recovery.layout import MBR_MAX_BYTES, TargetDisk
 from recovery.partition_table import read_layout_from_disk
 from recovery.restore import restore
-from simulator.backends.installed import boot_chain
+from simulator.bootchain import boot_chain
 from simulator.factory import factory_image
 from simulator.firmware.driver import ConsoleDriver
 from simulator.lab import Lab

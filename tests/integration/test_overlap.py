@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from recovery_lab import g7sim, recover
 
-from simulator.backends.installed import READY, boot_chain
+from simulator.bootchain import READY, boot_chain
 from simulator.drivekey import store
 from simulator.lab import Lab
 from simulator.media_checks import fsck_drivekey

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator import systemfiles
-from simulator.backends import installed
+from simulator import bootchain, systemfiles
 from simulator.guest import debian
 
 SPIN = "#!/bin/sh\ntrap '' TERM INT\nsleep 1000 &\nwhile :; do :; done\n"
@@ -49,6 +48,6 @@ def test_debugfs_that_spins_is_a_system_files_error(spin_as, monkeypatch: pytest
 @pytest.mark.timeout(30)
 def test_a_boot_file_read_that_spins_is_a_file_not_read(spin_as, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     spin_as("mtype")
-    monkeypatch.setitem(installed._ENV, "PATH", os.environ["PATH"])  # its environment is set at import
-    monkeypatch.setattr(installed, "QUERY_SECONDS", 1.0, raising=False)
-    assert installed._mtype(Path("disk.img"), 0, "syslinux.cfg") is None
+    monkeypatch.setitem(bootchain._ENV, "PATH", os.environ["PATH"])  # its environment is set at import
+    monkeypatch.setattr(bootchain, "QUERY_SECONDS", 1.0, raising=False)
+    assert bootchain._mtype(Path("disk.img"), 0, "syslinux.cfg") is None

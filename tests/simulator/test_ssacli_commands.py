@@ -16,9 +16,9 @@ import pytest
 from recovery.controller_report import parse_config, parse_ld_status, parse_pd_status
 from recovery.ld_detail import parse_ld_detail
 from simulator import faults, hpacucli
-from simulator.backends.libvirt_channels import controller_answer
-from simulator.firmware.machine import Machine
+from simulator.backends.libvirt_server import controller_answer
 from simulator.lab import Lab
+from simulator.machine import Machine
 from simulator.server import Server
 from simulator.smartarray.report import CliError, run_command
 

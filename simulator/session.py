@@ -1,4 +1,8 @@
-"""A visit: power on, POST, boot, reboot ... until the server powers off. One console throughout."""
+"""A visit: power on, POST, boot, reboot ... until the server powers off. One console throughout.
+
+The session runs the firmware (POST, its utilities, the boot decision) and hands each boot to a backend;
+the firmware and the backends know nothing of each other.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,10 @@ from simulator import faults
 from simulator.backends.base import BootBackend, BootOutcome, BootRequest
 from simulator.errors import SimError
 from simulator.firmware.boot import ATTEMPT, NO_BOOT_DEVICE, PXE_FAILURE, BootTarget, boot_disk, boot_order
-from simulator.firmware.console import Console, ConsoleClosed
-from simulator.firmware.machine import Machine
+from simulator.firmware.console import Console
 from simulator.firmware.post import PostChoice, run_post
 from simulator.lab import PoweredOn
+from simulator.machine import ConsoleClosed, Machine
 
 
 class AlreadyPoweredOn(SimError):

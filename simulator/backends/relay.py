@@ -1,5 +1,5 @@
 """Relay a booted system's console (a pty of a local process, a guest's serial line) into the
-firmware console: the technician's keys go in unchanged, its output comes out on the same terminal,
+server's console: the technician's keys go in unchanged, its output comes out on the same terminal,
 and a VT100 emulator (pyte) keeps the screen text for the transcript, like every firmware screen.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pyte
 
-from simulator.firmware.console import Console
+from simulator.backends.base import BootConsole
 from textconsole.screen import COLS, ROWS, Attr, Screen
 
 QUIET = 0.08  # output pauses this long: the screen is "drawn" and gets recorded
@@ -33,7 +33,7 @@ _COLOURS = {
 class ScreenTracker:
     """Feeds relayed bytes to a VT100 screen; records lines that scroll away and settled screens."""
 
-    def __init__(self, console: Console, name: str) -> None:
+    def __init__(self, console: BootConsole, name: str) -> None:
         self.console = console
         self.name = name
         self.vt = pyte.HistoryScreen(COLS, ROWS, history=10_000)
@@ -68,7 +68,7 @@ class ScreenTracker:
         return screen
 
 
-def relay(console: Console, child_fd: int, alive: Callable[[], bool], name: str) -> None:
+def relay(console: BootConsole, child_fd: int, alive: Callable[[], bool], name: str) -> None:
     """Relay until the child side closes (EOF) and ``alive()`` is false."""
     tracker = ScreenTracker(console, name)
     last_output = time.monotonic()

@@ -1,8 +1,8 @@
 """The host ends of a guest's virtio-serial channels (one JSON or text line per message, both ways).
 
-- ``org.g7lab.hpacucli``: the guest's ``hpacucli`` shim sends ``{"id", "argv"}``; the answer is the
-  simulated controller's report (``simulator.smartarray.report.run_command``), taken under the lab
-  lock per request, as ``{"id", "status", "stdout"}`` -- exactly what ``g7sim ssacli`` prints.
+- ``org.g7lab.hpacucli``: the guest's ``hpacucli`` shim sends ``{"id", "argv"}``; the answer (from the
+  ``answer`` given to :func:`controller_handler`: the simulated controller's report, exactly what
+  ``g7sim ssacli`` prints) goes back as ``{"id", "status", "stdout"}``.
 - ``org.g7lab.power``: the guest's init says ``reboot`` or ``poweroff`` just before it does so
   (libvirt reports both as a guest shutdown once ``on_reboot`` is ``destroy``); the host answers ``ok``.
 """
@@ -18,20 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from simulator.firmware.machine import Machine
-from simulator.smartarray.report import CliError, run_command
-
 Handler = Callable[[bytes], bytes | None]
-
-
-def controller_answer(machine: Machine, argv: list[str]) -> tuple[int, str]:
-    """(exit status, stdout) of the array CLI for ``argv``, as `g7sim ssacli` answers it."""
-    with machine.read() as server:
-        array = server.smart_array if server.state.controller is not None else None
-        try:
-            return 0, run_command(array, " ".join(argv)) + "\n"
-        except CliError as exc:
-            return 1, f"\n{exc}\n"
 
 
 def controller_handler(answer: Callable[[list[str]], tuple[int, str]]) -> Handler:

@@ -1,4 +1,5 @@
-"""The libvirt domain of one boot of a simulated server, built from the server model (no hypervisor here).
+"""The libvirt domain XML of one boot of a simulated server, from its :class:`DomainSpec` (no hypervisor
+here; :mod:`simulator.backends.libvirt_server` fills the spec from the server model).
 
 - SMBIOS (``<sysinfo type='smbios'>``, ``<smbios mode='sysinfo'/>``): BIOS vendor/version/date and the
   system's manufacturer, product and serial, which the guest reads in /sys/class/dmi/id;
@@ -13,14 +14,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-
-from simulator.backends.base import BootRequest
-from simulator.server import Server
 
 NS = "https://g7lab.invalid/xmlns/firmware/1"  # the project's own metadata namespace
 CHANNEL_CLI = "org.g7lab.hpacucli"
@@ -68,75 +65,6 @@ def domain_name(lab_root: Path, server: str) -> str:
 
 def system_uuid(lab_root: Path, server: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"g7lab:{Path(lab_root).resolve()}:{server}"))
-
-
-def system_serial(server: Server) -> str:
-    """An HP-style system serial (10 characters, "USE" + 7), stable per server."""
-    seed = server.state.controller.serial if server.state.controller else server.name
-    return "USE" + hashlib.sha256(seed.encode()).hexdigest()[:7].upper()
-
-
-def smbios(server: Server) -> dict[str, dict[str, str]]:
-    hw = server.entry.hardware
-    return {
-        "bios": {"vendor": "HP", "version": hw.bios_family, "date": hw.bios_date},
-        "system": {
-            "manufacturer": hw.manufacturer,
-            "product": hw.product_name,
-            "serial": system_serial(server),
-            "family": "ProLiant",
-        },
-        "chassis": {"manufacturer": hw.manufacturer},
-    }
-
-
-def server_disks(server: Server, device: str, boot_disk: Path) -> tuple[DiskSpec, ...]:
-    """The server's disks as the guest sees them, ``boot_disk`` of ``device`` marked for booting."""
-    disks = [
-        DiskSpec(
-            d.path, "scsi", d.vendor, d.product, d.serial, device == "hdd" and d.path == boot_disk, d.name
-        )
-        for d in server.presented_disks()
-    ]
-    key = server.drivekey_path
-    if key.exists():
-        disks.append(
-            DiskSpec(
-                key,
-                "usb",
-                boot=device == "usb" and key == boot_disk,
-                name="USB DriveKey",
-                readonly=not os.access(key, os.W_OK),
-            )
-        )
-    return tuple(disks)
-
-
-def boot_spec(
-    server: Server, request: BootRequest, accelerator: str, run_dir: Path, *, local_root: bool = False
-) -> DomainSpec:
-    """The domain of one boot of ``server`` (opened under its lock) as the firmware decided it."""
-    lab = request.machine.lab.root
-    return DomainSpec(
-        name=domain_name(lab, server.name),
-        uuid=system_uuid(lab, server.name),
-        accelerator=accelerator,
-        smbios=smbios(server),
-        disks=server_disks(server, request.device, request.disk),
-        run_dir=run_dir,
-        metadata={
-            "server": server.name,
-            "lab": str(Path(lab).resolve()),
-            "device": request.device,
-            "disk": str(request.disk),
-            "description": request.description,
-            "accelerator": accelerator,
-        },
-        ipl=tuple(server.state.nvram.ipl),
-        memory_mib=int(os.environ.get("G7SIM_GUEST_MEMORY_MIB", "1024")),
-        vcpus=int(os.environ.get("G7SIM_GUEST_VCPUS", "1")),
-        dac_label="+0:+0" if local_root else None,
-    )
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:

@@ -5,6 +5,9 @@ partition's SYSLINUX files and configuration, then the root filesystem named by 
 (``root=LABEL=...``), and prints what the installed image declares (``/etc/appliance-release``).
 Every broken link fails with the message the real component prints. What the disk holds (the banner,
 the kernel and root names) is disk content: it is shown, never interpreted (``textconsole.visible``).
+
+Everything that reads an installed system's disk reads it here: the process backend boots it, the guest
+boot files find its BOOT partition, :mod:`simulator.systemfiles` finds its SYSTEM filesystem.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def _mtype(disk: Path, offset: int, name: str) -> str | None:
     return _read(["mtype", "-i", f"{disk}@@{offset}", f"::/{name}"], _ENV)
 
 
-def _ext4_label(disk: Path, part: MbrPartition) -> str | None:
+def ext4_label(disk: Path, part: MbrPartition) -> str | None:
     m = re.search(
         r"^Filesystem volume name:\s+(\S+)",
         _read(["dumpe2fs", "-h", f"{disk}?offset={part.start}"]) or "",
@@ -99,7 +102,7 @@ def boot_chain(disk: Path) -> list[str]:
     root = re.search(r"root=LABEL=(\S+)", append[1] if append else "")
     if root is None:
         raise BootFailure("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)")
-    system = next((p for p in parts if p.type_id == 0x83 and _ext4_label(disk, p) == root[1]), None)
+    system = next((p for p in parts if p.type_id == 0x83 and ext4_label(disk, p) == root[1]), None)
     release = _debugfs_cat(disk, system, "/etc/appliance-release") if system else None
     if release is None:
         raise BootFailure("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)")

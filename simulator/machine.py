@@ -1,7 +1,9 @@
-"""What the firmware needs to reach the hardware: the lab and the server's name.
+"""The server as a visit reaches it: the lab and the server's name, and the two ways a visit ends.
 
-Every firmware action opens the server under its lock for just that action, so `g7sim ssacli` in
-another terminal sees an ORCA change at once and never a half-made one.
+The firmware and the boot backends both work through a :class:`Machine`: every action opens the server
+under its lock for just that action, so `g7sim ssacli` in another terminal sees an ORCA change at once
+and never a half-made one. Whoever reads the technician's keys (the firmware's console, a booted system's
+relay) ends the visit with :class:`ConsoleClosed` or :class:`PowerButtonPressed`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,14 @@ from dataclasses import dataclass
 
 from simulator.lab import Lab
 from simulator.server import Server
+
+
+class ConsoleClosed(Exception):
+    """The terminal went away (end of input): the visit ends, the server powers off."""
+
+
+class PowerButtonPressed(ConsoleClosed):
+    """The technician pressed the virtual power button (Ctrl-]): the server powers off."""
 
 
 @dataclass(frozen=True)

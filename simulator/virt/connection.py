@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 import libvirt
 
 from recovery.tools import QUERY_SECONDS
-from simulator.backends.libvirt_domain import NAME_PREFIX, read_metadata
 from simulator.errors import SimError
+from simulator.virt.domain import NAME_PREFIX, read_metadata
 
 DEFAULT_URI = "qemu:///session"
 IDLE_TIMEOUT = 600  # seconds a daemon we started stays up without domains or clients
@@ -124,7 +124,7 @@ def start_reaper(uri: str, name: str, dom_id: int) -> subprocess.Popen[bytes]:
     """A watchdog process that destroys domain ``name`` (id ``dom_id``) when our end of its pipe closes:
     whatever way this process ends (even SIGKILL), no guest is left running."""
     return subprocess.Popen(
-        [sys.executable, "-m", "simulator.backends.libvirt_conn", uri, name, str(dom_id)],
+        [sys.executable, "-m", "simulator.virt.connection", uri, name, str(dom_id)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,0 +1,95 @@
+"""The simulated server as its libvirt guest sees it: the domain of one boot, filled from the server model
+(SMBIOS identity, logical drives and DriveKey, IPL order), and the controller CLI that the guest's
+``hpacucli`` reaches over its channel. :mod:`simulator.virt` turns these into libvirt calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from simulator.backends.base import BootRequest
+from simulator.machine import Machine
+from simulator.server import Server
+from simulator.smartarray.report import CliError, run_command
+from simulator.virt.domain import DiskSpec, DomainSpec, domain_name, system_uuid
+
+
+def system_serial(server: Server) -> str:
+    """An HP-style system serial (10 characters, "USE" + 7), stable per server."""
+    seed = server.state.controller.serial if server.state.controller else server.name
+    return "USE" + hashlib.sha256(seed.encode()).hexdigest()[:7].upper()
+
+
+def smbios(server: Server) -> dict[str, dict[str, str]]:
+    hw = server.entry.hardware
+    return {
+        "bios": {"vendor": "HP", "version": hw.bios_family, "date": hw.bios_date},
+        "system": {
+            "manufacturer": hw.manufacturer,
+            "product": hw.product_name,
+            "serial": system_serial(server),
+            "family": "ProLiant",
+        },
+        "chassis": {"manufacturer": hw.manufacturer},
+    }
+
+
+def server_disks(server: Server, device: str, boot_disk: Path) -> tuple[DiskSpec, ...]:
+    """The server's disks as the guest sees them, ``boot_disk`` of ``device`` marked for booting."""
+    disks = [
+        DiskSpec(
+            d.path, "scsi", d.vendor, d.product, d.serial, device == "hdd" and d.path == boot_disk, d.name
+        )
+        for d in server.presented_disks()
+    ]
+    key = server.drivekey_path
+    if key.exists():
+        disks.append(
+            DiskSpec(
+                key,
+                "usb",
+                boot=device == "usb" and key == boot_disk,
+                name="USB DriveKey",
+                readonly=not os.access(key, os.W_OK),
+            )
+        )
+    return tuple(disks)
+
+
+def boot_spec(
+    server: Server, request: BootRequest, accelerator: str, run_dir: Path, *, local_root: bool = False
+) -> DomainSpec:
+    """The domain of one boot of ``server`` (opened under its lock) as the firmware decided it."""
+    lab = request.machine.lab.root
+    return DomainSpec(
+        name=domain_name(lab, server.name),
+        uuid=system_uuid(lab, server.name),
+        accelerator=accelerator,
+        smbios=smbios(server),
+        disks=server_disks(server, request.device, request.disk),
+        run_dir=run_dir,
+        metadata={
+            "server": server.name,
+            "lab": str(Path(lab).resolve()),
+            "device": request.device,
+            "disk": str(request.disk),
+            "description": request.description,
+            "accelerator": accelerator,
+        },
+        ipl=tuple(server.state.nvram.ipl),
+        memory_mib=int(os.environ.get("G7SIM_GUEST_MEMORY_MIB", "1024")),
+        vcpus=int(os.environ.get("G7SIM_GUEST_VCPUS", "1")),
+        dac_label="+0:+0" if local_root else None,
+    )
+
+
+def controller_answer(machine: Machine, argv: list[str]) -> tuple[int, str]:
+    """(exit status, stdout) of the array CLI for ``argv``, as `g7sim ssacli` answers it."""
+    with machine.read() as server:
+        array = server.smart_array if server.state.controller is not None else None
+        try:
+            return 0, run_command(array, " ".join(argv)) + "\n"
+        except CliError as exc:
+            return 1, f"\n{exc}\n"

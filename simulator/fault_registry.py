@@ -1,0 +1,109 @@
+"""Every fault `g7sim fault` can inflict, in one table, in the order its help lists them: what each one's
+argument is, and the function that does it (the drives and the disks' I/O in :mod:`simulator.faults`,
+the DriveKey in :mod:`simulator.drivekey_faults`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from simulator import drivekey_faults, faults
+from simulator.errors import BadArgument
+from simulator.server import Server
+
+# An io-error offset below 1 MiB would fail the recovery's own scratch files before any disk write (the
+# fault works as a file-size limit of the recovery's process); 2^62 is far beyond any logical drive.
+IO_ERROR_MIN, IO_ERROR_MAX = 1 << 20, 1 << 62
+
+
+@dataclass(frozen=True)
+class FaultRequest:
+    kind: str
+    argument: str | None = None  # as typed: the bay, the io-error offset or the image-other-type key
+    size_gb: int | None = None  # drive-insert, drive-replace: the new drive's nominal size
+    drive: str | None = None  # drive-insert: the serial of a pulled drive to put back
+
+
+@dataclass(frozen=True)
+class Applied:
+    done: str  # one line: what was done
+    warnings: tuple[str, ...] = ()  # what the controller says of it (a drive too small to rebuild onto)
+
+
+Fault = Callable[[Server, FaultRequest], Applied]
+BayFault = Callable[[Server, int, FaultRequest], list[str]]
+
+
+def _on_bay(fault: BayFault) -> Fault:
+    def apply(server: Server, request: FaultRequest) -> Applied:
+        # ASCII digits only: "²" passes isdigit()
+        if request.argument is None or not re.fullmatch(r"[0-9]{1,3}", request.argument):
+            raise BadArgument(reason=f"{request.kind} needs a bay number")
+        bay = int(request.argument)
+        return Applied(f"{request.kind} bay {bay}: done", tuple(fault(server, bay, request)))
+
+    return apply
+
+
+def io_error_offset(text: str | None) -> int:
+    """The byte offset of an io-error fault: digits and an optional unit (B, KiB, MiB, GiB, TiB)."""
+    m = re.fullmatch(r"([0-9]{1,20})(B|KiB|MiB|GiB|TiB)?", text or "")
+    if not m:
+        raise BadArgument(reason="io-error needs a byte offset, e.g. 300MiB")
+    units = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+    offset = int(m[1]) * units[m[2]]
+    if not IO_ERROR_MIN <= offset <= IO_ERROR_MAX:
+        raise BadArgument(reason=f"io-error offset {text} is out of range (1MiB .. 2^62 bytes)")
+    return offset
+
+
+def _io_error(server: Server, request: FaultRequest) -> Applied:
+    offset = io_error_offset(request.argument)
+    faults.io_error(server, offset)
+    return Applied(f"writes beyond {offset} bytes now fail")
+
+
+def _io_error_clear(server: Server, request: FaultRequest) -> Applied:
+    faults.io_error(server, None)
+    return Applied("disk writes work again")
+
+
+def _usb_stick_insert(server: Server, request: FaultRequest) -> Applied:
+    return Applied(f"plugged in {faults.usb_stick_insert(server)}")
+
+
+def _on_drivekey(fault: Callable[[Server], str]) -> Fault:
+    return lambda server, request: Applied(fault(server))
+
+
+def _image_other_type(server: Server, request: FaultRequest) -> Applied:
+    return Applied(drivekey_faults.image_other_type(server, request.argument))
+
+
+FAULTS: dict[str, Fault] = {
+    "drive-fail": _on_bay(lambda server, bay, _: faults.drive_fail(server, bay)),
+    "drive-remove": _on_bay(lambda server, bay, _: faults.drive_remove(server, bay)),
+    "drive-insert": _on_bay(lambda server, bay, r: faults.drive_insert(server, bay, r.size_gb, r.drive)),
+    "drive-replace": _on_bay(lambda server, bay, r: faults.drive_replace(server, bay, r.size_gb)),
+    "module-config-corrupt": _on_drivekey(drivekey_faults.module_config_corrupt),
+    "module-config-missing": _on_drivekey(drivekey_faults.module_config_missing),
+    "module-config-other-model": _on_drivekey(drivekey_faults.module_config_other_model),
+    "image-corrupt": _on_drivekey(drivekey_faults.image_corrupt),
+    "image-truncate": _on_drivekey(drivekey_faults.image_truncate),
+    "image-missing": _on_drivekey(drivekey_faults.image_missing),
+    "image-other-type": _image_other_type,
+    "capture-corrupt": _on_drivekey(drivekey_faults.capture_corrupt),
+    "drivekey-readonly": _on_drivekey(drivekey_faults.drivekey_readonly),
+    "drivekey-writable": _on_drivekey(drivekey_faults.drivekey_writable),
+    "drivekey-full": _on_drivekey(drivekey_faults.drivekey_full),
+    "io-error": _io_error,
+    "io-error-clear": _io_error_clear,
+    "usb-stick-insert": _usb_stick_insert,
+}
+
+
+def apply_fault(server: Server, request: FaultRequest) -> Applied:
+    """Inflict ``request`` on ``server`` (opened under its lock for writing)."""
+    return FAULTS[request.kind](server, request)
