@@ -30,7 +30,8 @@ from recovery.errors import RecoveryError
 from recovery.locking import Busy, LockPolicy
 from recovery.operations import Recovery
 from recovery.progress import FractionProgress
-from recovery.ui import SERIAL_FUNCTION_KEYS, Outcome, RecoveryScreen
+from recovery.ui import Outcome, RecoveryScreen
+from textconsole.keys import SERIAL_FUNCTION_KEYS
 from textconsole.terminal import Terminal, TerminalClosed
 from textconsole.visible import VisibleArgumentParser, visible, visible_lines
 

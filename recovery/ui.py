@@ -30,16 +30,6 @@ ERROR = Attr("red", "blue", bold=True)  # Appendix B: red text denotes an error
 DIM = Attr("cyan", "blue")
 DIALOG = Attr("black", "white")
 
-# The screen runs on the server's serial console too, where the technician's terminal sends function keys
-# as the BIOS reads them (ESC 1 .. ESC 9, ESC 0, ESC !, ESC @ for F1..F12): read as those keys, an F9 is
-# never Escape (Cancel) and a 9. The simulated firmware reads the same forms (a test keeps them alike).
-SERIAL_FUNCTION_KEYS: dict[bytes, str] = {
-    **{f"\x1b{n}".encode(): f"F{n}" for n in range(1, 10)},
-    b"\x1b0": "F10",
-    b"\x1b!": "F11",
-    b"\x1b@": "F12",
-}
-
 
 class Outcome(enum.Enum):
     RESTART = "restart"

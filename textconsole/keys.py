@@ -61,6 +61,18 @@ _ALIASES: dict[bytes, str] = {
 }
 
 KEY_TABLE: dict[bytes, str] = {**{v: k for k, v in SEQUENCES.items()}, **_ALIASES}
+
+# What a serial console's terminal sends for a function key when it has none, or when the link cannot
+# carry xterm's sequences: ESC 1 .. ESC 9 for F1..F9, ESC 0 for F10, ESC ! for F11, ESC @ for F12 (HP's
+# BIOS and the iLO virtual serial port read these; research notes §1.1, "Press "ESC+9" for ROM-Based
+# Setup Utility"). A console that reads them passes this table as a decoder's ``escapes``; read so, an
+# F9 is never Escape and a 9.
+SERIAL_FUNCTION_KEYS: dict[bytes, str] = {
+    **{f"\x1b{n}".encode(): f"F{n}" for n in range(1, 10)},
+    b"\x1b0": "F10",
+    b"\x1b!": "F11",
+    b"\x1b@": "F12",
+}
 """Every byte string the decoder knows as one key (outside a console's own ``escapes``)."""
 
 LONE_ESC_PAUSE = 0.05  # a lone ESC is the Escape key once nothing has followed it for this long
