@@ -67,7 +67,9 @@ class ProcessServer:
             env=self.env,
         )
         try:
-            return proc.returncode, json.loads(proc.stdout or "{}")
+            if not proc.stdout.strip():
+                raise ValueError("no JSON document on stdout")
+            return proc.returncode, json.loads(proc.stdout)
         except ValueError:
             return proc.returncode, {"stdout": proc.stdout[-300:], "stderr": proc.stderr[-300:]}
 
