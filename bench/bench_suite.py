@@ -2,16 +2,19 @@
 
 Runs ``python -m pytest features --backend process`` (``--path``/``--pytest-args`` change that) serially
 and with ``-n 2`` (pytest-xdist), ``--repeat`` times each, alternating, and prints the median wall times,
-the speed-up, and the median duration of every scenario (from the JUnit XML of each run). A suite that
-collects nothing (the features are not written yet) or cannot start prints "not available" and why.
+the speed-up, the CPU-seconds each run spent (pytest and everything it started), and the median duration
+of every scenario (from the JUnit XML of each run). ``--before DIR`` times another checkout (e.g. a
+``git worktree`` of an older commit) in the same bench run, alternating with this one, so the before and
+after share the machine's state. A suite that collects nothing or cannot start prints "not available" and why.
 
-    .venv/bin/python bench/bench_suite.py [--repeat 3] [--path features] [--workers 2]
+    .venv/bin/python bench/bench_suite.py [--repeat 3] [--path features] [--workers 2] [--before DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -24,7 +27,15 @@ from pathlib import Path
 import benchlib
 
 
-def run_suite(path: str, extra: list[str], workers: int, junit: Path) -> tuple[float, int, str]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_suite(
+    path: str, extra: list[str], workers: int, junit: Path, code: Path
+) -> tuple[float, float, int, str]:
+    """One run of the suite in checkout ``code``: (wall s, CPU s, exit status, output)."""
     args = [
         sys.executable,
         "-m",
@@ -40,9 +51,21 @@ def run_suite(path: str, extra: list[str], workers: int, junit: Path) -> tuple[f
         args += ["-n", str(workers)]
     else:
         args += ["-p", "no:xdist"]
-    started = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, cwd=benchlib.REPO, env=benchlib.ENV)
-    return time.perf_counter() - started, proc.returncode, (proc.stdout + proc.stderr)
+    env = dict(benchlib.ENV)
+    if code != benchlib.REPO:  # its packages ahead of this checkout's editable install
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH", "")) if p)
+    cpu, started = children_cpu(), time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=code, env=env)
+    wall = time.perf_counter() - started
+    return wall, children_cpu() - cpu, proc.returncode, (proc.stdout + proc.stderr)
+
+
+def checkout_label(code: Path) -> str:
+    proc = subprocess.run(
+        ["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=30
+    )
+    commit = proc.stdout.strip() or "?"
+    return "this checkout" + f" ({commit})" if code == benchlib.REPO else f"before ({commit})"
 
 
 def scenario_times(junit: Path) -> dict[str, float]:
@@ -63,7 +86,11 @@ def main() -> None:
     parser.add_argument("--pytest-args", default="--backend process", help="extra pytest arguments")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--top", type=int, default=0, help="print only the N slowest scenarios (0: all)")
+    parser.add_argument(
+        "--before", type=Path, default=None, help="another checkout to time in the same run (alternating)"
+    )
     args = parser.parse_args()
+    codes = [benchlib.REPO] + ([args.before.resolve()] if args.before else [])
     extra = shlex.split(args.pytest_args)
     title = f"Suite wall time: pytest {args.path} {args.pytest_args} (median of {args.repeat} runs each)"
     with tempfile.TemporaryDirectory(prefix="g7suite-") as tmp:
@@ -90,28 +117,42 @@ def main() -> None:
             reason = "no scenarios collected" if probe.returncode == 5 else f"pytest exit {probe.returncode}"
             print(f"\n## {title}\n{benchlib.machine_line()}\nnot available: {reason} ({tail[:300]})")
             return
-        walls: dict[int, list[float]] = {1: [], args.workers: []}
+        walls: dict[tuple[Path, int], list[float]] = {}
+        cpus: dict[tuple[Path, int], list[float]] = {}
         per: dict[str, list[float]] = {}
         failures = 0
         for i in range(args.repeat):
             for workers in (1, args.workers):
-                junit = Path(tmp) / f"run-{i}-{workers}.xml"
-                wall, rc, out = run_suite(args.path, extra, workers, junit)
-                walls[workers].append(wall)
-                failures += rc != 0
-                if junit.exists():
-                    for name, seconds in scenario_times(junit).items():
-                        per.setdefault(name, []).append(seconds)
-                if rc not in (0, 1):
-                    print(f"pytest exit {rc}: {out.strip().splitlines()[-1:]}")
-    serial, parallel = statistics.median(walls[1]), statistics.median(walls[args.workers])
+                for code in codes if i % 2 == 0 else codes[::-1]:
+                    junit = Path(tmp) / f"run-{i}-{workers}-{codes.index(code)}.xml"
+                    wall, cpu, rc, out = run_suite(args.path, extra, workers, junit, code)
+                    walls.setdefault((code, workers), []).append(wall)
+                    cpus.setdefault((code, workers), []).append(cpu)
+                    failures += rc != 0
+                    if junit.exists() and code == benchlib.REPO:
+                        for name, seconds in scenario_times(junit).items():
+                            per.setdefault(name, []).append(seconds)
+                    if rc not in (0, 1):
+                        print(f"pytest exit {rc}: {out.strip().splitlines()[-1:]}")
     table = benchlib.Table(
         title,
-        [("run", 12), ("median wall s", 13), ("speed-up", 8), ("runs", 4)],
-        note=f"runs with failures: {failures} of {2 * args.repeat}",
+        [
+            ("checkout", 24),
+            ("run", 8),
+            ("median wall s", 13),
+            ("median CPU s", 12),
+            ("speed-up", 8),
+            ("runs", 4),
+        ],
+        note=f"runs with failures: {failures} of {2 * args.repeat * len(codes)}",
     )
-    table.row("serial", serial, 1.0, args.repeat)
-    table.row(f"-n {args.workers}", parallel, serial / parallel, args.repeat)
+    for code in codes:
+        serial = statistics.median(walls[(code, 1)])
+        for workers in (1, args.workers):
+            wall = statistics.median(walls[(code, workers)])
+            run = "serial" if workers == 1 else f"-n {workers}"
+            cpu = statistics.median(cpus[(code, workers)])
+            table.row(checkout_label(code), run, wall, cpu, serial / wall, args.repeat)
     names = sorted(per, key=lambda n: -statistics.median(per[n]))
     if args.top:
         names = names[: args.top]

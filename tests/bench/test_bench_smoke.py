@@ -69,9 +69,25 @@ def test_profile_prints_the_hot_functions(tmp_path: Path) -> None:
 
 def test_suite_bench_times_a_suite_serial_and_parallel(tmp_path: Path) -> None:
     (tmp_path / "test_tiny.py").write_text("def test_a():\n    pass\n\n\ndef test_b():\n    pass\n")
-    out = bench("bench_suite.py", "--path", str(tmp_path), "--pytest-args", "", "--repeat", "1")
+    before = tmp_path / "before"
+    before.mkdir()
+    out = bench(
+        "bench_suite.py",
+        "--path",
+        str(tmp_path),
+        "--pytest-args",
+        "",
+        "--repeat",
+        "1",
+        "--before",
+        str(before),
+    )
     assert "## Suite wall time" in out
-    assert rows(out, "serial") and rows(out, "-n")
+    table = [line.split() for line in out.splitlines() if line.startswith(("this checkout", "before ("))]
+    runs = {(cells[0], "serial" if "serial" in cells else "-n") for cells in table}
+    assert runs == {("this", "serial"), ("this", "-n"), ("before", "serial"), ("before", "-n")}, out
+    for cells in table:  # wall and CPU seconds are numbers; a suite run costs some CPU
+        assert float(cells[-4]) > 0 and float(cells[-3]) > 0, cells
     assert "test_tiny::test_a" in out and "test_tiny::test_b" in out
 
 
