@@ -134,6 +134,9 @@ def main() -> None:
                             per.setdefault(name, []).append(seconds)
                     if rc not in (0, 1):
                         print(f"pytest exit {rc}: {out.strip().splitlines()[-1:]}")
+                    for line in out.splitlines():  # which scenario failed, and in which checkout
+                        if line.startswith("FAILED "):
+                            print(f"# {checkout_label(code)}, {workers} worker(s): {line[:200]}")
     table = benchlib.Table(
         title,
         [
