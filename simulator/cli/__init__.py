@@ -14,7 +14,7 @@ import sys
 
 from simulator.cli.commands import COMMANDS
 from simulator.cli.output import error_code, fail, operation, public, wants_json
-from simulator.cli.parser import UsageError, build_parser
+from simulator.cli.parser import UsageError, parse
 from simulator.errors import SimError
 from simulator.lab import Lab
 from simulator.locks import Waiting
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     # --json anywhere before a `--` (after it, the words are irecovery's): a usage error is JSON too
     json_wanted = "--json" in (argv[: argv.index("--")] if "--" in argv else argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = parse(argv)
     except UsageError as exc:
         return _usage(exc, json_wanted)
     json_wanted, op = wants_json(args), operation(args)

@@ -16,7 +16,7 @@ from typing import Any
 
 from simulator import faults, systemfiles
 from simulator.catalog import catalog
-from simulator.cli.output import answer, wants_json
+from simulator.cli.output import answer, fail, operation, wants_json
 from simulator.errors import BadArgument, SimError
 from simulator.fault_registry import FaultRequest, apply_fault
 from simulator.guest.accel import describe
@@ -167,8 +167,10 @@ def cmd_destroy(lab: Lab, args: argparse.Namespace) -> int:
 def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
     command = " ".join(args.cli_command)
     status, text = controller_answer(lab, args.name, command)
-    # The CLI's own error ("Error: syntax error at ...") is its answer, exit 1, as hpacucli prints it.
-    answer(args, {"command": command, "exit_status": status, "output": text.strip("\n")}, text)
+    if status and wants_json(args):  # "Error: syntax error at ...": a failure like any other under --json
+        return fail(True, "controller-cli-error", visible(text.strip("\n")), operation(args), status)
+    # as text, the CLI's own error is its answer on stdout, exit 1, spaced as hpacucli prints it
+    answer(args, {"command": command, "output": text.strip("\n")}, text)
     return status
 
 
@@ -190,7 +192,7 @@ RECOVER_COMMANDS = ("detect", "verify", *RECOVER_WRITES)
 
 
 def cmd_recover(lab: Lab, args: argparse.Namespace) -> int:
-    argv = args.recovery_args[1:] if args.recovery_args[:1] == ["--"] else args.recovery_args
+    argv = args.recovery_args  # the words after `--` (simulator.cli.parser.parse)
     if wants_json(args) and "--json" not in argv and "ui" not in argv:
         argv = [*argv, "--json"]  # `g7sim --json recover NAME -- detect`: irecovery answers in JSON
     command = next((a for a in argv if a in RECOVER_COMMANDS), None)

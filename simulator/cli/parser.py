@@ -97,6 +97,32 @@ def _name(c: argparse.ArgumentParser) -> None:
     c.add_argument("name", metavar="NAME", help="the server's name in the lab (see `g7sim list`)")
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """``argv`` as g7sim's arguments (:raises UsageError:)."""
+    args = build_parser().parse_args(argv)
+    if args.command == "recover":
+        _hoist_common(args)
+    return args
+
+
+def _hoist_common(args: argparse.Namespace) -> None:
+    """`g7sim recover NAME --json -- detect`: irecovery's words start after NAME (argparse's REMAINDER
+    takes every word there), but g7sim's own options before the ``--`` are g7sim's."""
+    rest = list(args.recovery_args)
+    while rest:
+        word = rest[0]
+        if word in ("--json", "--no-wait"):
+            setattr(args, word[2:].replace("-", "_"), True)
+        elif word == "--lab" and len(rest) > 1:
+            args.lab = rest.pop(1)
+        elif word.startswith("--lab="):
+            args.lab = word.removeprefix("--lab=")
+        else:
+            break
+        rest.pop(0)
+    args.recovery_args = rest[1:] if rest[:1] == ["--"] else rest
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = G7simParser(prog="g7sim", description=DESCRIPTION, epilog=MAIN_EPILOG)
     p.add_argument("--version", action="version", version=f"g7sim {version()}")
