@@ -68,8 +68,9 @@ def default_root() -> Path:
     env = os.environ.get("G7SIM_LAB")
     if env:
         return Path(env)
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "g7sim" / "lab"
+    xdg = os.environ.get("XDG_DATA_HOME", "")  # a relative one is invalid (the XDG specification): ignored
+    data = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return data / "g7sim" / "lab"
 
 
 def new_drive_serial() -> str:

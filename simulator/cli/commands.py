@@ -91,7 +91,8 @@ def _list_line(row: dict[str, Any]) -> tuple[str, ...]:
     ctrl = row["controller"]
     cache = "none"
     if ctrl is not None:
-        cache = f"P410i {ctrl['cache_mb']} MB cache" if ctrl["cache_mb"] else "P410i Zero Memory"
+        model = ctrl["model"].removeprefix("Smart Array ")
+        cache = f"{model} {ctrl['cache_mb']} MB cache" if ctrl["cache_mb"] else f"{model} Zero Memory"
     drives = f"{row['drives']} x {sizes}" if sizes else "none"
     return (row["name"], row["config"], row["model"], drives, cache, power)
 
@@ -234,8 +235,10 @@ def cmd_files(lab: Lab, args: argparse.Namespace) -> int:
                 raise BadArgument(reason="write needs --text")
             systemfiles.write_file(server, args.path, args.text.encode(), args.label)
             data["bytes"] = len(args.text.encode())
+            text = f"wrote {data['bytes']} bytes to {visible(args.path)} on {visible(args.label)}"
         else:
             systemfiles.remove(server, args.path, args.label)
+            text = f"removed {visible(args.path)} from {visible(args.label)}"
     answer(args, data, text)
     return 0
 
@@ -250,7 +253,8 @@ def cmd_run(lab: Lab, args: argparse.Namespace) -> int:
     with lab.open(args.name) as server:
         faults.run_for(server, args.seconds)
         powered = server.state.powered_seconds
-    answer(args, {"ran_seconds": args.seconds, "powered_seconds": powered}, None)
+    data = {"ran_seconds": args.seconds, "powered_seconds": powered}
+    answer(args, data, f"{args.name} ran {args.seconds:g} s (its controller has run {powered:g} s)")
     return 0
 
 
