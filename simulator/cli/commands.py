@@ -60,9 +60,10 @@ LIST_HEADER = ("NAME", "CONFIG", "HARDWARE", "DRIVES", "CONTROLLER", "POWER")
 
 def _list_row(lab: Lab, name: str) -> dict[str, Any]:
     """One server as `g7sim list` shows it: its configuration, and its power (a console session runs)."""
-    pids = lab.console_pids(name)
-    power = {"power": "on" if pids else "off", "console_pids": pids}
+    power: dict[str, Any] = {"power": "unknown", "console_pids": []}  # a folder we refuse to read
     try:
+        pids = lab.console_pids(name)
+        power = {"power": "on" if pids else "off", "console_pids": pids}
         with lab.open(name, write=False) as server:
             hw, state = server.entry.hardware, server.state
             controller = None
@@ -86,7 +87,7 @@ def _list_line(row: dict[str, Any]) -> tuple[str, ...]:
     if row["console_pids"]:
         power += f" (console pid {', '.join(map(str, row['console_pids']))})"
     if "error" in row:
-        return (row["name"], "?", "?", "?", visible(row["error"]), power)
+        return (row["name"], "?", "?", "?", "?", f"{power}: {visible(row['error'])}")  # last: not padded
     sizes = "/".join(f"{gb} GB" for gb in row["drive_sizes_gb"])
     ctrl = row["controller"]
     cache = "none"
