@@ -73,6 +73,10 @@ class NoController(SimError):
     message = "a %(model)s has no Smart Array controller"
 
 
+class NoCacheModule(SimError):
+    message = "a %(model)s has no Smart Array controller, so no cache module: leave out --cache"
+
+
 class ArrayError(SimError):
     """A logical-drive operation the controller refuses (the text is what ORCA/ssacli would say)."""
 

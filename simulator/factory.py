@@ -3,7 +3,7 @@
 A build lays out a real disk image per the recipe (msdos table, FAT boot partition with SYSLINUX and
 its configuration, ext4 system partition made with `mkfs.ext4 -d` from the generated file tree, SYSLINUX
 MBR boot code) and captures it with the recovery's own image writer. Results live in the cache folder
-(``$G7LAB_CACHE`` or ``~/.cache/g7lab``) under ``images/<key>-<hash>``; nothing binary enters the repo.
+(``$G7SIM_CACHE``, else ``$XDG_CACHE_HOME/g7lab`` or ``~/.cache/g7lab``: simulator.paths) under ``images/<key>-<hash>``; nothing binary enters the repo.
 """
 
 from __future__ import annotations

@@ -82,28 +82,106 @@ def _image_other_type(server: Server, request: FaultRequest) -> Applied:
     return Applied(drivekey_faults.image_other_type(server, request.argument))
 
 
-FAULTS: dict[str, Fault] = {
-    "drive-fail": _on_bay(lambda server, bay, _: faults.drive_fail(server, bay)),
-    "drive-remove": _on_bay(lambda server, bay, _: faults.drive_remove(server, bay)),
-    "drive-insert": _on_bay(lambda server, bay, r: faults.drive_insert(server, bay, r.size_gb, r.drive)),
-    "drive-replace": _on_bay(lambda server, bay, r: faults.drive_replace(server, bay, r.size_gb)),
-    "module-config-corrupt": _on_drivekey(drivekey_faults.module_config_corrupt),
-    "module-config-missing": _on_drivekey(drivekey_faults.module_config_missing),
-    "module-config-other-model": _on_drivekey(drivekey_faults.module_config_other_model),
-    "image-corrupt": _on_drivekey(drivekey_faults.image_corrupt),
-    "image-truncate": _on_drivekey(drivekey_faults.image_truncate),
-    "image-missing": _on_drivekey(drivekey_faults.image_missing),
-    "image-other-type": _image_other_type,
-    "capture-corrupt": _on_drivekey(drivekey_faults.capture_corrupt),
-    "drivekey-readonly": _on_drivekey(drivekey_faults.drivekey_readonly),
-    "drivekey-writable": _on_drivekey(drivekey_faults.drivekey_writable),
-    "drivekey-full": _on_drivekey(drivekey_faults.drivekey_full),
-    "io-error": _io_error,
-    "io-error-clear": _io_error_clear,
-    "usb-stick-insert": _usb_stick_insert,
+@dataclass(frozen=True)
+class FaultKind:
+    """One kind of fault: the group `g7sim fault -h` lists it under, one line saying what it does to the
+    server (and so which error the recovery meets), and the function that inflicts it."""
+
+    group: str
+    explanation: str
+    apply: Fault
+
+
+DRIVES, DRIVEKEY, DISKS = "drive faults (BAY)", "DriveKey faults", "disk and USB faults"
+
+FAULTS: dict[str, FaultKind] = {
+    "drive-fail": FaultKind(
+        DRIVES,
+        "the drive in BAY fails (a mirror runs in Interim Recovery Mode: 209 PARTERR)",
+        _on_bay(lambda server, bay, _: faults.drive_fail(server, bay)),
+    ),
+    "drive-remove": FaultKind(
+        DRIVES,
+        "pull the drive out of BAY (it waits on the shelf for drive-insert --drive SERIAL)",
+        _on_bay(lambda server, bay, _: faults.drive_remove(server, bay)),
+    ),
+    "drive-insert": FaultKind(
+        DRIVES,
+        "insert a new blank drive into an empty BAY (--size), or a pulled one back (--drive)",
+        _on_bay(lambda server, bay, r: faults.drive_insert(server, bay, r.size_gb, r.drive)),
+    ),
+    "drive-replace": FaultKind(
+        DRIVES,
+        "hot-swap the drive in BAY for a new blank one (--size): the controller rebuilds onto it",
+        _on_bay(lambda server, bay, r: faults.drive_replace(server, bay, r.size_gb)),
+    ),
+    "module-config-corrupt": FaultKind(
+        DRIVEKEY,
+        "damage IRECOVERY/module.json on the DriveKey (208 IRERR)",
+        _on_drivekey(drivekey_faults.module_config_corrupt),
+    ),
+    "module-config-missing": FaultKind(
+        DRIVEKEY,
+        "delete IRECOVERY/module.json from the DriveKey (208 IRERR)",
+        _on_drivekey(drivekey_faults.module_config_missing),
+    ),
+    "module-config-other-model": FaultKind(
+        DRIVEKEY,
+        "make the module configuration name another server model (208 IRERR)",
+        _on_drivekey(drivekey_faults.module_config_other_model),
+    ),
+    "image-corrupt": FaultKind(
+        DRIVEKEY,
+        "flip bytes inside the Standard Factory Image (211 IMGERR)",
+        _on_drivekey(drivekey_faults.image_corrupt),
+    ),
+    "image-truncate": FaultKind(
+        DRIVEKEY,
+        "cut a piece of the Standard Factory Image short (211 IMGERR)",
+        _on_drivekey(drivekey_faults.image_truncate),
+    ),
+    "image-missing": FaultKind(
+        DRIVEKEY,
+        "delete the Standard Factory Image from the DriveKey (211 IMGERR)",
+        _on_drivekey(drivekey_faults.image_missing),
+    ),
+    "image-other-type": FaultKind(
+        DRIVEKEY,
+        "put another device type's factory image on the DriveKey (BAY: its image key; 212 DICAERR)",
+        _image_other_type,
+    ),
+    "capture-corrupt": FaultKind(
+        DRIVEKEY,
+        "damage the captured system state in the user slot (214 RESTERR)",
+        _on_drivekey(drivekey_faults.capture_corrupt),
+    ),
+    "drivekey-readonly": FaultKind(
+        DRIVEKEY,
+        "write-protect the DriveKey: a capture fails (213 CAPTERR)",
+        _on_drivekey(drivekey_faults.drivekey_readonly),
+    ),
+    "drivekey-writable": FaultKind(
+        DRIVEKEY, "undo drivekey-readonly", _on_drivekey(drivekey_faults.drivekey_writable)
+    ),
+    "drivekey-full": FaultKind(
+        DRIVEKEY,
+        "fill the DriveKey up to its last 256 KiB: a capture does not fit (213 CAPTERR)",
+        _on_drivekey(drivekey_faults.drivekey_full),
+    ),
+    "io-error": FaultKind(
+        DISKS,
+        "disk writes beyond byte offset BAY (e.g. 300MiB) fail (216 DPARTERR)",
+        _io_error,
+    ),
+    "io-error-clear": FaultKind(DISKS, "undo io-error: disk writes work again", _io_error_clear),
+    "usb-stick-insert": FaultKind(
+        DISKS,
+        "plug a foreign USB stick (a technician's own) into the server: a disk no recovery may write",
+        _usb_stick_insert,
+    ),
 }
 
 
 def apply_fault(server: Server, request: FaultRequest) -> Applied:
     """Inflict ``request`` on ``server`` (opened under its lock for writing)."""
-    return FAULTS[request.kind](server, request)
+    return FAULTS[request.kind].apply(server, request)

@@ -15,16 +15,22 @@ from simulator.lab import Lab
 from simulator.smartarray.report import CliError, run_command
 
 
-def ssacli(lab: Lab, name: str, command: str) -> int:
-    """Print the controller's answer to ``command``; 1 for a CLI error (printed as hpacucli does)."""
+def controller_answer(lab: Lab, name: str, command: str) -> tuple[int, str]:
+    """The controller's answer to ``command`` and its exit status: 1 for a CLI error, worded and spaced
+    as hpacucli prints it."""
     with lab.open(name, write=False) as server:
         array = server.smart_array if server.state.controller is not None else None
         try:
-            print(run_command(array, command))
+            return 0, run_command(array, command)
         except CliError as exc:
-            print(f"\n{exc}\n")
-            return 1
-    return 0
+            return 1, f"\n{exc}\n"
+
+
+def ssacli(lab: Lab, name: str, command: str) -> int:
+    """Print the controller's answer to ``command``; 1 for a CLI error (printed as hpacucli does)."""
+    status, text = controller_answer(lab, name, command)
+    print(text)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from simulator.catalog import lookup
-from simulator.errors import BadName, CorruptState, ServerExists, ServerNotFound, SimError
+from simulator.errors import BadName, CorruptState, NoCacheModule, ServerExists, ServerNotFound, SimError
 from simulator.locks import HeldLock, Waiting, hold, holders, open_lock_file, take
 from simulator.server import STATE_FILE, Server
 from simulator.state import BayDrive, ControllerSettings, ServerState, load_state, save_state
@@ -68,8 +68,9 @@ def default_root() -> Path:
     env = os.environ.get("G7SIM_LAB")
     if env:
         return Path(env)
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "g7sim" / "lab"
+    xdg = os.environ.get("XDG_DATA_HOME", "")  # a relative one is invalid (the XDG specification): ignored
+    data = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return data / "g7sim" / "lab"
 
 
 def new_drive_serial() -> str:
@@ -122,14 +123,17 @@ class Lab:
         key: str,
         *,
         drive_size_gb: int | None = None,
-        cache_mb: int = 512,
+        cache_mb: int | None = None,
         blank: bool = False,
     ) -> None:
         """Create a server in factory state: drives in place, required logical drives OK, factory NVRAM,
         the DriveKey in its case and the factory image restored (``blank``: drives left empty, as after a
-        drive replacement)."""
+        drive replacement). ``cache_mb``: the controller's cache module (default 512; 0 Zero Memory),
+        refused for a chassis without a controller."""
         final = self._server_dir(name)
         entry = lookup(key)
+        if cache_mb is not None and not entry.hardware.has_controller:
+            raise NoCacheModule(model=entry.hardware.name)
         size = drive_size_gb or entry.drive_size_gb
         with self._lab_lock():
             if final.exists():
@@ -139,7 +143,9 @@ class Lab:
                 bays = {bay: BayDrive(new_drive_serial(), size) for bay in range(1, entry.drives + 1)}
                 controller = None
                 if entry.hardware.has_controller:
-                    controller = ControllerSettings(serial=controller_serial(name), cache_mb=cache_mb)
+                    controller = ControllerSettings(
+                        serial=controller_serial(name), cache_mb=512 if cache_mb is None else cache_mb
+                    )
                 state = ServerState(name=name, config=key, bays=bays, controller=controller)
                 server = Server(work, state)
                 for drive in bays.values():
@@ -201,6 +207,20 @@ class Lab:
             except SimError:
                 raise PoweredOn(name=name, by=_by(fd)) from None
             yield
+        finally:
+            os.close(fd)
+
+    def console_pids(self, name: str) -> list[int]:
+        """The processes holding the server's power (its console session): empty when it is off. Read
+        from /proc/locks, never by taking the lock: a `list` must not make a `power-on` fail."""
+        try:
+            fd = os.open(
+                self._existing_dir(name) / POWER_LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+            )
+        except FileNotFoundError:
+            return []  # never powered on
+        try:
+            return holders(fd)
         finally:
             os.close(fd)
 

@@ -121,6 +121,11 @@ def shape_problem(out: Outcome, err: str, std: str) -> str:
     if out.screen and out.rc == 3:
         return ""  # the screen's Shutdown: not an error
     doc = _json_doc(std) if not lines else None
+    if isinstance(doc, dict) and out.program == "g7sim" and "ok" not in doc:  # README "g7sim's JSON"
+        error = doc.get("error")
+        if not isinstance(error, dict) or error.get("exit_status") != out.rc:
+            return f"JSON answer is not g7sim's error document with exit_status {out.rc}"
+        return ""
     if isinstance(doc, dict):  # irecovery --json: the error as one JSON document, nothing on stderr
         error = doc.get("error")
         code = error.get("code") if isinstance(error, dict) else None

@@ -8,18 +8,19 @@ would pay for them at start-up.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from simulator import faults, systemfiles
 from simulator.catalog import catalog
+from simulator.cli.output import answer, fail, operation, wants_json
 from simulator.errors import BadArgument, SimError
 from simulator.fault_registry import FaultRequest, apply_fault
 from simulator.guest.accel import describe
-from simulator.hpacucli import ssacli
+from simulator.hpacucli import controller_answer
 from simulator.lab import Lab
 from simulator.nvram import ipl_names
 from simulator.recovery_env import recovery_environment, write_limits
@@ -32,40 +33,79 @@ from textconsole.visible import visible
 
 def cmd_catalog(lab: Lab, args: argparse.Namespace) -> int:
     entries = list(catalog().values())
-    if args.json:
-        print(json.dumps([e.to_json() for e in entries], indent=2))
-        return 0
-    print(
+    lines = [
         f"{'KEY':<13} {'DEVICE TYPE':<32} {'MODEL':<16} {'PART NUMBER':<24} {'HARDWARE':<9} RAID CONFIGURATION"
-    )
-    for e in entries:
-        print(
-            f"{e.key:<13} {e.device_type:<32} {e.model:<16} {e.part_number or '-':<24} "
-            f"{e.hardware.name:<9} {e.raid_configuration}"
-        )
+    ]
+    lines += [
+        f"{e.key:<13} {e.device_type:<32} {e.model:<16} {e.part_number or '-':<24} "
+        f"{e.hardware.name:<9} {e.raid_configuration}"
+        for e in entries
+    ]
+    answer(args, [e.to_json() for e in entries], "\n".join(lines))
     return 0
 
 
 def cmd_create(lab: Lab, args: argparse.Namespace) -> int:
     size = parse_drive_size(args.drive_size) if args.drive_size is not None else None
-    cache = parse_cache_size(args.cache)  # here, not as an argparse type: a bad one is one line, exit 1
+    # here, not as an argparse type: a bad one is one line, exit 1
+    cache = parse_cache_size(args.cache) if args.cache is not None else None
     lab.create(args.name, args.config, drive_size_gb=size, cache_mb=cache, blank=args.blank)
-    print(f"created {args.name} ({args.config}) in {lab.root}")
+    data = {"created": args.name, "config": args.config, "blank": args.blank, "lab": str(lab.root)}
+    answer(args, data, f"created {args.name} ({args.config}) in {lab.root}")
     return 0
 
 
+LIST_HEADER = ("NAME", "CONFIG", "HARDWARE", "DRIVES", "CONTROLLER", "POWER")
+
+
+def _list_row(lab: Lab, name: str) -> dict[str, Any]:
+    """One server as `g7sim list` shows it: its configuration, and its power (a console session runs)."""
+    power: dict[str, Any] = {"power": "unknown", "console_pids": []}  # a folder we refuse to read
+    try:
+        pids = lab.console_pids(name)
+        power = {"power": "on" if pids else "off", "console_pids": pids}
+        with lab.open(name, write=False) as server:
+            hw, state = server.entry.hardware, server.state
+            controller = None
+            if state.controller is not None:
+                controller = {"model": hw.controller, "cache_mb": state.controller.cache_mb}
+            return {
+                "name": name,
+                "config": server.entry.key,
+                "model": hw.name,
+                "drives": len(state.bays),
+                "drive_sizes_gb": sorted({d.size_gb for d in state.bays.values()}),
+                "controller": controller,
+                **power,
+            }
+    except SimError as exc:
+        return {"name": name, "error": str(exc), **power}
+
+
+def _list_line(row: dict[str, Any]) -> tuple[str, ...]:
+    power = row["power"]
+    if row["console_pids"]:
+        power += f" (console pid {', '.join(map(str, row['console_pids']))})"
+    if "error" in row:
+        return (row["name"], "?", "?", "?", "?", f"{power}: {visible(row['error'])}")  # last: not padded
+    sizes = "/".join(f"{gb} GB" for gb in row["drive_sizes_gb"])
+    ctrl = row["controller"]
+    cache = "none"
+    if ctrl is not None:
+        model = ctrl["model"].removeprefix("Smart Array ")
+        cache = f"{model} {ctrl['cache_mb']} MB cache" if ctrl["cache_mb"] else f"{model} Zero Memory"
+    drives = f"{row['drives']} x {sizes}" if sizes else "none"
+    return (row["name"], row["config"], row["model"], drives, cache, power)
+
+
 def cmd_list(lab: Lab, args: argparse.Namespace) -> int:
-    rows = []
-    for name in lab.names():
-        try:
-            with lab.open(name, write=False) as server:
-                rows.append({"name": name, "config": server.entry.key, "model": server.entry.hardware.name})
-        except SimError as exc:
-            rows.append({"name": name, "error": str(exc)})
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    for row in [] if args.json else rows:
-        print(f"{row['name']:<20} {row.get('config', '?'):<13} {row.get('model', row.get('error'))}")
+    rows = [_list_row(lab, name) for name in lab.names()]
+    lines = [LIST_HEADER, *(_list_line(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(LIST_HEADER))]
+    text = "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+    answer(args, rows, text)
     return 0
 
 
@@ -113,8 +153,8 @@ def render_show(server: Server) -> str:
 
 def cmd_show(lab: Lab, args: argparse.Namespace) -> int:
     with lab.open(args.name, write=False) as server:
-        if args.json:
-            print(json.dumps({**server.summary(), "accelerator": describe()}, indent=2))
+        if wants_json(args):
+            answer(args, {**server.summary(), "accelerator": describe()}, None)
         else:
             print(render_show(server))
     return 0
@@ -122,12 +162,18 @@ def cmd_show(lab: Lab, args: argparse.Namespace) -> int:
 
 def cmd_destroy(lab: Lab, args: argparse.Namespace) -> int:
     lab.destroy(args.name, force=args.force)
-    print(f"destroyed {args.name}")
+    answer(args, {"destroyed": args.name}, f"destroyed {args.name}")
     return 0
 
 
 def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
-    return ssacli(lab, args.name, " ".join(args.cli_command))
+    command = " ".join(args.cli_command)
+    status, text = controller_answer(lab, args.name, command)
+    if status and wants_json(args):  # "Error: syntax error at ...": a failure like any other under --json
+        return fail(True, "controller-cli-error", visible(text.strip("\n")), operation(args), status)
+    # as text, the CLI's own error is its answer on stdout, exit 1, spaced as hpacucli prints it
+    answer(args, {"command": command, "output": text.strip("\n")}, text)
+    return status
 
 
 def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
@@ -135,9 +181,11 @@ def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
     request = FaultRequest(args.kind, args.bay, size, args.drive)
     with lab.open(args.name) as server:
         applied = apply_fault(server, request)
-    for warning in applied.warnings:
-        print(f"g7sim: warning: {warning}", file=sys.stderr)
-    print(applied.done)
+    if not wants_json(args):
+        for warning in applied.warnings:
+            print(f"g7sim: warning: {visible(warning)}", file=sys.stderr)
+    data = {"fault": args.kind, "done": applied.done, "warnings": list(applied.warnings)}
+    answer(args, data, applied.done)
     return 0
 
 
@@ -146,7 +194,9 @@ RECOVER_COMMANDS = ("detect", "verify", *RECOVER_WRITES)
 
 
 def cmd_recover(lab: Lab, args: argparse.Namespace) -> int:
-    argv = args.recovery_args[1:] if args.recovery_args[:1] == ["--"] else args.recovery_args
+    argv = args.recovery_args  # the words after `--` (simulator.cli.parser.parse)
+    if wants_json(args) and "--json" not in argv and "ui" not in argv:
+        argv = [*argv, "--json"]  # `g7sim --json recover NAME -- detect`: irecovery answers in JSON
     command = next((a for a in argv if a in RECOVER_COMMANDS), None)
     # The whole run holds the server: exclusive for what writes, shared to read. irecovery and the
     # controller CLI it runs inherit the lock (recovery.locking) instead of waiting for this process.
@@ -166,18 +216,31 @@ def cmd_recover(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_files(lab: Lab, args: argparse.Namespace) -> int:
+    data: dict[str, object] = {"path": args.path, "label": args.label, "action": args.action}
+    text = None
     with lab.open(args.name, write=args.action in ("write", "rm")) as server:
         if args.action == "cat":
-            sys.stdout.buffer.write(systemfiles.read_file(server, args.path, args.label))
+            content = systemfiles.read_file(server, args.path, args.label)
+            if not wants_json(args):
+                sys.stdout.buffer.write(content)  # the bytes as they are, as cat(1) writes them
+                return 0
+            # JSON escapes every control character; a byte that is not UTF-8 shows as \\xNN
+            data["text"] = content.decode("utf-8", "backslashreplace")
         elif args.action == "ls":
+            names = systemfiles.listdir(server, args.path, args.label)
+            data["names"] = names
             # Names are disk content: shown, never interpreted (cat stays raw: the user asked for the bytes).
-            print("\n".join(visible(name) for name in systemfiles.listdir(server, args.path, args.label)))
+            text = "\n".join(visible(name) for name in names)
         elif args.action == "write":
             if args.text is None:
                 raise BadArgument(reason="write needs --text")
             systemfiles.write_file(server, args.path, args.text.encode(), args.label)
+            data["bytes"] = len(args.text.encode())
+            text = f"wrote {data['bytes']} bytes to {visible(args.path)} on {visible(args.label)}"
         else:
             systemfiles.remove(server, args.path, args.label)
+            text = f"removed {visible(args.path)} from {visible(args.label)}"
+    answer(args, data, text)
     return 0
 
 
@@ -190,6 +253,9 @@ def cmd_guest(lab: Lab, args: argparse.Namespace) -> int:
 def cmd_run(lab: Lab, args: argparse.Namespace) -> int:
     with lab.open(args.name) as server:
         faults.run_for(server, args.seconds)
+        powered = server.state.powered_seconds
+    data = {"ran_seconds": args.seconds, "powered_seconds": powered}
+    answer(args, data, f"{args.name} ran {args.seconds:g} s (its controller has run {powered:g} s)")
     return 0
 
 

@@ -15,13 +15,18 @@ def _size(n: int) -> str:
 
 
 def guest_command(args: argparse.Namespace) -> int:
+    wants_json = bool(getattr(args, "json", False))
     if args.guest_command == "build":
-        found = build(args.what)
-        for name, path in ({} if found is None else found.__dict__).items():
+        what = getattr(args, "what_option", None) or args.what or "all"
+        found = build(what)
+        built = {name: str(path) for name, path in ({} if found is None else vars(found)).items()}
+        if wants_json:
+            print(json.dumps({"built": what, "artifacts": built}, indent=2))
+        for name, path in ({} if wants_json else built).items():
             print(f"{name + ':':<18} {path}")
         return 0
     data = status()
-    if args.json:
+    if wants_json:
         print(json.dumps(data, indent=2))
         return 0
     print(f"Cache:             {data['cache']}")

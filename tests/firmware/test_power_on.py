@@ -183,7 +183,7 @@ def test_one_console_session_per_server(lab: Lab) -> None:
         assert proc.returncode == 1
         assert (
             proc.stderr
-            == "g7sim: error: server 'cic' is already powered on (another console session holds it)\n"
+            == "g7sim: error: power-on cic: server 'cic' is already powered on (another console session holds it)\n"
         )
 
 
@@ -204,7 +204,7 @@ def test_power_on_unknown_server_fails_cleanly(lab: Lab, tmp_path: Path) -> None
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    assert proc.returncode == 1 and proc.stderr.startswith("g7sim: error: no server 'ghost'")
+    assert proc.returncode == 1 and proc.stderr.startswith("g7sim: error: power-on ghost: no server 'ghost'")
 
 
 def _boot_attempts(c: ConsoleDriver) -> str:

@@ -88,7 +88,9 @@ def test_a_command_waits_for_the_server_and_says_so_or_fails_at_once(lab: Lab, s
     try:
         busy = g7sim(lab, "--no-wait", "recover", server, "--", "detect", check=False)
         assert busy.returncode == 75, busy.stderr
-        assert busy.stderr.startswith(f"g7sim: error: server {server} is in use by another command (pid ")
+        assert busy.stderr.startswith(
+            f"g7sim: error: recover {server}: server {server} is in use by another command (pid "
+        )
         assert busy.stderr.count("\n") == 1
         waiting = popen_g7sim(lab, "fault", server, "drive-fail", "1")
         time.sleep(1.5)

@@ -68,7 +68,7 @@ def assert_one_line_and_nothing_created(
 )
 def test_a_bad_drive_size_is_one_line_and_creates_nothing(lab_root: Path, text: str) -> None:
     proc = g7sim(lab_root, "create", "x", "--config", "ims-small", f"--drive-size={text}")
-    assert_one_line_and_nothing_created(proc, "g7sim: error: bad drive size '", lab_root)
+    assert_one_line_and_nothing_created(proc, "g7sim: error: create x: bad drive size '", lab_root)
     assert len(proc.stderr) < 200  # a long text is quoted by its start
 
 
@@ -83,7 +83,7 @@ def test_a_good_drive_size_creates_the_server(lab_root: Path, text: str, gb: int
 @pytest.mark.parametrize("text", ["2048", "", "512 ", "-1", "1e999", "٥١٢", "none!"])
 def test_a_bad_cache_size_is_one_line_and_creates_nothing(lab_root: Path, text: str) -> None:
     proc = g7sim(lab_root, "create", "x", "--config", "cic-360g7", f"--cache={text}")
-    assert_one_line_and_nothing_created(proc, "g7sim: error: bad cache module size '", lab_root)
+    assert_one_line_and_nothing_created(proc, "g7sim: error: create x: bad cache module size '", lab_root)
 
 
 @pytest.mark.parametrize(("text", "mb"), [("1024", 1024), ("NONE", 0), ("zm", 0)])
@@ -99,7 +99,7 @@ def test_a_logical_drive_larger_than_the_lab_filesystem_takes_is_refused_in_one_
     proc = g7sim(lab_root, "create", "x", "--config", "cic-360g7", fsize=600 * GB)
     assert_one_line_and_nothing_created(
         proc,
-        "g7sim: error: 838.3 GB logical drive: too large for the lab's filesystem\n",
+        "g7sim: error: create x: 838.3 GB logical drive: too large for the lab's filesystem\n",
         lab_root,
     )
 

@@ -24,6 +24,11 @@ def g7sim(lab_root: Path, *args: str, check: bool = True) -> subprocess.Complete
     return proc
 
 
+def operation(args: list[str]) -> str:
+    """What g7sim's error line says it was doing: "create x", "fault cic1 drive-fail", "files cic1 write"."""
+    return " ".join(args[: 3 if args[0] in ("fault", "files") else 2]).replace("\n", "^J")
+
+
 def tree_digest(root: Path) -> str:
     """Digest of every file's name, size and metadata-area bytes: detects any change a command made."""
     h = hashlib.sha256()
@@ -38,9 +43,10 @@ def tree_digest(root: Path) -> str:
 def test_create_list_show_destroy(lab_root: Path) -> None:
     g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
     g7sim(lab_root, "create", "small", "--config", "ims-small", "--drive-size", "250GB")
-    assert json.loads(g7sim(lab_root, "list", "--json").stdout) == [
-        {"name": "cic1", "config": "cic-360g7", "model": "DL360 G7"},
-        {"name": "small", "config": "ims-small", "model": "DL120 G7"},
+    listed = json.loads(g7sim(lab_root, "list", "--json").stdout)
+    assert [(s["name"], s["config"], s["model"], s["power"]) for s in listed] == [
+        ("cic1", "cic-360g7", "DL360 G7", "off"),
+        ("small", "ims-small", "DL120 G7", "off"),
     ]
     show = json.loads(g7sim(lab_root, "show", "cic1", "--json").stdout)
     assert show["smbios"] == {
@@ -116,6 +122,8 @@ def test_bad_input_is_one_line_nonzero_and_changes_nothing(
     before = tree_digest(lab_root)
     proc = g7sim(lab_root, *args, check=False)
     assert proc.returncode != 0
+    # the line names what g7sim was doing: "create x: ...", "fault cic1 drive-fail: ..."
+    message = message.replace("g7sim: error: ", f"g7sim: error: {operation(args)}: ")
     assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1, proc.stderr
     assert tree_digest(lab_root) == before
 
@@ -132,7 +140,8 @@ def test_corrupted_state_file_is_reported_and_left_alone(lab_root: Path) -> None
     ):
         proc = g7sim(lab_root, *args, check=False)
         assert proc.returncode == 1
-        assert proc.stderr.startswith("g7sim: error: server 'cic1': state file ")
+        assert proc.stderr.startswith(f"g7sim: error: {operation(args)}: ")
+        assert ": server 'cic1': state file " in proc.stderr
         assert "is corrupt" in proc.stderr and proc.stderr.count("\n") == 1
     assert tree_digest(lab_root) == before
     # The other servers of the lab stay usable, and list shows the damaged one.
@@ -228,7 +237,7 @@ def test_prompt_seconds_from_the_environment_are_checked(lab_root: Path, value: 
         timeout=60,
     )
     assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.startswith(f"g7sim: error: G7SIM_PROMPT_SECONDS={value!r}: ")
+    assert proc.stderr.startswith(f"g7sim: error: power-on cic1: G7SIM_PROMPT_SECONDS={value!r}: ")
     assert proc.stderr.count("\n") == 1
 
 
@@ -271,7 +280,8 @@ def test_symbolic_links_in_a_server_folder_are_never_followed(
         proc = g7sim(lab_root, *args, check=False)
         assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
         assert (
-            proc.stderr == f"g7sim: error: refusing {victim}: it is a symbolic link to {str(outside)!r}; "
+            proc.stderr
+            == f"g7sim: error: {operation(args)}: refusing {victim}: it is a symbolic link to {str(outside)!r}; "
             "nothing was read or written through it\n"
         )
     assert seen() == before
