@@ -42,7 +42,10 @@ def debugfs(spec: str, *args: str, seconds: float = QUERY_SECONDS) -> str:
     rc, out, err = run_e2fsprogs([tool_path("debugfs"), *args, spec], seconds)
     problems = [line for line in err.splitlines() if line.strip() and not line.startswith("debugfs ")]
     if rc != 0 or problems:
-        raise Ext4CaptureError(f"debugfs {' '.join(args)}: {'; '.join(problems[:5]) or f'rc={rc}'}")
+        # its command line names a scratch file; the tool, its exit status and its complaints are the news
+        raise Ext4CaptureError(
+            f"debugfs failed (exit status {rc}): {'; '.join(problems[:5]) or 'no message'}"
+        )
     return out
 
 

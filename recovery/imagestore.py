@@ -126,6 +126,9 @@ class DirectoryStore(ImageStore):
     def __repr__(self) -> str:
         return f"DirectoryStore({str(self.root)!r})"
 
+    def __str__(self) -> str:  # what an error says: plain words, never the repr above
+        return f"the folder {self.root}"
+
     def _p(self, path: str) -> Path:
         return self.root / check_path(path)
 

@@ -49,7 +49,12 @@ def cmd_catalog(lab: Lab, args: argparse.Namespace) -> int:
 def cmd_create(lab: Lab, args: argparse.Namespace) -> int:
     size = parse_drive_size(args.drive_size) if args.drive_size is not None else None
     cache = parse_cache_size(args.cache)  # here, not as an argparse type: a bad one is one line, exit 1
-    lab.create(args.name, args.config, drive_size_gb=size, cache_mb=cache, blank=args.blank)
+    from recovery.progress_display import ProgressDisplay  # start-up: loaded by create only
+
+    with ProgressDisplay("g7sim") as shown:  # the image's build (first time) and restore, on stderr
+        lab.create(
+            args.name, args.config, drive_size_gb=size, cache_mb=cache, blank=args.blank, progress=shown
+        )
     print(f"created {args.name} ({args.config}) in {lab.root}")
     return 0
 
