@@ -26,6 +26,9 @@ Data = bytes | BinaryIO | Iterable[bytes]
 class StoreError(OSError):
     """The image store could not do what was asked; the message carries the tool's or the OS's reason."""
 
+    def __str__(self) -> str:  # the reason in words, without OSError's "[Errno 5]" before it
+        return str(self.strerror) if self.strerror is not None else super().__str__()
+
 
 class FilesystemDamaged(StoreError):
     """The store's filesystem failed its check: nothing is written to it (``fsck.fat`` repairs it)."""

@@ -98,6 +98,9 @@ class ToolTimeout(OSError):
         super().__init__(errno.ETIME, f"{name} {text}, killed")
         self.tool, self.text = name, f"{text}, killed"
 
+    def __str__(self) -> str:  # what a person reads: without OSError's "[Errno 62]" before it
+        return str(self.strerror)
+
 
 class ToolFlood(ToolTimeout):
     """A tool printed more than its output limit (it is looping, or answering without end) and was killed."""
