@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pexpect
 import pytest
@@ -16,6 +17,8 @@ import pytest
 from recovery import progress_display
 from recovery.progress import tell_size
 from recovery.progress_display import ProgressDisplay
+from simulator.guest import initramfs
+from simulator.guest.cache import Progress
 from simulator.lab import Lab
 
 ANSI_COLOUR = re.compile(r"\x1b\[3\dm")
@@ -179,3 +182,36 @@ def test_g7sim_create_shows_the_restore_of_the_factory_image(lab: Lab) -> None:
     assert "\r" not in proc.stderr and all(
         line.startswith("g7sim: progress: ") for line in proc.stderr.splitlines()
     )
+
+
+def test_the_guest_build_shows_the_initramfs_bytes_on_a_terminal_and_steps_in_a_log(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "usr/bin").mkdir(parents=True)
+    for n in range(20):
+        (tree / "usr/bin" / f"tool{n}").write_bytes(os.urandom(64 * 1024))
+    screen = _Terminal()
+    progress = Progress("recovery", screen)
+    progress.step("checking inputs")
+    told: list[tuple[int, int]] = []
+    shown = progress.bytes("writing the Recovery Environment initramfs (zstd)")
+
+    def both(done: int, total: int) -> None:
+        told.append((done, total))
+        shown(done, total)
+
+    initramfs.write_initramfs(tmp_path / "initrd.img", [tree], [], progress=both)
+    progress.done()
+    assert told[-1] == (20 * 64 * 1024, 20 * 64 * 1024)
+    assert re.search(r"1\.2\dM/1\.2\dM \[\d\d:\d\d<\d\d:\d\d, +[\d.]+[kMGT]?B/s\]", screen.getvalue())
+    assert re.search(r"\r\x1b\[K\[guest\] recovery: done \(\d+\.\d s\)\n$", screen.getvalue())
+    log = io.StringIO()
+    progress = Progress("recovery", log)
+    progress.step("checking inputs")
+    progress.bytes("writing the Recovery Environment initramfs (zstd)")(5, 10)
+    progress.done()
+    assert "\r" not in log.getvalue()
+    assert [re.sub(r" \(\d+\.\d s\)$", "", line) for line in log.getvalue().splitlines()] == [
+        "[guest] recovery: checking inputs",
+        "[guest] recovery: writing the Recovery Environment initramfs (zstd)",
+        "[guest] recovery: done",
+    ]
