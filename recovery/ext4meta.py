@@ -110,7 +110,7 @@ def used_extents(spec: str, block_size: int, size: int) -> list[tuple[int, int]]
     """The byte ranges of the blocks in use (every group's range minus its free blocks), inside ``size``."""
     rc, out, err = run_e2fsprogs([tool_path("dumpe2fs"), spec], whole_fs_seconds(size))
     if rc != 0:
-        raise Ext4CaptureError(f"dumpe2fs failed (rc={rc}): {err.strip()[-300:]}")
+        raise Ext4CaptureError(f"reading the ext4 block groups failed (dumpe2fs exit status {rc})")
     used: list[tuple[int, int]] = []
     group: tuple[int, int] | None = None
 

@@ -270,3 +270,20 @@ def _ready(fd: int, events: int, seconds: float) -> bool:
     poller = select.poll()
     poller.register(fd, events)
     return bool(poller.poll(seconds * 1000))
+
+
+# e2fsck(8) "EXIT CODE": the sum of these; what a person is told instead of its output, which quotes the
+# image spec (PATH?offset=N) the check was given
+_E2FSCK_STATUS = (
+    (4, "errors left uncorrected"),
+    (8, "an operational error"),
+    (16, "a usage error"),
+    (32, "cancelled"),
+    (128, "a shared-library error"),
+)
+
+
+def e2fsck_verdict(rc: int) -> str:
+    """``e2fsck exit status 4: errors left uncorrected``."""
+    said = [words for bit, words in _E2FSCK_STATUS if rc & bit] or ["the filesystem is not clean"]
+    return f"e2fsck exit status {rc}: {', '.join(said)}"
