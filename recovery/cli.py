@@ -232,8 +232,9 @@ def _run(recovery: Recovery, args: argparse.Namespace, operation: str) -> int:
 
 
 def _display(args: argparse.Namespace) -> ProgressDisplay:
-    """The progress of the operation on stderr (the bar closes before the result is printed)."""
-    return ProgressDisplay("irecovery", sys.stderr)
+    """The progress of the operation on stderr (the bar closes before the result is printed); --json
+    into a pipe draws none: a program reads the answer, and stderr stays for errors."""
+    return ProgressDisplay("irecovery", sys.stderr, quiet=args.json and not sys.stderr.isatty())
 
 
 if __name__ == "__main__":

@@ -49,8 +49,11 @@ class ProgressDisplay:
     """A :data:`recovery.progress.FractionProgress` that draws on ``stream`` (default stderr); a context
     manager that closes itself. ``program`` starts every line of the log form."""
 
-    def __init__(self, program: str, stream: IO[str] | None = None, *, tty: bool | None = None) -> None:
+    def __init__(
+        self, program: str, stream: IO[str] | None = None, *, tty: bool | None = None, quiet: bool = False
+    ) -> None:
         self.program = program
+        self.quiet = quiet  # draws nothing: a program reading the JSON answer, not a person
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(tty if tty is not None else getattr(self.stream, "isatty", lambda: False)())
         self._total: int | None = None
@@ -67,6 +70,8 @@ class ProgressDisplay:
         self._total = max(int(total_bytes), 0) or None
 
     def __call__(self, fraction: float, text: str) -> None:
+        if self.quiet:
+            return
         fraction = min(max(fraction, 0.0), 1.0)
         label = visible(text)
         first = label.split(" ", 1)[0]
