@@ -123,14 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=f"example:\n  {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        images = "; ".join(f"{k}: {v}" for k, v in IMAGE_HELP.items())
         if name == "verify":
             c.add_argument(
-                "image", nargs="?", choices=list(IMAGE_HELP), default="factory", help="default: factory"
+                "image",
+                nargs="?",
+                choices=list(IMAGE_HELP),
+                default="factory",
+                help=f"{images} (default: factory)",
             )
         elif name == "restore":
-            c.add_argument(
-                "image", choices=list(IMAGE_HELP), help=", ".join(f"{k}: {v}" for k, v in IMAGE_HELP.items())
-            )
+            c.add_argument("image", choices=list(IMAGE_HELP), help=images)
         if name == "restore":
             c.add_argument("--yes", action="store_true", help="confirm: every target disk is erased first")
         elif name == "capture":
