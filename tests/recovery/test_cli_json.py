@@ -78,7 +78,9 @@ def _walk(document: object) -> list[object]:
     return [document]
 
 
-@pytest.mark.parametrize(("args", "fault", "status", "operation"), CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("args", "fault", "status", "operation"), CASES, ids=[f"{' '.join(c[0])}-exit{c[2]}" for c in CASES]
+)
 def test_every_command_answers_one_stable_documented_json_document(
     lab: Lab, args: tuple[str, ...], fault: Fault, status: int, operation: str
 ) -> None:
