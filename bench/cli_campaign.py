@@ -56,6 +56,8 @@ from fuzzing.cli_judge import KINDS, Outcome, changed, fingerprint, judge
 from fuzzing.cli_labfiles import lab_files_case
 from fuzzing.cli_named import NAMED, named_case
 
+from recovery.exit_codes import exit_codes
+
 CATEGORIES = {
     "g7sim-args": (30, g7sim_case),
     "irecovery-args": (12, irecovery_case),
@@ -68,25 +70,11 @@ CATEGORIES = {
 # ---------------------------------------------------------------- the documented exit codes (one place)
 
 # README "`g7sim`" (0, 1 with one `g7sim: error:` line, 2 for argparse's usage errors) and recovery/cli.py
-# (0, 2 usage or a missing --yes, 3 the screen's Shutdown, the Appendix B code minus 200). A code that
+# (irecovery: the table of recovery/exit_codes.py, which its help ends with). A code that
 # another part of #15 documents (a "busy" code, say) is added here, and only here.
 EXIT_CODES: dict[str, dict[int, str]] = {
     "g7sim": {0: "success", 1: "error (one line)", 2: "usage error", 75: "busy (--no-wait)"},
-    "irecovery": {
-        0: "success",
-        2: "usage error / no --yes",
-        3: "ui: Shutdown",
-        8: "208 IRERR",
-        9: "209 PARTERR",
-        10: "210 BSGERR",
-        11: "211 IMGERR",
-        12: "212 DICAERR",
-        13: "213 CAPTERR",
-        14: "214 RESTERR",
-        15: "215 RESTERR",
-        16: "216 DPARTERR",
-        75: "busy (--no-wait)",
-    },
+    "irecovery": {c.status: c.meaning for c in exit_codes()},  # its own table: recovery/exit_codes.py
 }
 DRIVEKEY_TRACKED = ("IMAGES/FACTORY/", "IRECOVERY/module.json")
 

@@ -239,7 +239,9 @@ def _write_capture(
                 pats = patterns.get(orig.label or "", [])
                 src = rebuild_ext4(Path(source.path), part.start, part.size, pats, tmp, out)
 
-            def step(pos: int, _n: int, at: int = done, text: str = f"writing {part.content}") -> None:
+            text = f"capturing disk {disk.number} partition {part.number}"
+
+            def step(pos: int, _n: int, at: int = done, text: str = text) -> None:
                 tick(0.6 * (at + pos) / total, text)
 
             try:

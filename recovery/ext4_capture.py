@@ -32,7 +32,7 @@ from recovery.ext4meta import (
     run_e2fsprogs,
     used_extents,
 )
-from recovery.tools import WHOLE_FS_BASE_SECONDS, data_seconds, tool_path, whole_fs_seconds
+from recovery.tools import WHOLE_FS_BASE_SECONDS, data_seconds, e2fsck_verdict, tool_path, whole_fs_seconds
 
 __all__ = ["Ext4Source", "exclusion_patterns", "rebuild_ext4"]
 
@@ -140,9 +140,9 @@ def rebuild_ext4(
     """
     spec = f"{disk}?offset={start}"
     whole_fs = whole_fs_seconds(size)  # e2fsck, e2image, full dumpe2fs, debugfs over the tree
-    rc, out, _ = run_e2fsprogs([tool_path("e2fsck"), "-fn", spec], whole_fs)
+    rc, _, _ = run_e2fsprogs([tool_path("e2fsck"), "-fn", spec], whole_fs)
     if rc != 0:
-        raise _Failed(f"the filesystem at {spec} has errors (e2fsck rc={rc}): {out.strip()[-300:]}")
+        raise _Failed(f"the ext4 filesystem at byte {start} of {disk} has errors ({e2fsck_verdict(rc)})")
     block = int(ext4_info(spec)["Block size"])
     found: list[str] = []
     commands = _removals(spec, patterns, found, whole_fs)  # debugfs without -w: read-only
@@ -155,7 +155,7 @@ def rebuild_ext4(
             [tool_path("e2image"), "-r", "-o", str(start), str(disk), str(before)], whole_fs
         )
         if rc != 0:
-            raise _Failed(f"e2image -r failed (rc={rc}): {(err or out).strip()[-300:]}")
+            raise _Failed(f"copying the ext4 metadata of {disk} failed (e2image exit status {rc})")
         copy_sparse(before, meta)
         script = tmp / "exclude.cmds"
         script.write_bytes(os.fsencode("\n".join(commands) + "\n"))
@@ -302,6 +302,6 @@ def _rebuild_files(spec: str, size: int, patterns: list[list[str]], tmp: Path, e
         args[2:2] = ["-L", label]
     rc, out, err = run_e2fsprogs(args, copy)
     if rc != 0:
-        raise _Failed(f"mkfs.ext4 -d failed (rc={rc}): {(err or out).strip()[-300:]}")
+        raise _Failed(f"rebuilding the ext4 filesystem file by file failed (mkfs.ext4 exit status {rc})")
     shutil.rmtree(tree, ignore_errors=True)
     return image

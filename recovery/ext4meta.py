@@ -42,7 +42,10 @@ def debugfs(spec: str, *args: str, seconds: float = QUERY_SECONDS) -> str:
     rc, out, err = run_e2fsprogs([tool_path("debugfs"), *args, spec], seconds)
     problems = [line for line in err.splitlines() if line.strip() and not line.startswith("debugfs ")]
     if rc != 0 or problems:
-        raise Ext4CaptureError(f"debugfs {' '.join(args)}: {'; '.join(problems[:5]) or f'rc={rc}'}")
+        # its command line names a scratch file; the tool, its exit status and its complaints are the news
+        raise Ext4CaptureError(
+            f"debugfs failed (exit status {rc}): {'; '.join(problems[:5]) or 'no message'}"
+        )
     return out
 
 
@@ -107,7 +110,7 @@ def used_extents(spec: str, block_size: int, size: int) -> list[tuple[int, int]]
     """The byte ranges of the blocks in use (every group's range minus its free blocks), inside ``size``."""
     rc, out, err = run_e2fsprogs([tool_path("dumpe2fs"), spec], whole_fs_seconds(size))
     if rc != 0:
-        raise Ext4CaptureError(f"dumpe2fs failed (rc={rc}): {err.strip()[-300:]}")
+        raise Ext4CaptureError(f"reading the ext4 block groups failed (dumpe2fs exit status {rc})")
     used: list[tuple[int, int]] = []
     group: tuple[int, int] | None = None
 

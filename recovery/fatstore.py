@@ -57,6 +57,25 @@ _MDIR_LINE = re.compile(
 )
 _FREE = re.compile(r"^\s*([\d ]+) bytes free\s*$", re.M)
 
+# What mtools says, in the words a person acts on: its own lines quote the image spec (PATH@@OFFSET) and
+# its internals ("init: open", "Cannot initialize '::'").
+_MTOOLS_CAUSES = (
+    ("disk full", "the filesystem is full"),
+    ("no space", "the filesystem is full"),
+    ("read-only", "the medium is read-only"),
+    ("not permitted", "writing is not permitted"),
+    ("permission denied", "permission denied"),
+    ("cannot initialize", "the FAT filesystem cannot be opened"),
+)
+
+
+def mtools_failure(tool: str, rc: int | None, message: str) -> str:
+    """``mcopy failed (exit status 1): the medium is read-only``: the tool, its status, the cause in plain
+    words when its message names a known one."""
+    said = message.casefold()
+    causes = list(dict.fromkeys(cause for key, cause in _MTOOLS_CAUSES if key in said))
+    return f"{tool} failed (exit status {rc})" + (f": {'; '.join(causes)}" if causes else "")
+
 
 class _ProcReader(io.RawIOBase):
     """The stdout of an mtools reader process; EOF checks the exit code and the expected size. A reader
@@ -83,9 +102,10 @@ class _ProcReader(io.RawIOBase):
             ) from None
         if rc != 0 or self.got != self.size:
             self.errfile.seek(0)
-            message = self.errfile.read().decode(errors="replace").strip()
+            message = self.errfile.read().decode(errors="replace")
             raise StoreError(
-                errno.EIO, f"{self.what}: read {self.got} of {self.size} bytes, rc={rc}: {message}"
+                errno.EIO,
+                f"{self.what}: read {self.got} of {self.size} bytes, {mtools_failure('mcopy', rc, message)}",
             )
         return 0
 
@@ -110,6 +130,9 @@ class FatImageStore(ImageStore):
 
     def __repr__(self) -> str:
         return f"FatImageStore({str(self.image_path)!r}, {self.partition_offset})"
+
+    def __str__(self) -> str:  # what an error says: plain words, never the repr above
+        return f"the FAT filesystem on {self.image_path}"
 
     def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         """An mtools query (mdir) or update (mmd, mmove, mdeltree) under its time limit."""
@@ -144,8 +167,12 @@ class FatImageStore(ImageStore):
             self.check_filesystem()
 
     def _check(self, proc: subprocess.CompletedProcess[str], what: str, code: int = errno.EIO) -> None:
+        """A failed mtools run is named by its tool and exit status: its own words quote the image spec
+        and internals, which a person reading the error cannot act on."""
         if proc.returncode != 0:
-            raise StoreError(code, f"{what}: {(proc.stderr or proc.stdout).strip() or 'mtools failed'}")
+            tool = proc.args[0] if isinstance(proc.args, list) and proc.args else "mtools"
+            failure = mtools_failure(tool, proc.returncode, proc.stderr or proc.stdout)
+            raise StoreError(code, f"{what} on {self}: {failure}")
 
     def _entries(self, path: str) -> dict[str, tuple[bool, int]] | None:
         """name -> (is_dir, size) for a directory; None if it does not exist (or is a file)."""
@@ -251,7 +278,10 @@ class FatImageStore(ImageStore):
         if st is None or st[0] or st[1] != total:
             self._discard(path)
             got = "missing" if st is None else f"{st[1]} bytes"
-            raise StoreError(errno.EIO, f"writing {path}: rc={rc}, {got} of {total} written: {message}")
+            raise StoreError(
+                errno.EIO,
+                f"writing {path} on {self}: {got} of {total} bytes written, {mtools_failure('mcopy', rc, message)}",
+            )
         self._sync()
         return total
 

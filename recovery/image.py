@@ -243,7 +243,7 @@ def read_image(store: ImageStore, path: str) -> Image:
     """Header, layout and manifest of an image, checked for consistency (not the content: see verify_image)."""
     try:
         if not store.is_dir(path):
-            raise ImageProblem(f"no image at {path!r} in {store!r}")
+            raise ImageProblem(f"no image at {path} in {store}")
         listed = store.listdir(path)
     except StoreError as exc:
         raise ImageProblem(f"cannot list image {path!r}: {exc}") from exc

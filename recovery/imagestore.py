@@ -26,6 +26,9 @@ Data = bytes | BinaryIO | Iterable[bytes]
 class StoreError(OSError):
     """The image store could not do what was asked; the message carries the tool's or the OS's reason."""
 
+    def __str__(self) -> str:  # the reason in words, without OSError's "[Errno 5]" before it
+        return str(self.strerror) if self.strerror is not None else super().__str__()
+
 
 class FilesystemDamaged(StoreError):
     """The store's filesystem failed its check: nothing is written to it (``fsck.fat`` repairs it)."""
@@ -125,6 +128,9 @@ class DirectoryStore(ImageStore):
 
     def __repr__(self) -> str:
         return f"DirectoryStore({str(self.root)!r})"
+
+    def __str__(self) -> str:  # what an error says: plain words, never the repr above
+        return f"the folder {self.root}"
 
     def _p(self, path: str) -> Path:
         return self.root / check_path(path)

@@ -38,7 +38,7 @@ from recovery.layout import LayoutMismatch, TargetDisk
 from recovery.locking import Busy, LockError, LockPolicy, OperationLocks, operation_locks
 from recovery.module import MODULE_PATH, ModuleConfig, parse_module
 from recovery.problems import Problem, error_for, layout_problem
-from recovery.progress import FractionProgress
+from recovery.progress import FractionProgress, tell_size
 from recovery.restore import restore
 
 
@@ -65,6 +65,11 @@ def medium(store: ImageStore) -> Path:
     if isinstance(store, DirectoryStore):
         return store.root
     raise TypeError(f"cannot lock {store!r}")
+
+
+def _data_bytes(image: Image) -> int:
+    """What an operation's progress counts in: the sizes of the partitions the image holds content for."""
+    return sum(p.size for p in image.layout.partitions() if p.content)
 
 
 @contextmanager
@@ -235,32 +240,61 @@ class Recovery:
             "model": config.model,
             "part_number": config.part_number,
             "server": detection.dmi.product_name,
-            "bios": f"{detection.dmi.bios_version} {detection.dmi.bios_date}",
+            "bios": {"version": detection.dmi.bios_version, "date": detection.dmi.bios_date},
             "logical_drives": [
-                f"{ld.number}: RAID {ld.raid}, {ld.size_text}, {ld.status}, "
-                f"Maximum Boot partition {ld.boot_limit}"
+                {
+                    "number": ld.number,
+                    "raid": ld.raid,
+                    "size": ld.size_text,
+                    "size_bytes": ld.size_bytes,
+                    "status": ld.status,
+                    "max_boot_partition": ld.boot_limit,
+                }
                 for ld in detection.logical_drives
             ],
             "targets": [
-                f"{t.name}: {t.device.path} ({t.device.vendor} {t.device.product} {t.device.serial})"
+                {
+                    "name": t.name,
+                    "device": str(t.device.path),
+                    "vendor": t.device.vendor,
+                    "product": t.device.product,
+                    "serial": t.device.serial,
+                    "size_bytes": t.device.size_bytes,
+                }
                 for t in detection.targets
             ],
             "never_written": [str(d.path) for d in detection.others],
-            "images": [c.label for c in self._images(config)],
+            "images": [{"kind": c.kind, "label": c.label} for c in self._images(config)],
         }
 
-    def verify(self, kind: str) -> dict[str, object]:
-        with self._locked(writes=False):
-            return self._verify(kind)
+    def verify(self, kind: str, progress: FractionProgress | None = None) -> dict[str, object]:
+        with self._locked(writes=False, progress=progress):
+            return self._verify(kind, progress)
 
-    def _verify(self, kind: str) -> dict[str, object]:
+    def _verify(self, kind: str, progress: FractionProgress | None) -> dict[str, object]:
         config = self.config()
         image = self._image(config, kind)
+        tell_size(progress, _data_bytes(image))
         try:
-            report = verify_image(self.store(), image.path)
+            report = verify_image(self.store(), image.path, progress=progress)
         except ImageProblem as exc:
             raise error_for(Problem.IMAGE_UNUSABLE, kind, str(exc)) from None
-        return {"image": image.path, "generation": image.header.generation, "report": str(report)}
+        return {
+            "image": image.path,
+            "kind": kind,
+            "generation": image.header.generation,
+            "files": len(report.files),
+            "bytes": sum(report.files.values()),
+            "partitions": [
+                {
+                    "content": name,
+                    "length": stats.length,
+                    "data_bytes": stats.data_bytes,
+                }
+                for name, stats in report.content.items()
+            ],
+            "seconds": round(report.seconds, 3),
+        }
 
     def restore(self, kind: str, progress: FractionProgress) -> str:
         with self._locked(writes=True, progress=progress) as locks:
@@ -271,6 +305,7 @@ class Recovery:
         detection = self._detect(config, kind)
         image = self._image(config, kind)
         targets = self._targets(detection, image)
+        tell_size(progress, _data_bytes(image))
         with _lock_failure_is(DiskWriteError):
             locks.disks((t.path for t in targets), exclusive=True)
         try:
@@ -296,6 +331,7 @@ class Recovery:
             raise CaptureError(f"the factory image's layout is needed to capture: {exc}") from None
         self._agrees(config, factory, "factory")  # 212: the capture would follow another appliance's layout
         sources = self._targets(detection, factory)
+        tell_size(progress, _data_bytes(factory))  # a capture reads the partitions the factory image lays out
         with _lock_failure_is(CaptureError):
             locks.disks((s.path for s in sources), exclusive=False)
         generation = f"user capture {datetime.now(UTC).replace(microsecond=0).isoformat()}"

@@ -39,3 +39,11 @@ def phase(progress: FractionProgress | None, lo: float, hi: float) -> FractionPr
             progress(lo + (hi - lo) * min(max(fraction, 0.0), 1.0), text)
 
     return report
+
+
+def tell_size(progress: FractionProgress | None, total_bytes: int) -> None:
+    """Tell a display that shows bytes (:class:`recovery.progress_display.ProgressDisplay`) how many its
+    1.0 stands for from now on; a plain callback (the Recovery screen's) is not told."""
+    sized = getattr(progress, "sized", None)
+    if callable(sized):
+        sized(total_bytes)

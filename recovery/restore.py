@@ -33,7 +33,14 @@ from recovery.layout import (
 )
 from recovery.partition_table import install_table, read_layout_from_disk
 from recovery.progress import FractionProgress, monotonic, no_progress, phase
-from recovery.tools import QUERY_SECONDS, ToolTimeout, run_in_c_locale, tool_path, whole_fs_seconds
+from recovery.tools import (
+    QUERY_SECONDS,
+    ToolTimeout,
+    e2fsck_verdict,
+    run_in_c_locale,
+    tool_path,
+    whole_fs_seconds,
+)
 
 __all__ = ["LayoutMismatch", "RestoreReport", "TargetDisk", "restore"]
 
@@ -268,7 +275,7 @@ def check_filesystem(path: str, start: int, fs: str, size: int = 0) -> str | Non
         if fs == "ext4":
             rc, out = _run([tool_path("e2fsck"), "-fn", f"{path}?offset={start}"], whole_fs_seconds(size))
             if rc != 0:
-                return f"e2fsck rc={rc}: {out.strip()[-400:]}"
+                return e2fsck_verdict(rc)
         elif fs == "vfat":
             spec = f"{path}@@{start}"
             for args, seconds in (
@@ -277,7 +284,7 @@ def check_filesystem(path: str, start: int, fs: str, size: int = 0) -> str | Non
             ):
                 rc, out = _run([tool_path(args[0]), *args[1:]], seconds, env={"MTOOLS_SKIP_CHECK": "1"})
                 if rc != 0:
-                    return f"{args[0]} rc={rc}: {out.strip()[-400:]}"
+                    return f"{args[0]} exit status {rc}: the FAT filesystem cannot be read"  # its words quote PATH@@OFFSET
     except ToolTimeout as exc:
         return exc.strerror
     return None

@@ -98,6 +98,9 @@ class ToolTimeout(OSError):
         super().__init__(errno.ETIME, f"{name} {text}, killed")
         self.tool, self.text = name, f"{text}, killed"
 
+    def __str__(self) -> str:  # what a person reads: without OSError's "[Errno 62]" before it
+        return str(self.strerror)
+
 
 class ToolFlood(ToolTimeout):
     """A tool printed more than its output limit (it is looping, or answering without end) and was killed."""
@@ -267,3 +270,20 @@ def _ready(fd: int, events: int, seconds: float) -> bool:
     poller = select.poll()
     poller.register(fd, events)
     return bool(poller.poll(seconds * 1000))
+
+
+# e2fsck(8) "EXIT CODE": the sum of these; what a person is told instead of its output, which quotes the
+# image spec (PATH?offset=N) the check was given
+_E2FSCK_STATUS = (
+    (4, "errors left uncorrected"),
+    (8, "an operational error"),
+    (16, "a usage error"),
+    (32, "cancelled"),
+    (128, "a shared-library error"),
+)
+
+
+def e2fsck_verdict(rc: int) -> str:
+    """``e2fsck exit status 4: errors left uncorrected``."""
+    said = [words for bit, words in _E2FSCK_STATUS if rc & bit] or ["the filesystem is not clean"]
+    return f"e2fsck exit status {rc}: {', '.join(said)}"

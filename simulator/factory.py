@@ -22,6 +22,7 @@ from recovery.image import ImageHeader, ImageWriter
 from recovery.imagestore import DirectoryStore
 from recovery.layout import DISK_MAX_BYTES, DiskLayout, Layout, PartitionLayout
 from recovery.partition_table import write_partition_table
+from recovery.progress import FractionProgress, tell_size
 from recovery.tools import FAT_UPDATE_SECONDS, ToolTimeout, data_seconds, run_tool, whole_fs_seconds
 from simulator import recipe as recipe_module
 from simulator.paths import cache_dir
@@ -78,8 +79,9 @@ def _fingerprint(key: str) -> str:
     return h.hexdigest()[:16]
 
 
-def factory_image(key: str) -> FactoryImage:
-    """The cached Standard Factory Image for ``key``, built first if needed (concurrency-safe)."""
+def factory_image(key: str, progress: FractionProgress | None = None) -> FactoryImage:
+    """The cached Standard Factory Image for ``key``, built first if needed (concurrency-safe); a build
+    tells ``progress`` (a display: :class:`recovery.progress_display.ProgressDisplay`) how far it is."""
     recipe = load_recipe(key)
     root = cache_dir() / "images"
     name = f"{key}-{_fingerprint(key)}"
@@ -88,7 +90,10 @@ def factory_image(key: str) -> FactoryImage:
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=root, prefix=f".build-{name}-") as tmp:
             build_image(
-                recipe, Path(tmp), command=f"g7lab factory-build {key} (recipe {recipe_path(key).name})"
+                recipe,
+                Path(tmp),
+                command=f"g7lab factory-build {key} (recipe {recipe_path(key).name})",
+                progress=progress,
             )
             try:
                 os.rename(Path(tmp) / "image", final)
@@ -222,6 +227,7 @@ def build_image(
     command: str,
     syslinux_cfg: str = SYSLINUX_CFG,
     boot_files: Mapping[str, Path] | None = None,
+    progress: FractionProgress | None = None,
 ) -> None:
     """Lay out ``recipe``'s disks in ``work`` and capture them into the image ``work/image``; the BOOT
     partition gets ``syslinux_cfg`` and ``boot_files`` (name -> file: the guests' kernel and initramfs).
@@ -234,6 +240,8 @@ def build_image(
         for name, path in (boot_files or {}).items():
             shutil.copyfile(path, boot_tree / name)
     header = ImageHeader.new("factory", recipe.key, recipe.device_type, recipe.generation, command=command)
+    total, done = sum(p.size for p in layout.partitions()) or 1, 0
+    tell_size(progress, total)
     with ImageWriter(DirectoryStore(work), "image", header, layout) as writer:
         for disk in layout.disks:
             disk_path = work / f"disk{disk.number}.img"
@@ -244,7 +252,14 @@ def build_image(
                 make_filesystem(disk_path, part, trees.get(part.label or ""))
             writer.add_bootcode(disk.number, SYSLINUX_MBR.read_bytes()[:440])
             for part in disk.partitions:
-                writer.add_partition(part, disk_path, part.start)
+                text = f"building the image: disk {disk.number} partition {part.number}"
+
+                def step(pos: int, _length: int, at: int = done, text: str = text) -> None:
+                    if progress is not None:
+                        progress((at + pos) / total, text)
+
+                writer.add_partition(part, disk_path, part.start, progress=step)
+                done += part.size
             disk_path.unlink()
         writer.finish()
     shutil.rmtree(work / "trees")

@@ -13,6 +13,7 @@ from recovery.image import read_image
 from recovery.layout import TargetDisk
 from recovery.module import MODULE_PATH, ModuleConfig
 from recovery.partition_table import write_partition_table
+from recovery.progress import FractionProgress, tell_size
 from recovery.restore import restore
 from recovery.tools import FAT_UPDATE_SECONDS, data_seconds, run_tool
 from simulator.catalog import CatalogEntry
@@ -30,14 +31,15 @@ from simulator.server import Server
 _ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
 
 
-def install_drivekey(server: Server) -> None:
+def install_drivekey(server: Server, progress: FractionProgress | None = None) -> None:
     server.drivekey_path.unlink(missing_ok=True)
-    build_drivekey(server.drivekey_path, server.entry)
+    build_drivekey(server.drivekey_path, server.entry, progress)
 
 
-def build_drivekey(path: Path, entry: CatalogEntry) -> ModuleConfig:
-    """Write a complete DriveKey for ``entry`` at ``path`` (a new file)."""
-    image = factory_image(entry.image)
+def build_drivekey(path: Path, entry: CatalogEntry, progress: FractionProgress | None = None) -> ModuleConfig:
+    """Write a complete DriveKey for ``entry`` at ``path`` (a new file); ``progress`` shows the factory
+    image's build, when it is not in the cache yet."""
+    image = factory_image(entry.image, progress)
     config = module_config(entry, image.recipe, image.sums_digest())
     with open(path, "xb") as f:
         f.truncate(DRIVEKEY_BYTES)
@@ -62,8 +64,8 @@ def _mtools(*args: str, seconds: float = FAT_UPDATE_SECONDS) -> None:
         raise OSError(f"{args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
 
 
-def install_factory_image(server: Server) -> None:
-    """Restore the factory image onto the server's disks, as the factory did."""
+def install_factory_image(server: Server, progress: FractionProgress | None = None) -> None:
+    """Restore the factory image onto the server's disks, as the factory did (``progress``: a display)."""
     image = factory_image(server.entry.image)
     layout = read_image(image.store, image.path).layout
     disks = server.presented_disks()
@@ -71,4 +73,5 @@ def install_factory_image(server: Server) -> None:
         TargetDisk(d.path, d.size_bytes, disk.boot_limit)
         for d, disk in zip(disks, layout.disks, strict=False)
     ]
-    restore(image.store, image.path, targets, verify_first=False)
+    tell_size(progress, sum(p.size for p in layout.partitions() if p.content))
+    restore(image.store, image.path, targets, verify_first=False, progress=progress)

@@ -23,11 +23,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulator.catalog import lookup
 from simulator.errors import BadName, CorruptState, NoCacheModule, ServerExists, ServerNotFound, SimError
 from simulator.locks import HeldLock, Waiting, hold, holders, open_lock_file, take
 from simulator.server import STATE_FILE, Server
+
+if TYPE_CHECKING:
+    from recovery.progress import FractionProgress
 from simulator.state import BayDrive, ControllerSettings, ServerState, load_state, save_state
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -125,11 +129,12 @@ class Lab:
         drive_size_gb: int | None = None,
         cache_mb: int | None = None,
         blank: bool = False,
+        progress: FractionProgress | None = None,
     ) -> None:
         """Create a server in factory state: drives in place, required logical drives OK, factory NVRAM,
         the DriveKey in its case and the factory image restored (``blank``: drives left empty, as after a
         drive replacement). ``cache_mb``: the controller's cache module (default 512; 0 Zero Memory),
-        refused for a chassis without a controller."""
+        refused for a chassis without a controller. ``progress`` shows the image's build and restore."""
         final = self._server_dir(name)
         entry = lookup(key)
         if cache_mb is not None and not entry.hardware.has_controller:
@@ -160,9 +165,9 @@ class Lab:
                 # images (recovery's image writer and restore engine, 50 ms).
                 from simulator.install import install_drivekey, install_factory_image  # start-up: images
 
-                install_drivekey(server)
+                install_drivekey(server, progress)
                 if not blank:
-                    install_factory_image(server)
+                    install_factory_image(server, progress)
                 save_state(work / STATE_FILE, state)
                 os.rename(work, final)
             except BaseException:

@@ -34,7 +34,16 @@ APPENDIX_B = {
 }
 # lines a command prints to stderr on its way, besides its one error line: warnings, power-on's banner, a
 # lock it waits for
-INFORMATIONAL = ("g7sim: warning: ", "g7sim: console of ", "g7sim: waiting: ", "irecovery: waiting: ")
+INFORMATIONAL = (
+    "g7sim: warning: ",
+    "g7sim: console of ",
+    "g7sim: waiting: ",
+    "g7sim: progress: ",
+    "irecovery: waiting: ",
+    "irecovery: progress: ",
+)
+# irecovery's failure line names its operation first: "irecovery: verify user: The error code returned was: "
+_APPENDIX_B_LINE = re.compile(r"irecovery: (?:[a-z]+(?: [a-z]+)?: )?The error code returned was: ")
 
 KINDS = (
     "traceback",
@@ -142,8 +151,8 @@ def shape_problem(out: Outcome, err: str, std: str) -> str:
     if not lines:
         return f"exit {out.rc} with nothing on stderr (and no JSON answer)"
     body = [line for line in lines if not line.startswith(INFORMATIONAL)]
-    if out.rc in APPENDIX_B and body and body[0].startswith("irecovery: The error code returned was: "):
-        want = f"irecovery: The error code returned was: {out.rc + 200} - {APPENDIX_B[out.rc]}. "
+    if out.rc in APPENDIX_B and body and (lead := _APPENDIX_B_LINE.match(body[0])):
+        want = f"{lead[0]}{out.rc + 200} - {APPENDIX_B[out.rc]}. "
         if len(body) != 1 or not body[0].startswith(want) or len(body[0]) == len(want):
             return f"the Appendix B line is {len(body)} line(s), not one '{want}<detail>'"
         return ""

@@ -93,7 +93,7 @@ def nothing_to_configure(technician: Technician) -> None:
     """The Interaction Recovery utility, asked beforehand (`irecovery detect`), sees the same drives OK."""
     status, answer = technician.bench.recover("detect")
     drives = answer.get("logical_drives", [])
-    assert status == 0 and drives and all(", OK," in d for d in drives), f"irecovery detect: {answer}"
+    assert status == 0 and drives and all(d["status"] == "OK" for d in drives), f"irecovery detect: {answer}"
     wanted = required(technician.server.raid_configuration)
     assert len(drives) == len(wanted), f"irecovery detect sees {drives}, the model requires {wanted}"
 

@@ -49,7 +49,14 @@ def cmd_create(lab: Lab, args: argparse.Namespace) -> int:
     size = parse_drive_size(args.drive_size) if args.drive_size is not None else None
     # here, not as an argparse type: a bad one is one line, exit 1
     cache = parse_cache_size(args.cache) if args.cache is not None else None
-    lab.create(args.name, args.config, drive_size_gb=size, cache_mb=cache, blank=args.blank)
+    from recovery.progress_display import ProgressDisplay  # start-up: loaded by create only
+
+    # the image's build (first time) and restore, on stderr; nothing when a program reads the JSON
+    quiet = args.json and not sys.stderr.isatty()
+    with ProgressDisplay("g7sim", sys.stderr, quiet=quiet) as shown:
+        lab.create(
+            args.name, args.config, drive_size_gb=size, cache_mb=cache, blank=args.blank, progress=shown
+        )
     data = {"created": args.name, "config": args.config, "blank": args.blank, "lab": str(lab.root)}
     answer(args, data, f"created {args.name} ({args.config}) in {lab.root}")
     return 0

@@ -97,9 +97,10 @@ def build_recovery(kernel: Kernel, userland: Userland, progress: Progress | None
             *_modules(kernel, "recovery", "usr/lib/modules/g7lab"),
             char_entry("dev/console", 5, 1),
         ]
-        if progress:
-            progress.step("writing the Recovery Environment initramfs (zstd)")
-        raw, packed = initramfs.write_initramfs(work / "initrd.img", [userland.root, overlay], entries)
+        shown = progress.bytes("writing the Recovery Environment initramfs (zstd)") if progress else None
+        raw, packed = initramfs.write_initramfs(
+            work / "initrd.img", [userland.root, overlay], entries, progress=shown
+        )
         shutil.rmtree(overlay)
         (work / "size.txt").write_text(f"{raw} {packed}\n")
         shutil.copyfile(FILES / "drivekey-syslinux.cfg", work / "syslinux.cfg")

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from recovery.progress import ByteProgress
+from recovery.progress_display import ProgressDisplay
 from simulator.paths import cache_dir
 
 COMPLETE = ".complete"  # written last into a build folder: its presence means "usable"
@@ -119,7 +121,10 @@ def _prune_old(name: str, keep: Path, others: int = 1) -> None:
 
 
 class Progress:
-    """A one-line progress display on stderr: ``[guest] recovery: step ... 12.3 s``."""
+    """The guest build's progress on stderr: ``[guest] recovery: step (12.3 s)``, one line per step when
+    stderr is not a terminal; on a terminal one line redrawn, and a step that knows its bytes (the
+    initramfs) gets a bar with bytes, rate and ETA (:class:`recovery.progress_display.ProgressDisplay`).
+    :meth:`done` ends the line, so what the build prints next is on a line of its own."""
 
     def __init__(self, what: str, stream: IO[str] | None = None, quiet: bool = False) -> None:
         self.what = what
@@ -127,10 +132,12 @@ class Progress:
         self.quiet = quiet
         self.started = time.monotonic()
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._bar: ProgressDisplay | None = None
 
     def step(self, text: str) -> None:
         if self.quiet:
             return
+        self._end_bar()
         line = f"[guest] {self.what}: {text} ({time.monotonic() - self.started:.1f} s)"
         if self._tty:
             self.stream.write(f"\r\x1b[K{line}")
@@ -138,8 +145,30 @@ class Progress:
             self.stream.write(line + "\n")
         self.stream.flush()
 
+    def bytes(self, text: str) -> ByteProgress:
+        """A step whose work is counted in bytes: the callback that moves its bar."""
+        self.step(text)
+        if self.quiet or not self._tty:
+            return lambda _done, _total: None
+        self.stream.write("\n")
+        bar = self._bar = ProgressDisplay("g7sim", self.stream, tty=True)
+        sized = [False]
+
+        def show(done: int, total: int) -> None:
+            if not sized[0]:
+                bar.sized(total)
+                sized[0] = True
+            bar(done / total if total else 1.0, text)
+
+        return show
+
     def done(self, text: str = "done") -> None:
         self.step(text)
         if self._tty and not self.quiet:
             self.stream.write("\n")
             self.stream.flush()
+
+    def _end_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

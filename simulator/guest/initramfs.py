@@ -16,6 +16,8 @@ from typing import BinaryIO
 
 import zstandard
 
+from recovery.progress import ByteProgress
+
 TRAILER = "TRAILER!!!"
 MTIME = 1_700_000_000  # one fixed time for every entry: equal inputs, equal archives
 
@@ -102,14 +104,22 @@ class CpioWriter:
         self._write(b"\0" * (-self.size % 512))
 
 
+def _data_bytes(path: Path) -> int:
+    """What an entry of a tree carries: a file's bytes (a folder or a device carries none)."""
+    st = os.lstat(path)
+    return st.st_size if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode) else 0
+
+
 def write_initramfs(
     out_path: Path,
     trees: Iterable[Path],
     entries: Iterable[Entry] = (),
     skip: tuple[str, ...] = (),
     level: int = 12,
+    progress: ByteProgress | None = None,
 ) -> tuple[int, int]:
-    """Write the compressed archive; returns (uncompressed bytes, compressed bytes).
+    """Write the compressed archive; returns (uncompressed bytes, compressed bytes). ``progress`` is told
+    the file bytes archived so far out of the trees' and entries' total (a display's bar).
 
     ``skip``: relative path prefixes of the trees to leave out. Extra ``entries`` come last, so they
     replace tree entries of the same path (the kernel unpacks in order; the last one wins).
@@ -118,12 +128,17 @@ def write_initramfs(
     layered = {rel: path for root in trees for rel, path in _tree_entries(Path(root), skip)}
     extra = list(entries)
     extra_paths = {e.path for e in extra}
+    sizes = {rel: _data_bytes(path) for rel, path in layered.items() if rel not in extra_paths}
+    total, done = sum(sizes.values()), 0
     cctx = zstandard.ZstdCompressor(level=level, threads=-1)
     with open(out_path, "wb") as raw, cctx.stream_writer(raw, closefd=False) as z:
         cpio = CpioWriter(z)
         for rel, path in layered.items():
             if rel not in extra_paths:
                 cpio.path_entry(rel, path)
+                done += sizes[rel]
+                if progress is not None:
+                    progress(done, total)
         for e in extra:
             cpio.entry(e.path, e.mode, e.data, e.rdev)
         cpio.close()

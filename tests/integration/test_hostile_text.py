@@ -282,7 +282,8 @@ def test_irecovery_error_lines_quote_text_visibly(lab: Lab) -> None:
     proc = g7sim(lab, "recover", "cic", "--", "restore", "factory", "--yes", check=False)
     assert proc.returncode == 8
     lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("irecovery: The error code returned was: 208 - IRERR. ")
+    assert len(lines) == 1
+    assert lines[0].startswith("irecovery: restore factory: The error code returned was: 208 - IRERR. ")
     assert "\x1b" not in proc.stderr and "\\udcff" not in proc.stderr
     assert shown_visibly(lines[0])
 

@@ -48,9 +48,7 @@ def test_a_spinning_tool_is_killed_with_its_children(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     spinner = fake_tool(tmp_path / "bin", "spinner", SPINNER.format(pidfile=pidfile))
     started = time.monotonic()
-    with pytest.raises(
-        ToolTimeout, match=r"^\[Errno \d+\] spinner did not finish within 1 s, killed$"
-    ) as caught:
+    with pytest.raises(ToolTimeout, match=r"^spinner did not finish within 1 s, killed$") as caught:
         run_tool([str(spinner)], seconds=1)
     assert time.monotonic() - started < 10
     assert isinstance(caught.value, OSError) and caught.value.text == "did not finish within 1 s, killed"
