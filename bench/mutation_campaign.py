@@ -130,12 +130,12 @@ def failed_scenarios(junit: Path) -> tuple[int, list[str]]:
 
 
 def run_item(
-    item: str, kind: str, mutations: list[Mutation], files: list[str], work: Path, screen_timeout: float
+    item: str, kind: str, mutations: list[Mutation], base: Path, work: Path, screen_timeout: float
 ) -> Result:
     started = time.perf_counter()
     copy = work / item
     shutil.rmtree(copy, ignore_errors=True)
-    make_copy(copy, files)
+    shutil.copytree(base, copy)
     problem = apply(copy, mutations)
     if problem:
         return Result(item, kind, "error", detail=problem)
@@ -248,6 +248,10 @@ def main() -> None:
         return
     work = Path(args.work or tempfile.mkdtemp(prefix="g7mut-"))
     work.mkdir(parents=True, exist_ok=True)
+    # One snapshot of the checkout at the start: edits made while the campaign runs do not leak into it.
+    base = work / "_checkout"
+    shutil.rmtree(base, ignore_errors=True)
+    make_copy(base, files)
     table = benchlib.Table(
         f"Mutation campaign: {len(chosen)} seed items, their tagged scenarios on the process backend",
         [
@@ -266,7 +270,7 @@ def main() -> None:
     def one(item: str) -> Result:
         if item not in mutations:
             return Result(item, items[item], "error", detail="no mutation in bench/mutations.toml")
-        result = run_item(item, items[item], mutations[item], files, work, args.screen_timeout)
+        result = run_item(item, items[item], mutations[item], base, work, args.screen_timeout)
         if not args.keep:
             shutil.rmtree(work / item, ignore_errors=True)
         return result
@@ -294,6 +298,8 @@ def main() -> None:
     survivors = [r.item for r in results if r.outcome != "killed"]
     print(f"# not killed: {', '.join(survivors) or 'none'}")
     print(f"# {time.perf_counter() - started:.0f} s; copies in {work}" + ("" if args.keep else " (removed)"))
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
     if not args.work and not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
