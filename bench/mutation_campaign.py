@@ -56,9 +56,10 @@ class Result:
     kind: str
     outcome: str  # killed | survived | error
     failed: list[str] = field(default_factory=list)
-    ran: int = 0
+    ran: list[str] = field(default_factory=list)  # the tagged scenarios that ran (not skipped)
     seconds: float = 0.0
     detail: str = ""
+    variant: int = 1  # which of the item's changes (each runs on its own)
 
 
 def load_items() -> dict[str, str]:
@@ -116,29 +117,31 @@ def apply(copy: Path, mutations: list[Mutation]) -> str:
     return ""
 
 
-def failed_scenarios(junit: Path) -> tuple[int, list[str]]:
+def failed_scenarios(junit: Path) -> tuple[list[str], list[str]]:
+    """(the scenarios that ran, those of them that failed), from the run's JUnit XML."""
     if not junit.exists():
-        return 0, []
-    ran, failed = 0, []
+        return [], []
+    ran, failed = [], []
     for case in ET.parse(junit).getroot().iter("testcase"):
         if case.find("skipped") is not None:
             continue
-        ran += 1
+        ran.append(case.get("name", "?"))
         if case.find("failure") is not None or case.find("error") is not None:
             failed.append(case.get("name", "?"))
     return ran, failed
 
 
-def run_item(
-    item: str, kind: str, mutations: list[Mutation], base: Path, work: Path, screen_timeout: float
+def run_variant(
+    item: str, kind: str, variant: int, change: Mutation, base: Path, work: Path, screen_timeout: float
 ) -> Result:
+    """One change of an item, applied to a copy of the snapshot; the item's tagged scenarios run on it."""
     started = time.perf_counter()
-    copy = work / item
+    copy = work / f"{item}.{variant}"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(base, copy)
-    problem = apply(copy, mutations)
+    problem = apply(copy, [change])
     if problem:
-        return Result(item, kind, "error", detail=problem)
+        return Result(item, kind, "error", detail=problem, variant=variant)
     junit = copy / "junit.xml"
     env = dict(benchlib.ENV, PYTHONPATH=str(copy))
     env.pop("PYTEST_ADDOPTS", None)
@@ -148,33 +151,46 @@ def run_item(
     try:
         proc = subprocess.run(args, cwd=copy, env=env, capture_output=True, text=True, timeout=900)
     except subprocess.TimeoutExpired:
-        return Result(item, kind, "killed", ["(timed out after 900 s)"], 0, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Result(item, kind, "killed", ["(timed out after 900 s)"], [], seconds, variant=variant)
     ran, failed = failed_scenarios(junit)
     seconds = time.perf_counter() - started
     if proc.returncode == 0 and ran:
-        return Result(item, kind, "survived", [], ran, seconds)
+        return Result(item, kind, "survived", [], ran, seconds, variant=variant)
     if proc.returncode == 1 and failed:
-        return Result(item, kind, "killed", failed, ran, seconds)
+        return Result(item, kind, "killed", failed, ran, seconds, variant=variant)
     tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
-    return Result(item, kind, "error", [], ran, seconds, f"pytest exit {proc.returncode}: {tail[0][:160]}")
+    detail = f"pytest exit {proc.returncode}: {tail[0][:160]}"
+    return Result(item, kind, "error", [], ran, seconds, detail, variant)
+
+
+def item_outcome(results: list[Result]) -> str:
+    """An item is killed when every one of its changes is; one surviving change makes it survive."""
+    outcomes = {r.outcome for r in results}
+    if "survived" in outcomes:
+        return "survived"
+    return "error" if "error" in outcomes else "killed"
 
 
 def check(chosen: list[str], mutations: dict[str, list[Mutation]], files: list[str]) -> None:
-    """Apply each item's change to a fresh copy of the product files; print those that do not apply."""
+    """Apply each change, on its own, to a fresh copy of the product files; print those that do not apply."""
     product = [name for name in files if name.startswith(PRODUCT)]
-    bad = 0
+    bad = total = 0
     with tempfile.TemporaryDirectory(prefix="g7mut-check-") as tmp:
         for item in chosen:
-            copy = Path(tmp) / item
-            make_copy(copy, product)
-            problem = apply(copy, mutations[item]) if item in mutations else "no mutation"
-            if not problem:
-                problem = compiles(copy, mutations[item])
-            if problem:
+            if item not in mutations:
                 bad += 1
-                print(f"{item}: {problem}")
-            shutil.rmtree(copy)
-    print(f"# {len(chosen) - bad} of {len(chosen)} changes apply")
+                print(f"{item}: no change in bench/mutations.toml")
+            for variant, change in enumerate(mutations.get(item, []), 1):
+                total += 1
+                copy = Path(tmp) / f"{item}.{variant}"
+                make_copy(copy, product)
+                problem = apply(copy, [change]) or compiles(copy, [change])
+                if problem:
+                    bad += 1
+                    print(f"{item}#{variant}: {problem}")
+                shutil.rmtree(copy)
+    print(f"# {total - bad} of {total} changes apply ({len(chosen)} items)")
     if bad:
         raise SystemExit(1)
 
@@ -252,10 +268,12 @@ def main() -> None:
     base = work / "_checkout"
     shutil.rmtree(base, ignore_errors=True)
     make_copy(base, files)
+    units = [(item, i, change) for item in chosen for i, change in enumerate(mutations.get(item, []), 1)]
     table = benchlib.Table(
-        f"Mutation campaign: {len(chosen)} seed items, their tagged scenarios on the process backend",
+        f"Mutation campaign: {len(chosen)} seed items, {len(units)} changes, their tagged scenarios"
+        " on the process backend",
         [
-            ("item", 26),
+            ("item#change", 28),
             ("kind", 11),
             ("outcome", 9),
             ("failed/ran", 10),
@@ -265,38 +283,48 @@ def main() -> None:
         note="killed: a tagged scenario failed; survived: all passed; error: the change or the run did not apply",
     )
     started = time.perf_counter()
-    results: list[Result] = []
-
-    def one(item: str) -> Result:
+    by_item: dict[str, list[Result]] = {item: [] for item in chosen}
+    for item in chosen:
         if item not in mutations:
-            return Result(item, items[item], "error", detail="no mutation in bench/mutations.toml")
-        result = run_item(item, items[item], mutations[item], base, work, args.screen_timeout)
+            by_item[item].append(
+                Result(item, items[item], "error", detail="no change in bench/mutations.toml")
+            )
+
+    def one(unit: tuple[str, int, Mutation]) -> Result:
+        item, variant, change = unit
+        result = run_variant(item, items[item], variant, change, base, work, args.screen_timeout)
         if not args.keep:
-            shutil.rmtree(work / item, ignore_errors=True)
+            shutil.rmtree(work / f"{item}.{variant}", ignore_errors=True)
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for result in pool.map(one, chosen):
-            results.append(result)
+        for result in pool.map(one, units):
+            by_item[result.item].append(result)
             why = "; ".join(result.failed) if result.failed else result.detail
             table.row(
-                result.item,
+                f"{result.item}#{result.variant}",
                 result.kind,
                 result.outcome,
-                f"{len(result.failed)}/{result.ran}",
+                f"{len(result.failed)}/{len(result.ran)}",
                 round(result.seconds, 1),
                 why[:60],
             )
     totals = benchlib.Table(
-        "Mutation campaign totals by kind",
+        "Mutation campaign totals by kind (an item is killed when each of its changes is)",
         [("kind", 11), ("items", 5), ("killed", 6), ("survived", 8), ("errors", 6)],
     )
-    for kind in sorted({r.kind for r in results}) + ["all"]:
-        group = [r for r in results if kind in (r.kind, "all")]
-        counts = [sum(r.outcome == o for r in group) for o in ("killed", "survived", "error")]
+    outcome = {item: item_outcome(results) for item, results in by_item.items()}
+    for kind in sorted({items[i] for i in chosen}) + ["all"]:
+        group = [i for i in chosen if kind in (items[i], "all")]
+        counts = [sum(outcome[i] == o for i in group) for o in ("killed", "survived", "error")]
         totals.row(kind, len(group), *counts)
-    survivors = [r.item for r in results if r.outcome != "killed"]
-    print(f"# not killed: {', '.join(survivors) or 'none'}")
+    print(f"# not killed: {', '.join(i for i in chosen if outcome[i] != 'killed') or 'none'}")
+    print("# tagged scenarios that no change of their item made fail (strengthen or untag them):")
+    for item, results in by_item.items():
+        ran = {name for r in results for name in r.ran}
+        failed = {name for r in results for name in r.failed}
+        if ran - failed and outcome[item] != "error":
+            print(f"#   {item}: {', '.join(sorted(ran - failed))}")
     print(f"# {time.perf_counter() - started:.0f} s; copies in {work}" + ("" if args.keep else " (removed)"))
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
