@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from steps.figure_steps import *  # noqa: F403 - step definitions are fixtures: they must live in this namespace
 from steps.lab import Bench
 from steps.options import settings
-from steps.orca_steps import *  # noqa: F403 - step definitions are fixtures: they must live in this namespace
+from steps.orca_steps import *  # noqa: F403
 from steps.post_steps import *  # noqa: F403
 from steps.rbsu_steps import *  # noqa: F403
 from steps.recovery_steps import *  # noqa: F403

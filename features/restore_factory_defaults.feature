@@ -19,6 +19,7 @@ Feature: Restore factory defaults
     When I press F11 to enter the Boot Menu
     And I select 3) One Time Boot to USB DriveKey
     Then the Welcome to the Interaction Recovery Environment screen appears
+    And the screen is the Welcome screen
     When I ensure that the Standard Factory Image is selected and click Restore Image
     Then the system requests confirmation of the recovery operation
     When I click Confirm to proceed
@@ -54,14 +55,16 @@ Feature: Restore factory defaults
       | device type | model  |
       | SQL Server  | 380 G7 |
 
-  @seed.tasks.3 @seed.tasks.3_boot_sequence @seed.restore.intro @seed.figure.5 @seed.figure.5_order
+  @seed.tasks.3 @seed.tasks.3_boot_sequence @seed.restore.intro @seed.figure.4 @seed.figure.5 @seed.figure.5_order
   @seed.msg.boot_sequence @seed.restore.step3 @seed.restore.step6 @seed.restore.step8
   Scenario: Boot from the USB DriveKey by moving it to IPL:1, then set the boot sequence back to the RAID HDD
     Given a Customer Interaction Center 360 G7 packaged server
     When I reboot the machine
     And I press F9 to run the ROM-Based Setup Utility
-    And I select Standard Boot Order (IPL) and press Enter
-    Then the Standard Boot Order is "Hard Drive C: (See Boot Controller Order), CD-ROM, Floppy Drive (A:), PCI Embedded HP NC382i PCIe DP Multifunction 1Gb Adapter Port 1, USB DriveKey (C:)"
+    Then the screen is Figure 4
+    When I select Standard Boot Order (IPL) and press Enter
+    Then the screen is Figure 5
+    And the Standard Boot Order is "Hard Drive C: (See Boot Controller Order), CD-ROM, Floppy Drive (A:), PCI Embedded HP NC382i PCIe DP Multifunction 1Gb Adapter Port 1, USB DriveKey (C:)"
     When I move "USB DriveKey (C:)" to the IPL:1 position
     Then the Standard Boot Order is "USB DriveKey (C:), Hard Drive C: (See Boot Controller Order), CD-ROM, Floppy Drive (A:), PCI Embedded HP NC382i PCIe DP Multifunction 1Gb Adapter Port 1"
     When I press ESC to close the menu and F10 to save and exit
@@ -89,7 +92,8 @@ Feature: Restore factory defaults
     Given a Customer Interaction Center 360 G7 packaged server
     When I boot the device
     And I press F11 to enter the Boot Menu
-    Then the Boot Menu lists exactly "1) One Time Boot to CD-ROM, 2) One Time Boot to Floppy, 3) One Time Boot to USB DriveKey, 4) One Time Boot to HDD, 5) One Time Boot to Network (1st NIC in IPL), 9) Enter the ROM Based Setup Utility (RBSU), A) Exit Boot Override Menu and Continue Default Boot Process"
+    Then the screen is the F11 menu
+    And the Boot Menu lists exactly "1) One Time Boot to CD-ROM, 2) One Time Boot to Floppy, 3) One Time Boot to USB DriveKey, 4) One Time Boot to HDD, 5) One Time Boot to Network (1st NIC in IPL), 9) Enter the ROM Based Setup Utility (RBSU), A) Exit Boot Override Menu and Continue Default Boot Process"
     And "This will not modify your normal boot" appears
     When I select 4) One Time Boot to HDD
     Then the server boots from the hard drive into the factory image of the Customer Interaction Center

@@ -113,7 +113,7 @@ Feature: Verify RAID configuration
     Then the logical drives are listed as "Logical Drive # 1, RAID 1+0, 419.2 GB, OK; Logical Drive # 2, RAID 1+0, 1.23 TB, Interim Recovery Mode"
     And the RAID configuration does not match: the status of Logical Drive # 2 is not OK
 
-  @doc_discrepancy @seed.figure.1 @seed.verify.step3 @seed.delete.step4
+  @doc_discrepancy @seed.figure.1 @seed.figure.2 @seed.verify.step3 @seed.delete.step4
   Scenario: The RAID BIOS Main Menu of a server with one logical drive is Figure 1
     Reason: the seed asks for "Create alLogical Drive" (OCR of "Create a Logical Drive") and captions
     Figure 2 "View Logical Drives"; the P410i menu, like Figure 1, names them "Create Logical Drive"
@@ -123,7 +123,10 @@ Feature: Verify RAID configuration
     When I boot the device
     And I press any key to view Option ROM messages
     And I press F8 to run the Option ROM Configuration for Arrays Utility
-    Then the RAID BIOS Main Menu lists exactly "Create Logical Drive, View Logical Drive, Delete Logical Drive, Manage License Keys, Cache Settings"
+    Then the screen is Figure 1
+    And the RAID BIOS Main Menu lists exactly "Create Logical Drive, View Logical Drive, Delete Logical Drive, Manage License Keys, Cache Settings"
+    When I select View Logical Drive and press Enter
+    Then the screen is Figure 2
 
   @doc_discrepancy @seed.verify.row.sql_380g7 @seed.redefine.row.sql_380g7 @seed.figure.1
   Scenario: The SQL Server's menu adds Select Boot Volume; its 2-drive "RAID 140" is RAID 1+0, which the CLI prints RAID 1

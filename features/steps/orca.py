@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from steps.console import Console
 from steps.technician import Technician
@@ -32,7 +31,6 @@ DETAILS = "Physical Drives"
 CREATE_SCREEN = "Available Physical Drives"
 CONTINUE = "to continue"
 SAVED = "Configuration saved."
-FIGURE_3 = Path(__file__).resolve().parents[2] / "fixtures" / "screens" / "orca-create-logical-drive.txt"
 DRIVE_ROW = re.compile(
     r"\[(?P<mark>[X ])\] (?P<name>Port \w+, Box \d+, Bay (?P<bay>\d+), [\d.]+[GT]B \w+ HDD)"
 )

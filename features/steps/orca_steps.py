@@ -14,7 +14,6 @@ from steps.orca import (
     CONTINUE,
     FIGURE_1_HEADER,
     FIGURE_1_MENU,
-    FIGURE_3,
     MAIN_MENU_HELP,
     NO_LOGICAL_DRIVES,
     SAVED,
@@ -251,13 +250,6 @@ def redefined_matches(technician: Technician, configuration: str) -> None:
     open_menu_item(console, "View Logical Drive")
     check_orca_view(console, wanted)
     go_to_main_menu(console)
-
-
-@then("the screen is Figure 3")
-def figure_3(technician: Technician) -> None:
-    golden = [line.rstrip() for line in FIGURE_3.read_text(encoding="utf-8").splitlines()]
-    shown = [row.rstrip() for row in technician.console.rows()][: len(golden)]
-    assert shown == golden, "the Create Logical Drive screen differs from Figure 3:\n" + "\n".join(shown)
 
 
 # ---- composite: a technician's earlier visit to ORCA ------------------------------------------------

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from figures import check_golden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyed_console import press
@@ -14,7 +14,6 @@ from simulator.firmware.boot_menu import EXIT_HELP, ONE_TIME_HELP, RBSU_HELP, ru
 from simulator.lab import Lab
 from simulator.machine import Machine
 
-SCREENS = Path(__file__).resolve().parents[2] / "fixtures" / "screens"
 CHOICES = {"cdrom", "floppy", "usb", "hdd", "nic", "rbsu", None}
 
 # The seed's menu (pages 12-15, OCR repaired: "Tine" = Time, the second "9)" = 5), "B)" = A)).
@@ -49,11 +48,7 @@ def test_menu_is_the_seed_text(cic: Machine) -> None:
     screen = run.console.last_screen
     assert run.closed and screen is not None and screen.name == "boot-override"
     text = screen.text()
-    path = SCREENS / "f11-boot-override.txt"
-    if os.environ.get("G7LAB_REGEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+    check_golden("f11-boot-override.txt", text)
     assert "Default Boot Override Options\n\n" + SEED_MENU in text
     # Text mode: white on black, the highlighted option (1) reversed.
     assert screen.base.fg == "white" and screen.base.bg == "black"

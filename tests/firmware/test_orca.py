@@ -2,7 +2,7 @@
 
 Most tests give ORCA a scripted console (the key names the console's decoder would produce); the byte
 level (xterm sequences through a pipe and the decoder thread) is covered by the pipe and fuzz tests.
-Golden screens live in fixtures/screens; regenerate them with G7LAB_REGEN=1 and review the diff.
+Golden screens live in fixtures/screens; a difference fails with the diff and the command that accepts it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from figures import check_golden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,6 @@ from simulator.smartarray.report import run_command
 from textconsole.keys import encode
 from textconsole.screen import Screen
 
-SCREENS = Path(__file__).resolve().parents[2] / "fixtures" / "screens"
 REPORTS = Path(__file__).resolve().parents[2] / "fixtures" / "reports"
 
 Key = str | Callable[[], None]
@@ -90,11 +90,7 @@ def config_text(machine: Machine) -> str:
 
 
 def assert_golden(screen: Screen, name: str) -> None:
-    path = SCREENS / f"{name}.txt"
-    if os.environ.get("G7LAB_REGEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(screen.text(), encoding="utf-8")
-    assert screen.text() == path.read_text(encoding="utf-8")
+    check_golden(f"{name}.txt", screen.text())
 
 
 def message_row(screen: Screen, text: str) -> int:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from figures import check_golden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyed_console import press
@@ -20,16 +21,7 @@ from simulator.machine import ConsoleClosed, Machine
 from simulator.state import FACTORY_IPL, IPL_DEVICES
 from textconsole.keys import encode
 
-SCREENS = Path(__file__).resolve().parents[2] / "fixtures" / "screens"
 TO_IPL = ["DOWN"] * MENU_ITEMS.index("Standard Boot Order (IPL)") + ["ENTER"]
-
-
-def check_golden(name: str, text: str) -> None:
-    path = SCREENS / name
-    if os.environ.get("G7LAB_REGEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
 
 
 def ipl(lab: Lab, name: str = "cic") -> list[str]:
@@ -250,3 +242,18 @@ def test_random_keys_never_break_rbsu(lab: Lab, keys: list[str]) -> None:
     assert sorted(after) == sorted(IPL_DEVICES)
     if run.closed:
         assert after == before  # nothing is saved without F10
+
+
+def test_the_main_menu_is_figure_4(cic: Machine) -> None:
+    """Seed Figure 4, "System BIOS Setup Utility": the seed's photograph keeps only the copyright line's
+    end ("…ment Company, L.P"); the screen is RBSU's main menu as the research notes give it (§3.1, §3.2)."""
+    run = press(run_rbsu, cic)
+    assert run.closed
+    screen = run.console.last_screen
+    assert screen is not None and screen.name == "rbsu-main", screen and screen.name
+    check_golden("rbsu-main-menu.txt", screen.text())
+    text = screen.text()
+    assert "ROM-Based Setup Utility, Version 3.00" in text
+    assert "Copyright 1982, 2009 Hewlett-Packard Development Company, L.P." in text
+    for item in MENU_ITEMS:
+        assert item in text

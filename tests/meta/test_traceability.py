@@ -118,3 +118,12 @@ def test_every_doc_discrepancy_scenario_gives_its_reason_and_is_listed() -> None
                 assert scenario["description"].strip().startswith("Reason:"), scenario["name"]
                 assert scenario["name"] in listed, f"{scenario['name']!r} is not in doc_discrepancies.md"
     assert len(found) >= 8
+
+
+def test_the_discrepancy_list_has_its_two_parts_numbered_in_order() -> None:
+    text = (FEATURES / "doc_discrepancies.md").read_text(encoding="utf-8")
+    contradictions = text.index("## A. Contradictions inside the seed")
+    choices = text.index("## B. The project's own choices where the seed is silent")
+    assert contradictions < choices
+    numbers = [int(line.split("|")[1]) for line in text.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 20, numbers

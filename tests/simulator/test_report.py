@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
+from figures import check_golden
 
 from recovery.controller_report import (
     ControllerCliError,
@@ -154,13 +154,10 @@ GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "reports"
 def test_factory_report_matches_golden_file(tmp_path: Path, key: str) -> None:
     """The factory report of each packaged server, kept in fixtures/ for documentation and review.
 
-    Regenerate with G7LAB_REGEN=1 after an intended change, and review the diff.
+    A difference fails with the diff and the command that accepts it, after review.
     """
     lab = Lab(tmp_path)
     lab.create("golden", key)  # the name fixes the controller serial, so the text is reproducible
     with lab.open("golden") as server:
         text = report(server, "ctrl all show config")
-    golden = GOLDEN / f"{key}.ctrl-all-show-config.txt"
-    if os.environ.get("G7LAB_REGEN"):
-        golden.write_text(text)
-    assert text == golden.read_text()
+    check_golden(f"{key}.ctrl-all-show-config.txt", text, GOLDEN)
