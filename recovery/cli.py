@@ -20,6 +20,7 @@ from recovery.cli_output import detect_text, emit, emit_failure, emit_refusal, v
 from recovery.detect import InputError, Inputs, controller_command
 from recovery.errors import RecoveryError
 from recovery.exit_codes import BUSY, INTERNAL, SHUTDOWN, USAGE, exit_code_table
+from recovery.explain import UnknownCode, error_class, explanation, explanation_text
 from recovery.locking import Busy, LockPolicy
 from recovery.operations import Recovery
 from recovery.progress_display import ProgressDisplay
@@ -75,6 +76,13 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
         "Read the disks (minus the module configuration's exclusions) into the DriveKey's user slot; the "
         "previous capture is kept until the new one is complete. Needs --yes.",
         "irecovery capture --yes",
+    ),
+    (
+        "explain",
+        "explain an Appendix B error code",
+        "An error code as the technician looks it up: its name, Appendix B's explanation, what irecovery "
+        "found when it ends with it, and what the Recovery screen shows; reads nothing of the server.",
+        "irecovery explain 209",
     ),
     (
         "ui",
@@ -134,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
             )
         elif name == "restore":
             c.add_argument("image", choices=list(IMAGE_HELP), help=images)
+        elif name == "explain":
+            c.add_argument("code", help="an Appendix B code, 208 to 216")
         if name == "restore":
             c.add_argument("--yes", action="store_true", help="confirm: every target disk is erased first")
         elif name == "capture":
@@ -163,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.command == "explain":
+        return _explain(args)
     wait = not (args.no_wait or os.environ.get("IRECOVERY_NO_WAIT", "") not in ("", "0"))
     try:
         recovery = Recovery(_inputs(args), LockPolicy(wait, None if args.command == "ui" else _say_waiting))
@@ -188,6 +200,17 @@ def _main(args: argparse.Namespace) -> int:
     except Busy as exc:
         emit_refusal(args.json, operation, "busy", str(exc))
         return BUSY
+
+
+def _explain(args: argparse.Namespace) -> int:
+    try:
+        error = error_class(args.code)
+    except UnknownCode as exc:
+        emit_refusal(args.json, "explain", "usage", visible(str(exc)))
+        return USAGE
+    data = explanation(error)
+    emit(args.json, {"ok": True, "operation": "explain", **data}, explanation_text(data))
+    return 0
 
 
 def _inputs(args: argparse.Namespace) -> Inputs:

@@ -27,7 +27,13 @@ class RecoveryError(Exception):
         return f"The error code returned was: {self.code} - {self.name}."
 
     def to_json(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "message": self.code_line, "detail": self.detail}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.code_line,
+            "explanation": self.explanation,  # Appendix B's, verbatim (the screen leaves it to the document)
+            "detail": self.detail,
+        }
 
 
 class ModuleConfigError(RecoveryError):

@@ -38,7 +38,7 @@ def test_version_answers_and_exits_0() -> None:
 def test_every_command_has_a_description_an_example_and_help_on_every_option() -> None:
     parser = cli.build_parser()
     commands = _subparsers(parser)
-    assert set(commands) == {"detect", "verify", "restore", "capture", "ui"}
+    assert set(commands) == {"detect", "verify", "restore", "capture", "explain", "ui"}
     for parser_ in (parser, *commands.values()):
         assert parser_.description, parser_.prog
         for action in parser_._actions:
@@ -52,7 +52,7 @@ def test_every_command_has_a_description_an_example_and_help_on_every_option() -
     assert "examples:" in parser.format_help()
 
 
-@pytest.mark.parametrize("command", ["detect", "verify", "restore", "capture", "ui"])
+@pytest.mark.parametrize("command", ["detect", "verify", "restore", "capture", "explain", "ui"])
 def test_each_command_help_exits_0_with_its_description(command: str) -> None:
     proc = _irecovery(command, "-h")
     assert proc.returncode == 0 and "example:" in proc.stdout, proc.stdout
