@@ -111,7 +111,7 @@ Feature: Delete and redefine array configuration
     Then the Welcome to the Interaction Recovery Environment screen appears
     When I ensure that the Standard Factory Image is selected and click Restore Image
     And I click Confirm to proceed
-    Then "Factory reversion complete." appears
+    Then "Factory reversion complete. Click 'Restart' to restart the machine." appears in white
     When I click Restart
     And I select Yes to confirm that I want to restart
     Then the server boots from the hard drive into the factory image of the Customer Interaction Center

@@ -62,56 +62,56 @@ Feature: Appendix B: Interaction Recovery Messages
     And I click Confirm to proceed
     Then "There was an error while trying to restore the factory image" appears in red
     And "The error code returned was: <code> - <name>." appears in red
-    And a line that describes the error follows
+    And a line that describes the error follows, naming "<found>"
 
     @seed.error.208
     Examples: 208 - IRERR: a faulty Interaction Recovery module configuration
-      | code | name  | precondition                          | cause                                                                          | action                                                                     |
-      | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is corrupt      | ensure that the Standard Factory Image is selected and click Restore Image |
-      | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is missing      | ensure that the Standard Factory Image is selected and click Restore Image |
-      | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is for another model | ensure that the Standard Factory Image is selected and click Restore Image |
+      | code | name  | precondition                          | cause                                                                          | action                                                                     | found |
+      | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is corrupt      | ensure that the Standard Factory Image is selected and click Restore Image | module configuration is not valid JSON |
+      | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is missing      | ensure that the Standard Factory Image is selected and click Restore Image | no DriveKey holding IRECOVERY/module.json was found |
+      | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is for another model | ensure that the Standard Factory Image is selected and click Restore Image | the module configuration is for a ProLiant DL120 G7 |
 
     @seed.error.209 @libvirt
     Examples: 209 - PARTERR: the detected and required array configurations differ
-      | code | name    | precondition                          | cause                            | action                                                                     |
-      | 209  | PARTERR | the server is as the factory left it | the drive in bay 2 has failed    | ensure that the Standard Factory Image is selected and click Restore Image |
+      | code | name    | precondition                          | cause                            | action                                                                     | found |
+      | 209  | PARTERR | the server is as the factory left it | the drive in bay 2 has failed    | ensure that the Standard Factory Image is selected and click Restore Image | logical drive 1 status is Interim Recovery Mode, not OK |
 
     @seed.error.210
     Examples: 210 - BSGERR: the logical drive's boot partition does not suit the image
-      | code | name   | precondition                          | cause                                                                                   | action                                                                     |
-      | 210  | BSGERR | the server is as the factory left it | the logical drive has been recreated in ORCA with Maximum Boot partition Enable (8GB maximum) | ensure that the Standard Factory Image is selected and click Restore Image |
+      | code | name   | precondition                          | cause                                                                                   | action                                                                     | found |
+      | 210  | BSGERR | the server is as the factory left it | the logical drive has been recreated in ORCA with Maximum Boot partition Enable (8GB maximum) | ensure that the Standard Factory Image is selected and click Restore Image | logical drive 1 has Maximum Boot partition 8GB; required: 4GB |
 
     @seed.error.211
     Examples: 211 - IMGERR: a faulty Standard Factory Image
-      | code | name   | precondition                          | cause                                                        | action                                                                     |
-      | 211  | IMGERR | the server is as the factory left it | the Standard Factory Image on the DriveKey is corrupt       | ensure that the Standard Factory Image is selected and click Restore Image |
-      | 211  | IMGERR | the server is as the factory left it | the Standard Factory Image on the DriveKey is truncated    | ensure that the Standard Factory Image is selected and click Restore Image |
-      | 211  | IMGERR | the server is as the factory left it | the Standard Factory Image on the DriveKey is missing      | ensure that the Standard Factory Image is selected and click Restore Image |
+      | code | name   | precondition                          | cause                                                        | action                                                                     | found |
+      | 211  | IMGERR | the server is as the factory left it | the Standard Factory Image on the DriveKey is corrupt       | ensure that the Standard Factory Image is selected and click Restore Image | image IMAGES/FACTORY is corrupt |
+      | 211  | IMGERR | the server is as the factory left it | the Standard Factory Image on the DriveKey is truncated    | ensure that the Standard Factory Image is selected and click Restore Image | image IMAGES/FACTORY is corrupt |
+      | 211  | IMGERR | the server is as the factory left it | the Standard Factory Image on the DriveKey is missing      | ensure that the Standard Factory Image is selected and click Restore Image | no image at IMAGES/FACTORY |
 
     @seed.error.212
     Examples: 212 - DICAERR: the module configuration and the image disagree
-      | code | name    | precondition                          | cause                                                                  | action                                                                     |
-      | 212  | DICAERR | the server is as the factory left it | the Standard Factory Image on the DriveKey is for another device type | ensure that the Standard Factory Image is selected and click Restore Image |
+      | code | name    | precondition                          | cause                                                                  | action                                                                     | found |
+      | 212  | DICAERR | the server is as the factory left it | the Standard Factory Image on the DriveKey is for another device type | ensure that the Standard Factory Image is selected and click Restore Image | is a factory image for Interaction Application Server |
 
     @seed.error.213
     Examples: 213 - CAPTERR: the capture cannot be written
-      | code | name    | precondition                          | cause                   | action                     |
-      | 213  | CAPTERR | the server is as the factory left it | the DriveKey is read-only | click Capture System Image |
+      | code | name    | precondition                          | cause                   | action                     | found |
+      | 213  | CAPTERR | the server is as the factory left it | the DriveKey is read-only | click Capture System Image | capture into IMAGES/USER failed |
 
     @seed.error.214
     Examples: 214 - RESTERR: the saved system state is faulty
-      | code | name    | precondition                               | cause                                               | action                                                   |
-      | 214  | RESTERR | the current system state has been captured | the saved system state on the DriveKey is corrupt | select the User Configured Image and click Restore Image |
+      | code | name    | precondition                               | cause                                               | action                                                   | found |
+      | 214  | RESTERR | the current system state has been captured | the saved system state on the DriveKey is corrupt | select the User Configured Image and click Restore Image | image IMAGES/USER is corrupt |
 
     @seed.error.215
     Examples: 215 - RESTERR: the disks differ from those the state was captured on
-      | code | name    | precondition                               | cause                                                                                           | action                                                   |
-      | 215  | RESTERR | the current system state has been captured | every drive has been replaced with a new 600GB drive and the logical drive recreated in ORCA | select the User Configured Image and click Restore Image |
+      | code | name    | precondition                               | cause                                                                                           | action                                                   | found |
+      | 215  | RESTERR | the current system state has been captured | every drive has been replaced with a new 600GB drive and the logical drive recreated in ORCA | select the User Configured Image and click Restore Image | holds 1200187424768 bytes, the image needs |
 
     @seed.error.216
     Examples: 216 - DPARTERR: writing the partitions fails
-      | code | name     | precondition                          | cause                                               | action                                                                     |
-      | 216  | DPARTERR | the server is as the factory left it | writing to the logical drive fails beyond 300MiB | ensure that the Standard Factory Image is selected and click Restore Image |
+      | code | name     | precondition                          | cause                                               | action                                                                     | found |
+      | 216  | DPARTERR | the server is as the factory left it | writing to the logical drive fails beyond 300MiB | ensure that the Standard Factory Image is selected and click Restore Image | File too large |
 
   @seed.error.213 @seed.capture.note_one
   Scenario: A capture that fails keeps the previous capture

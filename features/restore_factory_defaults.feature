@@ -9,7 +9,7 @@ Feature: Restore factory defaults
   @seed.restore.step5 @seed.restore.step6 @seed.restore.step7 @seed.restore.step8 @seed.msg.factory_done
   @seed.ui.welcome @seed.ui.intro @seed.ui.erase_warning @seed.ui.tab @seed.ui.select_image
   @seed.ui.factory_image @seed.ui.restore_hint @seed.ui.restore_button @seed.ui.capture_hint
-  @seed.ui.capture_button @seed.ui.shutdown @seed.f11.help @seed.restore.intro
+  @seed.ui.capture_button @seed.ui.shutdown @seed.restore.intro
   Scenario Outline: Restore the factory image of a <device type> <model> with a one-time boot override
     Given the <device type> <model> packaged server
     And the administrator has written "site=Indianapolis" to "/config/site.conf"
@@ -23,7 +23,7 @@ Feature: Restore factory defaults
     When I ensure that the Standard Factory Image is selected and click Restore Image
     Then the system requests confirmation of the recovery operation
     When I click Confirm to proceed
-    Then "Factory reversion complete." appears
+    Then "Factory reversion complete. Click 'Restart' to restart the machine." appears in white
     And the Restart button is in the lower right corner of the page
     When I click Restart
     And I select Yes to confirm that I want to restart
@@ -73,7 +73,7 @@ Feature: Restore factory defaults
     And the Welcome to the Interaction Recovery Environment screen appears
     When I ensure that the Standard Factory Image is selected and click Restore Image
     And I click Confirm to proceed
-    Then "Factory reversion complete." appears
+    Then "Factory reversion complete. Click 'Restart' to restart the machine." appears in white
     When I click Restart
     And I select Yes to confirm that I want to restart
     And POST resumes and I press F9 to run the ROM-Based Setup Utility
@@ -98,7 +98,7 @@ Feature: Restore factory defaults
     When I select 4) One Time Boot to HDD
     Then the server boots from the hard drive into the factory image of the Customer Interaction Center
 
-  @doc_discrepancy @seed.restore.step4 @seed.restore.step7 @seed.ui.shutdown @seed.capture.step4
+  @doc_discrepancy @seed.ui.shutdown @seed.capture.step4
   Scenario: The Recovery Environment is driven with keys; its buttons are named on screen
     Reason: the seed says "click" (Restore Image, Confirm, Restart, Yes, Shutdown); the Recovery
     Environment runs on the server's text console, which has no mouse. The keys are shown on screen:

@@ -113,7 +113,19 @@ Feature: Verify RAID configuration
     Then the logical drives are listed as "Logical Drive # 1, RAID 1+0, 419.2 GB, OK; Logical Drive # 2, RAID 1+0, 1.23 TB, Interim Recovery Mode"
     And the RAID configuration does not match: the status of Logical Drive # 2 is not OK
 
-  @doc_discrepancy @seed.figure.1 @seed.figure.2 @seed.verify.step3 @seed.delete.step4
+  @seed.verify.sql_rule_not_ok
+  Scenario: After every drive of the SQL Server was replaced its two logical drives do not exist
+    Given a SQL Server 380 G7 packaged server
+    And every drive has been replaced with a new 450GB drive
+    When I boot the device
+    And I press any key to view Option ROM messages
+    Then "1785-Slot 0 Drive Array Not Configured" appears
+    When I press F8 to run the Option ROM Configuration for Arrays Utility
+    And I select View Logical Drive and press Enter
+    Then "There are no logical drives configured." appears
+    And the RAID configuration does not match: the required logical drives do not exist
+
+  @doc_discrepancy @seed.figure.1 @seed.figure.2 @seed.verify.step3
   Scenario: The RAID BIOS Main Menu of a server with one logical drive is Figure 1
     Reason: the seed asks for "Create alLogical Drive" (OCR of "Create a Logical Drive") and captions
     Figure 2 "View Logical Drives"; the P410i menu, like Figure 1, names them "Create Logical Drive"
@@ -128,7 +140,7 @@ Feature: Verify RAID configuration
     When I select View Logical Drive and press Enter
     Then the screen is Figure 2
 
-  @doc_discrepancy @seed.verify.row.sql_380g7 @seed.redefine.row.sql_380g7 @seed.figure.1
+  @doc_discrepancy @seed.verify.row.sql_380g7 @seed.figure.1
   Scenario: The SQL Server's menu adds Select Boot Volume; its 2-drive "RAID 140" is RAID 1+0, which the CLI prints RAID 1
     Reason: (1) the seed's SQL rows read "RAID 140", OCR of "RAID 1+0"; (2) Figure 1 was taken on a
     server with one logical drive, and the P410i offers "Select Boot Volume" only when there are two

@@ -115,6 +115,15 @@ class Console(ConsoleDriver):
         cells = [self.vt.buffer[r][x] for x in range(c, c + len(text))]
         return {cell.fg for cell in cells if cell.data.strip()}
 
+    def styles(self, text: str) -> set[tuple[str, bool]]:
+        """(foreground colour, bold) of the visible characters of ``text`` where it is on the screen."""
+        where = self.find(text)
+        if where is None:
+            raise ScreenNotFound(f"{text!r} is not on the screen; screen:\n{self.screen_text()}")
+        r, c = where
+        cells = [self.vt.buffer[r][x] for x in range(c, c + len(text))]
+        return {(cell.fg, cell.bold) for cell in cells if cell.data.strip()}
+
     def highlights(self) -> list[str]:
         """The text under each highlight bar, top to bottom (a pop-up adds its own below the list)."""
         self._drain()

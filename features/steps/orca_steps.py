@@ -109,10 +109,19 @@ def status_not_ok(technician: Technician, number: int) -> None:
     assert ld.status != "OK", f"ssacli reports logical drive {number} {ld.status}"
 
 
-@then("the RAID configuration does not match: the required logical drive does not exist")
+@then(
+    parsers.re(r"the RAID configuration does not match: the required logical drives? (?:does|do) not exist")
+)
 def ld_missing(technician: Technician) -> None:
     technician.console.wait_screen(NO_LOGICAL_DRIVES)
     assert technician.bench.controller().logical_drives == (), "ssacli still reports a logical drive"
+    # The Interaction Recovery utility, asked now, refuses with 209 for the missing logical drive(s).
+    wanted = len(required(technician.server.raid_configuration))
+    _, answer = technician.bench.recover("detect")
+    error = answer.get("error", {})
+    assert error.get("code") == 209 and error.get("detail") == (
+        f"{wanted} logical drive(s) required, 0 detected"
+    ), f"irecovery detect: {answer}"
 
 
 @then("the server has no array controller and no logical drive")
@@ -190,6 +199,13 @@ def delete_the_rest(technician: Technician) -> None:
 @then("all arrays have been deleted")
 def all_deleted(technician: Technician) -> None:
     assert technician.bench.controller().logical_drives == (), "ssacli still reports logical drives"
+    # Independently of the console and the controller's report: the data is gone. No logical drive's
+    # data is left in the server's folder, and no installed system can be read from its drives.
+    volumes = technician.bench.lab / technician.name / "volumes"
+    left = sorted(p.name for p in volumes.glob("*.img")) if volumes.is_dir() else []
+    assert not left, f"the deleted logical drives' data is still on the server: {left}"
+    read = technician.bench.g7sim("files", technician.name, "ls", "/", check=False)
+    assert read.returncode != 0, f"the installed system can still be read:\n{read.stdout}"
     console = technician.console
     open_menu_item(console, "View Logical Drive")
     console.wait_screen(NO_LOGICAL_DRIVES)

@@ -23,10 +23,10 @@ WELCOME_TEXTS = (
     "Select the image to restore:",
     "Standard Factory Image",
     "Click the Restore button below to proceed.",
-    "Restore Image",
+    "[ Restore Image ]",  # the buttons as buttons: the key help below names them too, unbracketed
     "Click the Capture button below to capture current system state.",
-    "Capture System Image",
-    "Shutdown",
+    "[ Capture System Image ]",
+    "[ Shutdown ]",
 )
 WELCOME_PROSE = (
     "This utility allows you to revert your system to the original factory state. It also allows you to "
@@ -54,7 +54,7 @@ def flat(text: str) -> str:
 
 def main_screen(console: Console) -> None:
     """The Restore/Capture System State tab with its buttons, no dialog over it."""
-    console.wait_screen(WELCOME, "Select the image to restore:", "Shutdown")
+    console.wait_screen(WELCOME, "Select the image to restore:", "[ Shutdown ]")
     console.wait_until(lambda: CONFIRM not in console.screen_text(), "a dialog covers the screen")
 
 

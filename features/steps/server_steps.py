@@ -220,6 +220,10 @@ def user_image_holds(technician: Technician, text: str, path: str) -> None:
 
 
 # ---- what the console shows ---------------------------------------------------------------------------
+# Plain text of the Recovery screen (its introduction), to tell a white success line from ordinary text.
+PLAIN_TEXT = "This utility allows you to revert your system"
+
+
 @then(parsers.re(r'"(?P<text>[^"]+)" appears'))
 def text_appears(technician: Technician, text: str) -> None:
     technician.console.appear(text)
@@ -233,6 +237,14 @@ def text_appears_in(technician: Technician, text: str, colour: str) -> None:
     assert found == {colour}, (
         f"{text!r} is shown in {sorted(found)}, not {colour}; screen:\n{console.screen_text()}"
     )
+    # White is also the colour of plain text: a success line must stand out from it (Appendix B: "the
+    # color of the message is significant"), as the Recovery screen's bright white does.
+    plain = PLAIN_TEXT if console.find(PLAIN_TEXT) else None
+    if colour == "white" and plain:
+        shown, ordinary = console.styles(text), console.styles(plain)
+        assert shown != ordinary and all(bold for _, bold in shown), (
+            f"{text!r} is drawn like plain text ({sorted(ordinary)}), not as a success line: {sorted(shown)}"
+        )
 
 
 @then(parsers.re(r'"(?P<text>[^"]+)" appears nowhere on the console'))
