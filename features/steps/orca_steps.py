@@ -262,6 +262,11 @@ def save_configuration(technician: Technician) -> None:
 def redefined_matches(technician: Technician, configuration: str) -> None:
     wanted = required(configuration)
     check_controller(technician, wanted)
+    # What counts in the end: the Interaction Recovery utility, asked now, accepts the new logical
+    # drive(s) against the module configuration on the DriveKey (else a restore would end in 209).
+    status, answer = technician.bench.recover("detect")
+    drives = answer.get("logical_drives", [])
+    assert status == 0 and len(drives) == len(wanted), f"irecovery detect: {answer}"
     console = technician.console
     open_menu_item(console, "View Logical Drive")
     check_orca_view(console, wanted)
