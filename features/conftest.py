@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from steps.failures import FAILED_STEP, failed_step, failed_step_report, skip_after_failure
 from steps.lab import Bench
 from steps.options import settings
 from steps.orca_steps import *  # noqa: F403 - step definitions are fixtures: they must live in this namespace
@@ -46,6 +47,7 @@ LIBVIRT_SCENARIO_SECONDS = 1200
 EXAMPLE_TAGS = {"libvirt", "doc_discrepancy"}
 
 TECHNICIAN = pytest.StashKey[Technician]()
+_CONFIG: list[pytest.Config] = []
 SCENARIO = pytest.StashKey[tuple[str, str]]()  # (the feature's tag, the feature's name)
 
 
@@ -56,6 +58,7 @@ def seed_items() -> list[dict[str, str]]:
 
 # ---- markers --------------------------------------------------------------------------------------------
 def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG.append(config)  # where pytest-bdd keeps its Cucumber writer (read by the report hooks)
     for item in seed_items():
         config.addinivalue_line("markers", f"seed.{item['id']}: seed {item['kind']} ({item['where']})")
 
@@ -131,6 +134,14 @@ def _no_domains_left(lab: Path) -> None:
 
 
 # ---- reports ---------------------------------------------------------------------------------------------
+@pytest.hookimpl(trylast=True)
+def pytest_bdd_step_error(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, exception: Exception
+) -> None:
+    """Remember which Gherkin step failed, for the report's first line (see failed_step_report)."""
+    request.node.stash[FAILED_STEP] = failed_step(request.config.rootpath, feature, step)
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     tech = item.stash.get(TECHNICIAN, None)
@@ -140,6 +151,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             item.add_report_section("call", "last screen", tech.last_screen())
     outcome = yield
     report = outcome.get_result()
+    step = item.stash.get(FAILED_STEP, None)
+    if report.when == "call" and report.failed and step is not None and call.excinfo is not None:
+        report.longrepr = failed_step_report(step, call.excinfo, HERE.parent)
     if SCENARIO in item.stash and (
         report.when == "call" or (report.when == "setup" and report.outcome != "passed")
     ):
@@ -163,6 +177,15 @@ def _carry_bdd_context(report: pytest.TestReport, item: pytest.Item) -> None:
     marks = {m.name for m in item.iter_markers() if m.name.startswith("seed.") or m.name in EXAMPLE_TAGS}
     context.scenario["tags"] = sorted(set(context.scenario.get("tags", [])) | marks)
     report.g7_bdd = {"scenario": context.scenario, "name": context.name}
+
+
+# (a second implementation of the hook in this module: pluggy names it by specname)
+@pytest.hookimpl(trylast=True, specname="pytest_runtest_logreport")
+def pytest_runtest_logreport_cucumber_skips(report: pytest.TestReport) -> None:
+    """After pytest-bdd's Cucumber writer: the steps after a failed one did not run, they are skipped."""
+    writer = getattr(_CONFIG[-1], "_bddcucumberjson", None) if _CONFIG else None
+    if writer is not None and report.when == "call" and report.failed:
+        skip_after_failure(writer.features.values())
 
 
 @pytest.hookimpl(tryfirst=True)

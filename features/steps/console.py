@@ -170,11 +170,11 @@ class Console(ConsoleDriver):
             self._drain()
             if ready():
                 return
-            if time.monotonic() > deadline or not self.child.isalive():
+            state = self.given_up(deadline)
+            if state is not None:
                 self._drain()
                 if ready():
                     return
-                state = "the session ended" if not self.child.isalive() else "timed out"
                 raise ScreenNotFound(f"{what} ({state}); last screen:\n{self.screen_text()}")
             self._wait_output(deadline)
 
@@ -211,12 +211,12 @@ class Console(ConsoleDriver):
                     )
             else:
                 other_result_since = None
-            if time.monotonic() > deadline or not self.child.isalive():
+            state = self.given_up(deadline)
+            if state is not None:
                 self._drain()
                 if self.text().find(text, self._pos) >= 0:
                     self.expect(text, timeout=0)
                     return
-                state = "the session ended" if not self.child.isalive() else "timed out"
                 raise ScreenNotFound(
                     f"expected screen text {text!r} did not appear ({state}); last screen:\n{self.screen_text()}"
                 )

@@ -106,7 +106,7 @@ def test_a_screen_that_never_comes_fails_with_the_last_screen(pytester: pytest.P
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert (
-        "ScreenNotFound: expected screen text 'Welcome to Narnia' did not appear (timed out); last screen:"
+        "ScreenNotFound: expected screen text 'Welcome to Narnia' did not appear (the console waits for a key, with nothing scheduled, for 1.5 s); last screen:"
         in out
     )
     # The last screen is what the console showed: the installed system booted while we waited.
