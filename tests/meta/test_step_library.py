@@ -230,7 +230,7 @@ def test_two_workers_give_the_serial_results_and_cucumber_json(tmp_path: Path) -
         )
         assert len(outcomes) == 6 and proc.returncode == 0, proc.stdout[-4000:]
         assert "conformance: procedure x packaged server" in proc.stdout
-        assert "ias-120g7" in proc.stdout.split("conformance: procedure x packaged server")[1]
+        assert "ias_120g7" in proc.stdout.split("conformance: procedure x packaged server")[1]
         features = json.loads(cucumber.read_text())
         scenarios = [e for f in features for e in f["elements"]]
         assert len(scenarios) == 6, f"{workers} workers: cucumber json has {len(scenarios)} scenarios"
