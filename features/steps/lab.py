@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from recovery.controller_report import ControllerReport, parse_config
+from steps.bytecode import child_environment
 
 NAME = "srv"  # every scenario has its own lab, so one name does
 
@@ -58,7 +59,12 @@ def g7sim(lab: Path | None, *args: str) -> subprocess.CompletedProcess[bytes]:
     (a quarter of a second) would be most of a scenario's bench time."""
     argv = [*(["--lab", str(lab)] if lab else []), *args]
     if not IN_PROCESS or "recover" in args[:1]:  # `recover` answers through a child process: a real one
-        return subprocess.run(g7sim_command(None, *argv), capture_output=True, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            g7sim_command(None, *argv),
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **child_environment()},
+        )
     from simulator import cli
 
     out, err = io.BytesIO(), io.StringIO()
