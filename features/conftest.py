@@ -24,20 +24,22 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections import defaultdict
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from steps import selection
+from steps.failures import FAILED_STEP, failed_step, failed_step_report, skip_after_failure
 from steps.figure_steps import *  # noqa: F403 - step definitions are fixtures: they must live in this namespace
-from steps.lab import Bench
+from steps.lab import Bench, CatalogEntry
 from steps.options import settings
 from steps.orca_steps import *  # noqa: F403
 from steps.post_steps import *  # noqa: F403
 from steps.rbsu_steps import *  # noqa: F403
 from steps.recovery_steps import *  # noqa: F403
 from steps.server_steps import *  # noqa: F403
+from steps.summary import NO_SERVER, Summary
 from steps.technician import Technician
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +49,9 @@ LIBVIRT_SCENARIO_SECONDS = 1200
 EXAMPLE_TAGS = {"libvirt", "doc_discrepancy"}
 
 TECHNICIAN = pytest.StashKey[Technician]()
-SCENARIO = pytest.StashKey[tuple[str, str]]()  # (the feature's tag, the feature's name)
+_CONFIG: list[pytest.Config] = []
+SCENARIO = pytest.StashKey[tuple[str, str, str]]()  # (the feature's tag, its name, its file)
+SERVER = pytest.StashKey[CatalogEntry]()  # the packaged server the scenario names
 
 
 def seed_items() -> list[dict[str, str]]:
@@ -57,8 +61,18 @@ def seed_items() -> list[dict[str, str]]:
 
 # ---- markers --------------------------------------------------------------------------------------------
 def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG.append(config)  # where pytest-bdd keeps its Cucumber writer (read by the report hooks)
     for item in seed_items():
         config.addinivalue_line("markers", f"seed.{item['id']}: seed {item['kind']} ({item['where']})")
+    for line in selection.markers(HERE.glob("*.feature")):
+        config.addinivalue_line("markers", line)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """``pytest features/<name>.feature``: the scenarios of that feature (selection.FeatureFile)."""
+    if file_path.suffix == ".feature" and parent.session.isinitpath(file_path):
+        return selection.FeatureFile.from_parent(parent, path=file_path)
+    return None
 
 
 def _libvirt_unavailable() -> str | None:
@@ -88,12 +102,16 @@ def feature_header(path: str) -> tuple[str, str]:
     return Path(path).stem, Path(path).stem
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k and -m select: they read the markers and keywords added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
-        path = doc.split(": ", 1)[0]
-        if path.endswith(".feature") and Path(path).is_file():
-            item.stash[SCENARIO] = feature_header(path)
+        path = selection.feature_file(item)
+        if path is not None:
+            tag, name = feature_header(str(path))
+            item.stash[SCENARIO] = (tag, name, f"{HERE.name}/{path.name}")
+            entry = selection.make_selectable(item)
+            if entry is not None:
+                item.stash[SERVER] = entry
     if config.getoption("--backend", default="process") != "libvirt":
         return
     reason = _libvirt_unavailable()
@@ -132,6 +150,14 @@ def _no_domains_left(lab: Path) -> None:
 
 
 # ---- reports ---------------------------------------------------------------------------------------------
+@pytest.hookimpl(trylast=True)
+def pytest_bdd_step_error(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, exception: Exception
+) -> None:
+    """Remember which Gherkin step failed, for the report's first line (see failed_step_report)."""
+    request.node.stash[FAILED_STEP] = failed_step(request.config.rootpath, feature, step)
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     tech = item.stash.get(TECHNICIAN, None)
@@ -141,12 +167,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             item.add_report_section("call", "last screen", tech.last_screen())
     outcome = yield
     report = outcome.get_result()
+    step = item.stash.get(FAILED_STEP, None)
+    if report.when == "call" and report.failed and step is not None and call.excinfo is not None:
+        report.longrepr = failed_step_report(step, call.excinfo, HERE.parent)
     if SCENARIO in item.stash and (
         report.when == "call" or (report.when == "setup" and report.outcome != "passed")
     ):
-        tag, name = item.stash[SCENARIO]
-        server = tech.server.key if tech is not None and tech.server is not None else "-"
-        report.g7_cell = {"feature": tag, "name": name, "server": server}
+        tag, name, file = item.stash[SCENARIO]
+        entry = item.stash.get(SERVER, None) or (tech.server if tech is not None else None)
+        server = selection.server_marker(entry) if entry is not None else NO_SERVER
+        report.g7_cell = {"feature": tag, "name": name, "file": file, "server": server}
     _carry_bdd_context(report, item)
 
 
@@ -166,6 +196,15 @@ def _carry_bdd_context(report: pytest.TestReport, item: pytest.Item) -> None:
     report.g7_bdd = {"scenario": context.scenario, "name": context.name}
 
 
+# (a second implementation of the hook in this module: pluggy names it by specname)
+@pytest.hookimpl(trylast=True, specname="pytest_runtest_logreport")
+def pytest_runtest_logreport_cucumber_skips(report: pytest.TestReport) -> None:
+    """After pytest-bdd's Cucumber writer: the steps after a failed one did not run, they are skipped."""
+    writer = getattr(_CONFIG[-1], "_bddcucumberjson", None) if _CONFIG else None
+    if writer is not None and report.when == "call" and report.failed:
+        skip_after_failure(writer.features.values())
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     carried = getattr(report, "g7_bdd", None)
@@ -179,34 +218,16 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             pass
     cell = getattr(report, "g7_cell", None)
     if cell is not None:
-        _CELLS[(cell["feature"], cell["server"])][report.outcome] += 1
-        _NAMES.setdefault(cell["feature"], cell.get("name") or cell["feature"])
+        _SUMMARY.add(cell, report.outcome)
 
 
-_CELLS: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-_NAMES: dict[str, str] = {}
+_SUMMARY = Summary()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """One row per packaged server, one column per procedure: passed/run (F failures, s skipped)."""
-    if not _CELLS or hasattr(config, "workerinput"):
+    if not _SUMMARY.counts or hasattr(config, "workerinput"):
         return
-    features = sorted({f for f, _ in _CELLS})
-    servers = sorted({s for _, s in _CELLS}, key=lambda s: (s == "-", s))
-    tr = terminalreporter
-    tr.section("conformance: procedure x packaged server (passed/run, F failed, s skipped)")
-    tr.write_line(f"{'':<12}" + "".join(f"{f[:10]:>11}" for f in features))
-    for server in servers:
-        cells = []
-        for feature in features:
-            counts = _CELLS.get((feature, server))
-            if not counts:
-                cells.append(f"{'.':>11}")
-                continue
-            run = counts["passed"] + counts["failed"]
-            text = f"{counts['passed']}/{run}" + (f" {counts['failed']}F" if counts["failed"] else "")
-            text += f" {counts['skipped']}s" if counts["skipped"] else ""
-            cells.append(f"{text:>11}")
-        tr.write_line(f"{server[:12]:<12}" + "".join(cells))
-    for feature in features:
-        tr.write_line(f"  {feature}: {_NAMES.get(feature, feature)}")
+    terminalreporter.section("conformance: procedure x packaged server (passed/run, F failed, s skipped)")
+    for line in _SUMMARY.lines():
+        terminalreporter.write_line(line)

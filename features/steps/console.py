@@ -16,11 +16,13 @@ import select
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar, cast
 
 import pexpect
 import pyte
 
 from simulator.firmware.driver import ConsoleDriver, ScreenNotFound
+from steps.bytecode import child_environment
 
 COLS, ROWS = 80, 25
 # The highlight bar of ORCA and RBSU: their white-on-blue screens drawn reversed.
@@ -32,6 +34,7 @@ PROGRESS = "This can take several minutes. Please wait."
 SETTLE, MAX_SETTLE = 0.01, 0.25
 
 __all__ = ["Console", "ScreenNotFound"]
+T = TypeVar("T")
 
 
 class Console(ConsoleDriver):
@@ -51,6 +54,10 @@ class Console(ConsoleDriver):
     ) -> None:
         self.vt = pyte.Screen(COLS, ROWS)
         self._stream = pyte.ByteStream(self.vt)
+        # What the waits read of the terminal, kept until the console writes again: a wait polls every
+        # 20 ms, and rendering pyte's 25 x 80 cells each time was a tenth of the suite's own CPU.
+        self._drawn = 0  # bytes fed to the terminal so far
+        self._seen: dict[str, tuple[int, object]] = {}
         self.prompt_seconds = prompt_seconds
         super().__init__(
             lab_root,
@@ -61,6 +68,7 @@ class Console(ConsoleDriver):
             transcript=transcript,
             extra_args=["--screens", str(screens)] if screens else None,
             fast_forward=fast_forward,
+            extra_env=child_environment(),
         )
 
     # ---- the terminal --------------------------------------------------------------------------
@@ -74,7 +82,9 @@ class Console(ConsoleDriver):
         got = False
         while True:
             try:
-                self._stream.feed(self.child.read_nonblocking(65536, timeout=0))
+                data = self.child.read_nonblocking(65536, timeout=0)
+                self._stream.feed(data)
+                self._drawn += len(data)
                 got = True
                 continue
             except pexpect.TIMEOUT:
@@ -90,10 +100,25 @@ class Console(ConsoleDriver):
             except (OSError, ValueError):
                 return
 
+    def _cached(self, what: str, read: Callable[[], T]) -> T:
+        """``read()`` of the terminal as drawn now, computed once per change of the terminal."""
+        kept = self._seen.get(what)
+        if kept is None or kept[0] != self._drawn:
+            kept = (self._drawn, read())
+            self._seen[what] = kept
+        return cast(T, kept[1])
+
     def rows(self) -> list[str]:
         """The terminal's 25 rows as text, right now."""
         self._drain()
-        return list(self.vt.display)
+        return list(self._display())
+
+    def _display(self) -> list[str]:
+        return self._cached("display", lambda: list(self.vt.display))
+
+    def _shown(self) -> str:
+        """The terminal's rows as one text (not drained first: the waits drain once per poll)."""
+        return self._cached("shown", lambda: "\n".join(self._display()))
 
     def screen_text(self) -> str:
         return "\n".join(row.rstrip() for row in self.rows())
@@ -127,6 +152,9 @@ class Console(ConsoleDriver):
     def highlights(self) -> list[str]:
         """The text under each highlight bar, top to bottom (a pop-up adds its own below the list)."""
         self._drain()
+        return list(self._cached("highlights", self._read_highlights))
+
+    def _read_highlights(self) -> list[str]:
         found = []
         for r in range(ROWS):
             line = self.vt.buffer[r]
@@ -179,11 +207,11 @@ class Console(ConsoleDriver):
             self._drain()
             if ready():
                 return
-            if time.monotonic() > deadline or not self.child.isalive():
+            state = self.given_up(deadline)
+            if state is not None:
                 self._drain()
                 if ready():
                     return
-                state = "the session ended" if not self.child.isalive() else "timed out"
                 raise ScreenNotFound(f"{what} ({state}); last screen:\n{self.screen_text()}")
             self._wait_output(deadline)
 
@@ -191,7 +219,7 @@ class Console(ConsoleDriver):
         """Wait until every one of ``texts`` is on the terminal at the same time."""
 
         def ready() -> bool:
-            screen = "\n".join(self.vt.display)
+            screen = self._shown()
             return all(t in screen for t in texts)
 
         missing = ", ".join(repr(t) for t in texts)
@@ -210,7 +238,7 @@ class Console(ConsoleDriver):
             if self.text().find(text, self._pos) >= 0:
                 self.expect(text, timeout=0)
                 return
-            screen = "\n".join(self.vt.display)
+            screen = self._shown()
             if RESULT_FOOTER in screen and PROGRESS not in screen and text not in screen:
                 other_result_since = other_result_since or time.monotonic()
                 if time.monotonic() - other_result_since > 0.3:
@@ -220,21 +248,19 @@ class Console(ConsoleDriver):
                     )
             else:
                 other_result_since = None
-            if time.monotonic() > deadline or not self.child.isalive():
+            state = self.given_up(deadline)
+            if state is not None:
                 self._drain()
                 if self.text().find(text, self._pos) >= 0:
                     self.expect(text, timeout=0)
                     return
-                state = "the session ended" if not self.child.isalive() else "timed out"
                 raise ScreenNotFound(
                     f"expected screen text {text!r} did not appear ({state}); last screen:\n{self.screen_text()}"
                 )
             self._wait_output(deadline)
 
     def expect_gone(self, text: str, timeout: float | None = None) -> None:
-        self.wait_until(
-            lambda: text not in "\n".join(self.vt.display), f"{text!r} stayed on the screen", timeout
-        )
+        self.wait_until(lambda: text not in self._shown(), f"{text!r} stayed on the screen", timeout)
 
     # ---- keys ----------------------------------------------------------------------------------
     def press_in_window(self, key: str, then: Iterable[str], timeout: float | None = None) -> str:

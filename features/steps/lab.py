@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from recovery.controller_report import ControllerReport, parse_config
+from steps import created
+from steps.bytecode import child_environment
 
 NAME = "srv"  # every scenario has its own lab, so one name does
 
@@ -58,7 +60,12 @@ def g7sim(lab: Path | None, *args: str) -> subprocess.CompletedProcess[bytes]:
     (a quarter of a second) would be most of a scenario's bench time."""
     argv = [*(["--lab", str(lab)] if lab else []), *args]
     if not IN_PROCESS or "recover" in args[:1]:  # `recover` answers through a child process: a real one
-        return subprocess.run(g7sim_command(None, *argv), capture_output=True, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            g7sim_command(None, *argv),
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **child_environment()},
+        )
     from simulator import cli
 
     out, err = io.BytesIO(), io.StringIO()
@@ -102,6 +109,10 @@ def find_server(text: str) -> CatalogEntry:
     raise BenchError(f"no packaged server {text!r} in `g7sim catalog` (known: {known})")
 
 
+def _g7sim_create(lab: Path, name: str, key: str) -> None:
+    Bench(lab).g7sim("create", name, "--config", key)
+
+
 class Bench:
     """`g7sim` against one scenario's lab folder."""
 
@@ -117,7 +128,8 @@ class Bench:
         return proc
 
     def create(self, entry: CatalogEntry, name: str = NAME) -> None:
-        self.g7sim("create", name, "--config", entry.key)
+        """The server in factory state: `g7sim create`, made once per packaged server (steps/created.py)."""
+        created.create(self.lab, name, entry.key, _g7sim_create)
 
     def show(self, name: str = NAME) -> dict[str, Any]:
         return json.loads(self.g7sim("show", name, "--json").stdout)

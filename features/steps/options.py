@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from steps.selection import matches_phrase, phrase
 from steps.technician import Settings
+
+PHRASE = pytest.StashKey[str]()
 
 # The longest one screen may take to come, by backend.
 TIMEOUTS = {"process": 60.0, "libvirt": 300.0}
@@ -69,3 +72,23 @@ def settings(config: pytest.Config, test_name: str) -> Settings:
     prompt = config.getoption("--prompt-seconds") or PROMPT_SECONDS[backend]
     fast_forward = not config.getoption("--real-time-windows")
     return Settings(backend, prompt, timeout, screens, fast_forward)
+
+
+# ---- -k "SQL Server" (steps/selection.py) ---------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A ``-k`` of plain words (the READMEs' ``-k "SQL Server"``) is one phrase, not a syntax error."""
+    words = phrase(config.option.keyword or "")
+    if words is not None:
+        config.stash[PHRASE] = words
+        config.option.keyword = ""  # pytest's own -k would refuse it
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    words = config.stash.get(PHRASE, None)
+    if words is None:
+        return
+    keep = [item for item in items if matches_phrase(item, words)]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not matches_phrase(item, words)])
+        items[:] = keep

@@ -9,6 +9,7 @@ import os
 import select
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pyte
 
@@ -30,26 +31,41 @@ _COLOURS = {
 }
 
 
+class ScrollingScreen(pyte.Screen):
+    """A VT100 screen that keeps the lines scrolling off its top until they are taken.
+
+    pyte's HistoryScreen does this too, but wraps every attribute access of the screen in a Python
+    function (for its paging, which a relay never uses): most of a booted console's CPU went there.
+    """
+
+    def __init__(self, columns: int, lines: int) -> None:
+        super().__init__(columns, lines)
+        self.scrolled: list[Any] = []  # rows that left the top, oldest first
+
+    def index(self) -> None:
+        top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
+        if self.cursor.y == bottom:
+            self.scrolled.append(self.buffer[top])  # as HistoryScreen.index keeps it
+        super().index()
+
+
 class ScreenTracker:
     """Feeds relayed bytes to a VT100 screen; records lines that scroll away and settled screens."""
 
     def __init__(self, console: BootConsole, name: str) -> None:
         self.console = console
         self.name = name
-        self.vt = pyte.HistoryScreen(COLS, ROWS, history=10_000)
+        self.vt = ScrollingScreen(COLS, ROWS)
         self.vt.set_mode(pyte.modes.LNM)  # "\n" starts a new line, as a serial console shows it
         self.stream = pyte.ByteStream(self.vt)
-        self._history_seen = 0
         self.dirty = False
 
     def feed(self, data: bytes) -> None:
         self.stream.feed(data)
         self.dirty = True
-        top = self.vt.history.top
-        while len(top) > self._history_seen:  # lines scrolled off the top: record them as text
-            line = top[self._history_seen]
+        scrolled, self.vt.scrolled = self.vt.scrolled, []
+        for line in scrolled:  # lines scrolled off the top: record them as text
             self.console.record_line("".join(line[x].data for x in range(COLS)).rstrip())
-            self._history_seen += 1
 
     def settle(self) -> None:
         if self.dirty:
@@ -58,13 +74,23 @@ class ScreenTracker:
 
     def snapshot(self) -> Screen:
         screen = Screen(self.name)
+        attrs: dict[tuple[str, str, bool], Attr] = {}
         for y in range(ROWS):
             row = self.vt.buffer[y]
+            chars, cells = screen.chars[y], screen.attrs[y]
             for x in range(COLS):
                 ch = row[x]
-                fg = _COLOURS.get(ch.fg) or "white"
-                bg = _COLOURS.get(ch.bg) or "black"
-                screen.put(y, x, ch.data or " ", Attr(fg, bg, ch.bold))
+                key = (ch.fg, ch.bg, ch.bold)
+                attr = attrs.get(key)
+                if attr is None:
+                    fg = _COLOURS.get(ch.fg) or "white"
+                    bg = _COLOURS.get(ch.bg) or "black"
+                    attr = attrs[key] = Attr(fg, bg, ch.bold)
+                data = ch.data or " "
+                if len(data) == 1 and data.isprintable():  # what Screen.put would store, without it
+                    chars[x], cells[x] = data, attr
+                else:
+                    screen.put(y, x, data, attr)
         return screen
 
 

@@ -306,9 +306,11 @@ class Console:
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                key = self.keys.get(timeout=left)
+                key = self.keys.get_nowait() if left is None else self.keys.get(timeout=left)
             except queue.Empty:
-                return None
+                if left is not None:
+                    return None
+                key = self._wait_idle()
             if key is _WAKE:
                 if self._fast_forwarded():
                     return None
@@ -319,6 +321,19 @@ class Console:
             if key == POWER_BUTTON:
                 raise PowerButtonPressed()
             return str(key)
+
+    def _wait_idle(self) -> object:
+        """Wait for ever for the next key, telling the driver (fastforward.py) that until then nothing
+        is scheduled: no window, no timer, only a key can change what the console shows."""
+        if self._link is None:
+            return self.keys.get()
+        with self._ff:
+            decoded = self._bytes_decoded
+        self._link.idle(decoded)
+        try:
+            return self.keys.get()
+        finally:
+            self._link.busy()
 
     def window(
         self, seconds: float | None, accept: Collection[str] | None = None, *, prompt: Sequence[str] = ()

@@ -29,6 +29,10 @@ from textconsole.keys import encode
 
 # After a lone ESC, no byte for this long: the key decoder's LONE_ESC_PAUSE (50 ms) and a margin.
 LONE_ESC = 0.08
+# A wait for text gives up once the console has waited this long for a key with nothing scheduled
+# (fastforward.py: ``idle``): only a key could change the screen, and we are not pressing one. The margin
+# covers the transcript, written just after the pty, and a loaded machine.
+IDLE_SECONDS = 1.5
 
 
 class ScreenNotFound(AssertionError):
@@ -68,6 +72,7 @@ class ConsoleDriver:
         self._ff_dir = tempfile.TemporaryDirectory(prefix="g7ff-") if fast_forward else None
         self._ff = DriverLink(Path(self._ff_dir.name)) if self._ff_dir else None
         self._window_seen = 0  # the window the console announced when we last waited (0: none)
+        self._idle_since: float | None = None  # since when the console has been idle with all our keys
         args = [
             "-m",
             "simulator.cli",
@@ -127,11 +132,10 @@ class ConsoleDriver:
             if at >= 0:
                 seen, self._pos = text[self._pos : at], at + len(needle)
                 return seen
-            if time.monotonic() > deadline or not self.child.isalive():
-                ended = not self.child.isalive()
-                if ended and needle in self.text()[self._pos :]:
+            state = self.given_up(deadline)
+            if state is not None:
+                if not self.child.isalive() and needle in self.text()[self._pos :]:
                     continue  # the session printed it just before it ended: read once more
-                state = "the session ended" if ended else "timed out"
                 raise ScreenNotFound(
                     f"expected screen text {needle!r} did not appear ({state}); last screen:\n{self.last_screen()}"
                 )
@@ -148,11 +152,26 @@ class ConsoleDriver:
                 at, needle = min(found)
                 self._pos = at + len(needle)
                 return needle
-            if time.monotonic() > deadline or not self.child.isalive():
+            state = self.given_up(deadline)
+            if state is not None:
                 if not self.child.isalive() and any(n in self.text()[self._pos :] for n in needles):
                     continue  # printed just before the session ended
-                raise ScreenNotFound(f"none of {needles!r} appeared; last screen:\n{self.last_screen()}")
+                raise ScreenNotFound(
+                    f"none of {needles!r} appeared ({state}); last screen:\n{self.last_screen()}"
+                )
             self._wait_output(deadline)
+
+    def given_up(self, deadline: float) -> str | None:
+        """Why a wait for text ends without it (None: wait on): the session ended, the console has
+        been idle for IDLE_SECONDS with every key we sent (nothing can change the screen any more), or
+        ``deadline`` passed."""
+        if not self.child.isalive():
+            return "the session ended"
+        if self._idle_since is not None and time.monotonic() - self._idle_since >= IDLE_SECONDS:
+            return f"the console waits for a key, with nothing scheduled, for {IDLE_SECONDS:g} s"
+        if time.monotonic() > deadline:
+            return "timed out"
+        return None
 
     def _wait_output(self, deadline: float) -> None:
         """Sleep until the console writes something or opens a window, at most 20 ms (the transcript
@@ -173,6 +192,10 @@ class ConsoleDriver:
             time.sleep(left)  # the pty is closed: the session is over
         if self._ff is not None:
             self._window_seen = self._ff.announced_window()  # read before the caller looks again
+            if self._ff.idle_decoded != self._sent:
+                self._idle_since = None  # busy, or a key of ours is still on its way
+            elif self._idle_since is None:
+                self._idle_since = time.monotonic()
 
     # ---- typing ---------------------------------------------------------------------------------
     def press(self, *keys: str) -> None:
@@ -186,6 +209,7 @@ class ConsoleDriver:
             if wait > 0:
                 time.sleep(wait)
             self._sent += self.child.send(encode(key))
+            self._idle_since = None
             if key.upper() == "ESC":
                 self._esc_sent = time.monotonic()
             elif i < len(keys) - 1:
@@ -203,9 +227,11 @@ class ConsoleDriver:
 
     def type(self, text: str) -> None:
         self._sent += self.child.send(text.encode())
+        self._idle_since = None
 
     def power_button(self) -> None:
         self._sent += self.child.send(b"\x1d")
+        self._idle_since = None
 
     def wait_power_off(self, timeout: float | None = None) -> int:
         self.child.expect(pexpect.EOF, timeout=self.timeout if timeout is None else timeout)

@@ -15,7 +15,11 @@ The protocol is one Unix stream socket, which the driver listens on and the cons
 - driver -> console ``skip N SENT``: the driver looked at everything the console wrote after reading
   ``open N``, did not find what it waits for, and has sent SENT bytes of keys in all. The console ends
   window N only if it is still open and only after it has decoded all SENT bytes, so a key the driver
-  pressed just before is never overtaken by the skip.
+  pressed just before is never overtaken by the skip;
+- console -> driver ``idle DECODED``: the console waits for a key with nothing scheduled (no window, no
+  timer: only a key can change the screen) and has decoded DECODED bytes of keys; ``busy`` when a key
+  ends that wait. A driver that has sent exactly DECODED bytes and still waits for text knows it cannot
+  come, and fails at once instead of at its timeout.
 """
 
 from __future__ import annotations
@@ -45,12 +49,23 @@ class ConsoleLink:
         threading.Thread(target=self._serve, name="console-fast-forward", daemon=True).start()
 
     def announce(self, window: int) -> None:
+        self._send(f"open {window}\n")  # a driver gone away: windows simply run their time
+
+    def idle(self, decoded: int) -> None:
+        """The console waits for a key with nothing scheduled, having decoded ``decoded`` bytes of keys."""
+        self._send(f"idle {decoded}\n")
+
+    def busy(self) -> None:
+        """A key ended the idle wait."""
+        self._send("busy\n")
+
+    def _send(self, message: str) -> None:
         if not self._alive:
             return
         try:
-            self._sock.sendall(f"open {window}\n".encode())
+            self._sock.sendall(message.encode())
         except OSError:
-            self._alive = False  # the driver went away: windows simply run their time
+            self._alive = False
 
     def _serve(self) -> None:
         pending = b""
@@ -89,13 +104,15 @@ class DriverLink:
         self._pending = b""
         self._announced = 0  # the last window the console said it opened
         self._skipped = 0  # the last window we asked it to skip
+        self.idle_decoded: int | None = None  # keys decoded by a console idle now (None: not idle)
 
     def fileno(self) -> int:
         """What to select() on: readable when the console connects or announces a window."""
         return (self._conn or self._listener).fileno()
 
     def announced_window(self) -> int:
-        """Read the console's announcements; the window opened last and not yet skipped (0: none)."""
+        """Read the console's announcements (windows, and ``idle_decoded``); the window opened last and
+        not yet skipped (0: none)."""
         if self._conn is None:
             try:
                 self._conn, _ = self._listener.accept()
@@ -115,6 +132,10 @@ class DriverLink:
             parts = line.split()
             if len(parts) == 2 and parts[0] == b"open" and parts[1].isdigit():
                 self._announced = int(parts[1])
+            elif len(parts) == 2 and parts[0] == b"idle" and parts[1].isdigit():
+                self.idle_decoded = int(parts[1])
+            elif parts == [b"busy"]:
+                self.idle_decoded = None
         return self._announced if self._announced > self._skipped else 0
 
     def skip(self, window: int, sent: int) -> None:

@@ -166,3 +166,73 @@ def test_real_time_windows_are_waited_out(lab: Lab) -> None:
         c.expect("Press any key to view Option ROM messages")
         with pytest.raises(ScreenNotFound):
             c.expect('Press "F11" key for Default Boot Override Options', timeout=2)
+
+
+# ---- an idle console: nothing scheduled, only a key can change the screen -------------------------------
+def test_the_link_carries_idle_and_busy(tmp_path: Path) -> None:
+    driver = DriverLink(tmp_path)
+    console = ConsoleLink(driver.path, lambda window, sent: None)
+    try:
+        console.idle(7)
+        deadline = time.monotonic() + 5
+        while driver.idle_decoded is None and time.monotonic() < deadline:
+            driver.announced_window()
+            time.sleep(0.005)
+        assert driver.idle_decoded == 7  # idle, having decoded 7 bytes of keys
+        console.busy()
+        deadline = time.monotonic() + 5
+        while driver.idle_decoded is not None and time.monotonic() < deadline:
+            driver.announced_window()
+            time.sleep(0.005)
+        assert driver.idle_decoded is None
+    finally:
+        console.close()
+        driver.close()
+
+
+def test_a_console_waiting_for_a_key_says_so_a_window_does_not(tmp_path: Path) -> None:
+    r, w = os.pipe()
+    driver = DriverLink(tmp_path)
+    console = Console(r, None)
+    console.start()
+    console.fast_forward(driver.path)
+
+    def idle_after(seconds: float) -> int | None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            driver.announced_window()
+            time.sleep(0.005)
+        return driver.idle_decoded
+
+    try:
+        window = ThreadPoolExecutor(1).submit(console.window, 0.5, {"F8"})
+        assert idle_after(0.3) is None  # a window is open: its end is scheduled
+        assert window.result(timeout=5) is None
+        waiting = ThreadPoolExecutor(1).submit(console.get_key)
+        assert idle_after(0.3) == 0  # waiting for ever, no key sent yet
+        os.write(w, encode("DOWN"))
+        assert waiting.result(timeout=5) == "DOWN"
+        assert idle_after(0.3) is None  # the key ended the wait
+        waiting = ThreadPoolExecutor(1).submit(console.get_key)
+        assert idle_after(0.3) == len(encode("DOWN"))  # idle again, with every key sent taken
+        os.write(w, encode("UP"))
+        assert waiting.result(timeout=5) == "UP"
+    finally:
+        os.close(w)
+        with pytest.raises(ConsoleClosed):
+            console.get_key(5)
+        os.close(r)
+        console.close()
+        driver.close()
+
+
+def test_a_wait_on_an_idle_console_fails_in_seconds_not_at_its_timeout(lab: Lab) -> None:
+    lab.create("cic", "cic-360g7")
+    with ConsoleDriver(lab.root, "cic", prompt_seconds=0.2, timeout=60) as c:
+        c.expect("System ready.")  # the installed system waits for Enter; nothing else will happen
+        started = time.monotonic()
+        with pytest.raises(ScreenNotFound, match=r"the console waits for a key, with nothing scheduled"):
+            c.expect("Welcome to Narnia")
+        assert time.monotonic() - started < 10
+        c.press("ENTER")  # a key: the console is busy again, and restarts the server
+        c.expect("Press any key to view Option ROM messages")
