@@ -69,7 +69,7 @@ Feature: Appendix B: Interaction Recovery Messages
       | code | name  | precondition                          | cause                                                                          | action                                                                     | found |
       | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is corrupt      | ensure that the Standard Factory Image is selected and click Restore Image | module configuration is not valid JSON |
       | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is missing      | ensure that the Standard Factory Image is selected and click Restore Image | no DriveKey holding IRECOVERY/module.json was found |
-      | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is for another model | ensure that the Standard Factory Image is selected and click Restore Image | the module configuration is for a ProLiant DL120 G7 |
+      | 208  | IRERR | the server is as the factory left it | the Interaction Recovery module configuration on the DriveKey is for another model | ensure that the Standard Factory Image is selected and click Restore Image | this server is a ProLiant DL360 G7 |
 
     @seed.error.209 @libvirt
     Examples: 209 - PARTERR: the detected and required array configurations differ

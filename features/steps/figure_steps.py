@@ -8,9 +8,9 @@ serials, dates or per-run sizes are on these screens), so nothing is normalised.
 
 from __future__ import annotations
 
-from figures import FIGURES, differences, golden_rows, screen_rows
 from pytest_bdd import parsers, then
 
+from steps.figures import FIGURES, differences, golden_rows, screen_rows
 from steps.technician import Technician
 
 FIGURE_NAMES = "|".join(FIGURES)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from figures import check_golden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyed_console import press
+from steps.figures import check_golden
 
 from simulator.firmware.boot_menu import EXIT_HELP, ONE_TIME_HELP, RBSU_HELP, run_boot_override
 from simulator.lab import Lab

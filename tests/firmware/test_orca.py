@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from figures import check_golden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from steps.figures import check_golden
 
 from recovery.controller_report import parse_config
 from simulator.firmware.console import Console

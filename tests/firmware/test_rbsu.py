@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from figures import check_golden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyed_console import press
+from steps.figures import check_golden
 
 from simulator.firmware.console import Console
 from simulator.firmware.rbsu import EXIT_PROMPT, IPL_FOOTER, MENU_ITEMS, run_rbsu

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from figures import FIGURES, SCREENS, check_golden, golden_rows
+from steps.figures import FIGURES, SCREENS, check_golden, golden_rows
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ the technician's console with, on a DriveKey without a capture (only the Standar
 
 from __future__ import annotations
 
-from figures import check_golden
+from steps.figures import check_golden
 
 from recovery import messages as msg
 from recovery.operations import ImageChoice
@@ -52,6 +52,13 @@ def test_the_welcome_screen_is_its_golden() -> None:
     screen = term.shown[0]
     check_golden("recovery-welcome.txt", screen.text())
     text = screen.text()
-    for line in (msg.WELCOME, msg.TAB, msg.SELECT_IMAGE, msg.FACTORY_IMAGE, msg.RESTORE_HINT, msg.CAPTURE_HINT):
+    for line in (
+        msg.WELCOME,
+        msg.TAB,
+        msg.SELECT_IMAGE,
+        msg.FACTORY_IMAGE,
+        msg.RESTORE_HINT,
+        msg.CAPTURE_HINT,
+    ):
         assert line in text
     assert msg.USER_IMAGE not in text  # no capture yet

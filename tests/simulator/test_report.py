@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from figures import check_golden
+from steps.figures import check_golden
 
 from recovery.controller_report import (
     ControllerCliError,

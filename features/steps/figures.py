@@ -13,7 +13,7 @@ import difflib
 import tempfile
 from pathlib import Path
 
-SCREENS = Path(__file__).resolve().parents[1] / "fixtures" / "screens"
+SCREENS = Path(__file__).resolve().parents[2] / "fixtures" / "screens"
 ROWS = 25
 
 # The seed's figure (or named screen) -> its golden.
