@@ -52,8 +52,9 @@ def run_suite(
     else:
         args += ["-p", "no:xdist"]
     env = dict(benchlib.ENV)
-    if code != benchlib.REPO:  # its packages ahead of this checkout's editable install
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH", "")) if p)
+    # The checkout's packages ahead of whatever the venv's editable install points at: the suite's own
+    # child processes (g7sim, irecovery) import from the checkout being timed, not from another one.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH", "")) if p)
     cpu, started = children_cpu(), time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, cwd=code, env=env)
     wall = time.perf_counter() - started
