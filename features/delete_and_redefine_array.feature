@@ -6,7 +6,6 @@ Feature: Delete and redefine array configuration
 
   @seed.tasks.2 @seed.delete.step1 @seed.delete.step2 @seed.delete.note @seed.delete.step3 @seed.delete.step4
   @seed.delete.step5 @seed.redefine.select_x @seed.redefine.tab_raid @seed.redefine.save @seed.redefine.match
-  @seed.figure.3
   Scenario Outline: Delete and recreate the array of a <device type> <model>
     Given the <device type> <model> packaged server
     When I boot the device

@@ -30,7 +30,7 @@ Feature: Appendix B: Interaction Recovery Messages
       | operation            | precondition                          | action                     | message                                                                 |
       | Capture System Image | the server is as the factory left it | click Capture System Image | System state capture complete. Click 'Restart' to restart the machine. |
 
-  @seed.msg.boot_sequence @seed.figure.5 @seed.msg.capture_done
+  @seed.msg.boot_sequence @seed.msg.capture_done
   Scenario: With the USB DriveKey first in the boot sequence the server reboots from the flash drive
     The note under the success messages: "When POST resumes, verify that the System BIOS boot sequence
     is set to the RAID HDD to prevent it from rebooting from the flash drive." Here the technician
@@ -129,7 +129,7 @@ Feature: Appendix B: Interaction Recovery Messages
     And the DriveKey holds exactly one User Configured Image, captured from the Customer Interaction Center
     And the User Configured Image on the DriveKey holds "captured first" in "/config/first.conf"
 
-  @doc_discrepancy @seed.error.216 @seed.msg.failed
+  @doc_discrepancy @seed.error.216
   Scenario: 216 - DPARTERR also ends a factory restore; the Restore/Capture tab leads back to try again
     Reason: Appendix B words 216 for "the previously saved system state", but writing partitions can
     fail in a factory restore as well, and we report it with the same code and the same advice. The
@@ -154,7 +154,7 @@ Feature: Appendix B: Interaction Recovery Messages
     And I click Confirm to proceed
     Then "Factory reversion complete. Click 'Restart' to restart the machine." appears in white
 
-  @doc_discrepancy @seed.error.209 @seed.msg.failed
+  @doc_discrepancy @seed.error.209
   Scenario: The error code is followed by a line that says what was found, not by Appendix B's explanation
     Reason: Appendix B explains each code ("This error usually indicates a variation between the
     detected and required array configurations."); the screen shows the code line, then one line naming

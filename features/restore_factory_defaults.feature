@@ -83,7 +83,7 @@ Feature: Restore factory defaults
     Then the server boots from the hard drive into the factory image of the Customer Interaction Center
     And the Standard Boot Order in NVRAM is "Hard Drive C:, USB DriveKey (C:), CD-ROM, Floppy Drive (A:), PCI Embedded NIC"
 
-  @doc_discrepancy @seed.f11.menu @seed.f11.help @seed.restore.step2
+  @doc_discrepancy @seed.f11.menu @seed.f11.help
   Scenario: The F11 Boot Menu lists options 1 to 5, 9 and A
     Reason: the seed's photographs of the menu are OCR'd as "One Tine Boot", "9) One Time Boot to
     Network" and "B) Exit Boot Override Menu"; the menu has "One Time Boot", "5) One Time Boot to
