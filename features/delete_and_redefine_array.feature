@@ -4,7 +4,7 @@ Feature: Delete and redefine array configuration
   required settings (Recovery Tasks, task 2). The keys that delete and save are read from the screen,
   as the seed tells the technician to; the controller's report is read after every change.
 
-  @seed.tasks.2 @seed.delete.step1 @seed.delete.step2 @seed.delete.note @seed.delete.step3 @seed.delete.step4
+  @seed.tasks.2 @seed.delete.step1 @seed.delete.step2 @seed.delete.note @seed.delete.step4
   @seed.delete.step5 @seed.redefine.select_x @seed.redefine.tab_raid @seed.redefine.save @seed.redefine.match
   Scenario Outline: Delete and recreate the array of a <device type> <model>
     Given the <device type> <model> packaged server

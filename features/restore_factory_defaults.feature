@@ -59,6 +59,7 @@ Feature: Restore factory defaults
   @seed.msg.boot_sequence @seed.restore.step3 @seed.restore.step6 @seed.restore.step8
   Scenario: Boot from the USB DriveKey by moving it to IPL:1, then set the boot sequence back to the RAID HDD
     Given a Customer Interaction Center 360 G7 packaged server
+    And the administrator has written "site=Indianapolis" to "/config/site.conf"
     When I reboot the machine
     And I press F9 to run the ROM-Based Setup Utility
     Then the screen is Figure 4
@@ -81,6 +82,7 @@ Feature: Restore factory defaults
     And I move "Hard Drive C: (See Boot Controller Order)" to the IPL:1 position
     And I press ESC to close the menu and F10 to save and exit
     Then the server boots from the hard drive into the factory image of the Customer Interaction Center
+    And the file "/config/site.conf" is no longer on the installed system
     And the Standard Boot Order in NVRAM is "Hard Drive C:, USB DriveKey (C:), CD-ROM, Floppy Drive (A:), PCI Embedded NIC"
 
   @doc_discrepancy @seed.f11.menu @seed.f11.help
