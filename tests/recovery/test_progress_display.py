@@ -127,26 +127,15 @@ def test_irecovery_on_a_terminal_shows_a_bar_and_its_result_on_a_line_of_its_own
     assert not ANSI_COLOUR.search(_spawn(lab, "recover", "cic", "--", "verify", no_color=True))
 
 
+def _g7sim(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
+    """g7sim on the test's lab without a terminal (stderr a pipe)."""
+    command = [sys.executable, "-m", "simulator.cli", "--lab", str(lab.root), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
 def test_irecovery_without_a_terminal_prints_phases_as_lines(lab: Lab) -> None:
     lab.create("cic", "cic-360g7")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "simulator.cli",
-            "--lab",
-            str(lab.root),
-            "recover",
-            "cic",
-            "--",
-            "restore",
-            "factory",
-            "--yes",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _g7sim(lab, "recover", "cic", "--", "restore", "factory", "--yes")
     assert (
         proc.returncode == 0
         and proc.stdout == "Factory reversion complete. Click 'Restart' to restart the machine.\n"
@@ -162,22 +151,7 @@ def test_g7sim_create_shows_the_restore_of_the_factory_image(lab: Lab) -> None:
     shown = _spawn(lab, "create", "cic", "--config", "cic-360g7")
     assert re.search(r"G/[\d.]+G \[\d\d:\d\d<\d\d:\d\d, +[\d.]+[kMGT]?B/s\]", shown), shown
     assert f"\r\ncreated cic (cic-360g7) in {lab.root}\r\n" in shown
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "simulator.cli",
-            "--lab",
-            str(lab.root),
-            "create",
-            "ims",
-            "--config",
-            "ims-medium",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _g7sim(lab, "create", "ims", "--config", "ims-medium")
     assert proc.returncode == 0 and proc.stdout == f"created ims (ims-medium) in {lab.root}\n"
     assert "\r" not in proc.stderr and all(
         line.startswith("g7sim: progress: ") for line in proc.stderr.splitlines()
