@@ -138,6 +138,9 @@ def shape_problem(out: Outcome, err: str, std: str) -> str:
     if isinstance(doc, dict):  # irecovery --json: the error as one JSON document, nothing on stderr
         error = doc.get("error")
         code = error.get("code") if isinstance(error, dict) else None
+        refusal = "usage" if out.rc == 2 else "busy" if out.rc == 75 else None  # README: refused before work
+        if refusal and doc.get("ok") is False and doc.get(refusal) is True and isinstance(error, dict):
+            return "" if isinstance(error.get("message"), str) else "the refusal's JSON has no error.message"
         if doc.get("ok") is not False or code != (out.rc or 0) + 200:
             return f"JSON answer does not say ok=false with code {(out.rc or 0) + 200}"
         return ""
