@@ -98,11 +98,22 @@ class Screen:
     def attr_at(self, row: int, col: int) -> Attr:
         return self.attrs[row][col]
 
-    def ansi(self) -> str:
-        """Full repaint. Each row is written left to right, so a row's text stays contiguous in the
-        byte stream (pexpect can match it) except where the colour changes."""
-        out = ["\x1b[0m\x1b[2J"]
+    def ansi(self, shown: Screen | None = None) -> str:
+        """The ANSI bytes that draw this screen: a full repaint, or, when ``shown`` (what the terminal
+        shows now) is the same screen, only its changed rows, as curses does: a moving highlight bar is
+        two rows instead of two thousand cells for every terminal and emulator on the way. Each row is
+        written left to right, so a row's text stays contiguous in the byte stream (pexpect can match
+        it) except where the colour changes."""
+        same = shown is not None and shown.name == self.name and shown.base == self.base
+        out = [] if same else ["\x1b[0m\x1b[2J"]
         for r in range(ROWS):
+            if (
+                same
+                and shown is not None
+                and shown.chars[r] == self.chars[r]
+                and shown.attrs[r] == self.attrs[r]
+            ):
+                continue
             out.append(f"\x1b[{r + 1};1H")
             current = None
             last = COLS - 1 if r == ROWS - 1 else COLS  # never write the last cell: no scroll
@@ -112,5 +123,13 @@ class Screen:
                     out.append(a.sgr())
                     current = a
                 out.append(self.chars[r][c])
-        out.append("\x1b[0m")
+        if out:
+            out.append("\x1b[0m")
         return "".join(out)
+
+    def copy(self) -> Screen:
+        """A copy that later changes to this screen leave as it is (what a terminal shows)."""
+        kept = Screen(self.name, self.base)
+        kept.chars = [list(row) for row in self.chars]
+        kept.attrs = [list(row) for row in self.attrs]
+        return kept

@@ -28,6 +28,7 @@ class Terminal:
         self._decoder = KeyDecoder(escapes=escapes)
         self._pending: list[str] = []
         self._saved: list[Any] | None = None  # what tcgetattr gives, for tcsetattr
+        self._shown: Screen | None = None  # what the terminal shows, when we drew all of it
 
     def __enter__(self) -> Terminal:
         if os.isatty(self.infd):
@@ -35,6 +36,7 @@ class Terminal:
             tty.setraw(self.infd)
         self.out.write("\x1b[?7l\x1b[?25l")  # no auto-wrap, no cursor
         self.out.flush()
+        self._shown = None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -44,8 +46,14 @@ class Terminal:
             termios.tcsetattr(self.infd, termios.TCSADRAIN, self._saved)
 
     def show(self, screen: Screen) -> None:
-        self.out.write(screen.ansi())
+        """Draw ``screen``: its changed rows when the terminal shows an earlier state of it."""
+        self.out.write(screen.ansi(self._shown))
         self.out.flush()
+        self._shown = screen.copy()
+
+    def repaint(self) -> None:
+        """The next screen is drawn whole (something else may have written on the terminal)."""
+        self._shown = None
 
     def read_key(self, timeout: float | None = None) -> str | None:
         """Next key, or None after ``timeout`` seconds. :raises TerminalClosed: at end of input."""

@@ -105,6 +105,7 @@ class Console:
         self._screen_count = 0
         self._saved_tty: list | None = None
         self._last_screen_text: str | None = None
+        self._shown: Screen | None = None  # what the terminal shows, when the last write drew a screen
         self.lines: list[str] = []  # the scrolling text console (POST, boot messages)
         self.last_screen: Screen | None = None
         self._raw_pipe: tuple[int, int] | None = None  # set while a booted system owns the keyboard
@@ -200,7 +201,8 @@ class Console:
             self.keys.put(_WAKE)  # behind every key the driver sent before asking
 
     # ---- output ----------------------------------------------------------------------------------
-    def _write(self, text: str) -> None:
+    def _write(self, text: str, shown: Screen | None = None) -> None:
+        self._shown = shown  # anything but a screen: the next screen is drawn whole
         if self.out is not None:
             self.out.write(text)
             self.out.flush()
@@ -227,6 +229,7 @@ class Console:
 
     def write_raw(self, data: bytes) -> None:
         """Pass a booted system's output to the terminal unchanged."""
+        self._shown = None
         if self.out is not None:
             self.out.buffer.write(data) if hasattr(self.out, "buffer") else self.out.write(
                 data.decode("latin-1")
@@ -241,7 +244,7 @@ class Console:
 
     def show(self, screen: Screen) -> None:
         """Draw a full screen; record it when it differs from the previous one."""
-        self._write(screen.ansi())
+        self._write(screen.ansi(self._shown), screen.copy())
         self.record_screen(screen)
 
     def record_screen(self, screen: Screen) -> None:
