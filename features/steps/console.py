@@ -91,7 +91,7 @@ class Console(ConsoleDriver):
                 pass  # nothing more right now
             except (pexpect.EOF, ValueError, OSError):
                 return  # the session is over (ValueError: its pty is closed)
-            if not got or time.monotonic() >= until:
+            if not got or time.monotonic() >= until or self._waiting_for_a_key():
                 return
             got = False
             try:
@@ -99,6 +99,15 @@ class Console(ConsoleDriver):
                     return
             except (OSError, ValueError):
                 return
+
+    def _waiting_for_a_key(self) -> bool:
+        """The firmware has drawn everything and waits for a key (fastforward.py's ``idle``), having
+        decoded every key we sent: no more output can follow, so the screen is whole without waiting
+        SETTLE seconds for more (a tenth of the serial suite's time was spent in that wait)."""
+        if self._ff is None:
+            return False
+        self._ff.announced_window()  # reads the console's announcements, ``idle`` among them
+        return self._ff.idle_decoded == self._sent
 
     def _cached(self, what: str, read: Callable[[], T]) -> T:
         """``read()`` of the terminal as drawn now, computed once per change of the terminal."""
