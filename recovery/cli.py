@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from dataclasses import replace
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from recovery.cli_output import detect_text, emit, emit_failure, emit_refusal, verify_text
@@ -27,7 +26,7 @@ from recovery.progress_display import ProgressDisplay
 from recovery.ui import Outcome, RecoveryScreen
 from textconsole.keys import SERIAL_FUNCTION_KEYS
 from textconsole.terminal import Terminal, TerminalClosed
-from textconsole.visible import VisibleArgumentParser, visible
+from textconsole.visible import VersionAction, VisibleArgumentParser, visible
 
 DESCRIPTION = "The Interaction Recovery utility without its screen: detect, verify, restore, capture."
 ENVIRONMENT = """\
@@ -97,6 +96,8 @@ JSON_HELP = "print one JSON document (README.md lists its fields) instead of tex
 
 
 def program_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # start-up: ~10 ms, for --version only
+
     try:
         return f"irecovery {version('g7-recovery-lab')}"
     except PackageNotFoundError:  # the Recovery Environment guest runs the package from /opt/g7lab
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--version", action="version", version=program_version())
+    p.add_argument("--version", action=VersionAction, version=program_version)
     p.add_argument("--dmi-root", type=Path, help="SMBIOS folder (default /sys/class/dmi/id)")
     p.add_argument("--controller-cli", help='array CLI command (default "hpacucli")')
     p.add_argument("--disk-map", type=Path, help="JSON list of disks instead of /sys/block")

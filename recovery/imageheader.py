@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 from recovery.blockimage import ImageProblem
@@ -28,6 +27,8 @@ LIMITS = {"device_type": 128, "generation": 128, "created": 64, "tool": 128, "co
 
 
 def tool_version() -> str:
+    from importlib import metadata  # start-up: importlib.metadata and email, ~10 ms, for captures only
+
     try:
         return f"irecovery {metadata.version('g7-recovery-lab')}"
     except metadata.PackageNotFoundError:

@@ -13,8 +13,9 @@ Printable text comes back unchanged, so applying it twice changes nothing.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import NoReturn
+from typing import Any, NoReturn
 
 _SURROGATE_ESCAPE = range(0xDC80, 0xDD00)  # where surrogateescape keeps the bytes 0x80..0xFF
 
@@ -43,6 +44,32 @@ class VisibleArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         super().error(visible(message))  # one line: a newline typed in an argument shows as ^J
+
+
+class VersionAction(argparse.Action):
+    """``--version`` that finds the version only when asked: argparse's own takes it as a string when
+    the parser is built, and finding it (importlib.metadata) cost every start of the command ~10 ms."""
+
+    def __init__(
+        self,
+        option_strings: Sequence[str],
+        version: Callable[[], str],
+        dest: str = argparse.SUPPRESS,
+        default: Any = argparse.SUPPRESS,
+        help: str = "show the program's version number and exit",  # noqa: A002 - argparse's keyword
+    ) -> None:
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+        self.version = version
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option: str | None = None,
+    ) -> None:
+        print(self.version())  # on stdout, as argparse's own version action
+        parser.exit()
 
 
 @lru_cache(maxsize=512)

@@ -14,13 +14,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from simulator import faults, systemfiles
+from simulator import faults
 from simulator.catalog import catalog
 from simulator.cli.output import answer, fail, operation, wants_json
 from simulator.errors import BadArgument, SimError
-from simulator.fault_registry import FaultRequest, apply_fault
 from simulator.guest.accel import describe
-from simulator.hpacucli import controller_answer
 from simulator.lab import Lab
 from simulator.nvram import ipl_names
 from simulator.recovery_env import recovery_environment, write_limits
@@ -174,6 +172,8 @@ def cmd_destroy(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
+    from simulator.hpacucli import controller_answer  # start-up: the report's modules, for ssacli only
+
     command = " ".join(args.cli_command)
     status, text = controller_answer(lab, args.name, command)
     if status and wants_json(args):  # "Error: syntax error at ...": a failure like any other under --json
@@ -184,6 +184,8 @@ def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_fault(lab: Lab, args: argparse.Namespace) -> int:
+    from simulator.fault_registry import FaultRequest, apply_fault  # start-up: DriveKey/FAT, ~12 ms
+
     size = parse_drive_size(args.size) if args.size is not None else None
     request = FaultRequest(args.kind, args.bay, size, args.drive)
     with lab.open(args.name) as server:
@@ -223,6 +225,8 @@ def cmd_recover(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_files(lab: Lab, args: argparse.Namespace) -> int:
+    from simulator import systemfiles  # start-up: the installed system's file tools, for files only
+
     data: dict[str, object] = {"path": args.path, "label": args.label, "action": args.action}
     text = None
     with lab.open(args.name, write=args.action in ("write", "rm")) as server:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
 from simulator.cli.helptext import DESCRIPTION, MAIN_EPILOG, example, fault_epilog, irecovery_commands
 from simulator.fault_registry import FAULTS
-from textconsole.visible import VisibleArgumentParser, visible
+from textconsole.visible import VersionAction, VisibleArgumentParser, visible
 
 GUEST_SETS = ("recovery", "appliance", "all")
 
@@ -49,6 +48,8 @@ class G7simParser(VisibleArgumentParser):
 
 
 def version() -> str:
+    from importlib import metadata  # start-up: importlib.metadata and email, ~10 ms, for --version only
+
     try:
         return metadata.version("g7-recovery-lab")
     except metadata.PackageNotFoundError:
@@ -125,7 +126,7 @@ def _hoist_common(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = G7simParser(prog="g7sim", description=DESCRIPTION, epilog=MAIN_EPILOG)
-    p.add_argument("--version", action="version", version=f"g7sim {version()}")
+    p.add_argument("--version", action=VersionAction, version=lambda: f"g7sim {version()}")
     _common(p, top=True)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
