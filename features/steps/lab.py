@@ -16,6 +16,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,9 +59,10 @@ IN_PROCESS = True  # False: every bench command is a `python -m simulator.cli` p
 def g7sim(lab: Path | None, *args: str) -> subprocess.CompletedProcess[bytes]:
     """Run one `g7sim` command through the command line's own entry point (`simulator.cli.main`: same
     parsing, same code, same exit status and output), in this process: a Python start-up per command
-    (a quarter of a second) would be most of a scenario's bench time."""
+    (a tenth of a second) would be most of a scenario's bench time. `recover` runs irecovery as a real
+    child process, whose output is caught on this process's file descriptors (``_child_output``)."""
     argv = [*(["--lab", str(lab)] if lab else []), *args]
-    if not IN_PROCESS or "recover" in args[:1]:  # `recover` answers through a child process: a real one
+    if not IN_PROCESS:
         return subprocess.run(
             g7sim_command(None, *argv),
             capture_output=True,
@@ -70,13 +73,50 @@ def g7sim(lab: Path | None, *args: str) -> subprocess.CompletedProcess[bytes]:
 
     out, err = io.BytesIO(), io.StringIO()
     text = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
-    with contextlib.redirect_stdout(text), contextlib.redirect_stderr(err):
+    with _child_output() as child, contextlib.redirect_stdout(text), contextlib.redirect_stderr(err):
         try:
             status = cli.main(argv)
         except SystemExit as exc:  # argparse refusing the arguments
             status = exc.code if isinstance(exc.code, int) else 1
         text.flush()
-    return subprocess.CompletedProcess(["g7sim", *argv], status, out.getvalue(), err.getvalue().encode())
+    return subprocess.CompletedProcess(
+        ["g7sim", *argv], status, child.out + out.getvalue(), child.err + err.getvalue().encode()
+    )
+
+
+@dataclass
+class ChildOutput:
+    out: bytes = b""
+    err: bytes = b""
+
+
+@contextlib.contextmanager
+def _child_output() -> Iterator[ChildOutput]:
+    """What child processes started inside write on file descriptors 1 and 2 (as a shell's command
+    substitution catches it), their input the null device, their environment the suite's children's
+    (steps.bytecode); this process's own descriptors and environment as they were afterwards."""
+    caught = ChildOutput()
+    extra = child_environment()
+    before = {name: os.environ.get(name) for name in extra}
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    with open(os.devnull, "rb") as null, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        os.environ.update(extra)
+        try:
+            for fd, target in ((0, null), (1, out), (2, err)):
+                os.dup2(target.fileno(), fd)
+            yield caught
+        finally:
+            for fd, kept in zip((0, 1, 2), saved, strict=True):
+                os.dup2(kept, fd)
+                os.close(kept)
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        out.seek(0)
+        err.seek(0)
+        caught.out, caught.err = out.read(), err.read()
 
 
 @functools.cache
