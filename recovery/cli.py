@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--version", action=VersionAction, version=program_version)
+    p.add_argument("--version", action=VersionAction, find_version=program_version)
     p.add_argument("--dmi-root", type=Path, help="SMBIOS folder (default /sys/class/dmi/id)")
     p.add_argument("--controller-cli", help='array CLI command (default "hpacucli")')
     p.add_argument("--disk-map", type=Path, help="JSON list of disks instead of /sys/block")

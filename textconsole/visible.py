@@ -53,13 +53,13 @@ class VersionAction(argparse.Action):
     def __init__(
         self,
         option_strings: Sequence[str],
-        version: Callable[[], str],
+        find_version: Callable[[], str],
         dest: str = argparse.SUPPRESS,
         default: Any = argparse.SUPPRESS,
         help: str = "show the program's version number and exit",  # noqa: A002 - argparse's keyword
     ) -> None:
         super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
-        self.version = version
+        self.find_version = find_version
 
     def __call__(
         self,
@@ -68,7 +68,7 @@ class VersionAction(argparse.Action):
         values: Any,
         option: str | None = None,
     ) -> None:
-        print(self.version())  # on stdout, as argparse's own version action
+        print(self.find_version())  # on stdout, as argparse's own version action
         parser.exit()
 
 

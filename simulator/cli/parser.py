@@ -126,7 +126,7 @@ def _hoist_common(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = G7simParser(prog="g7sim", description=DESCRIPTION, epilog=MAIN_EPILOG)
-    p.add_argument("--version", action=VersionAction, version=lambda: f"g7sim {version()}")
+    p.add_argument("--version", action=VersionAction, find_version=lambda: f"g7sim {version()}")
     _common(p, top=True)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
