@@ -22,6 +22,7 @@ import pexpect
 import pyte
 
 from simulator.firmware.driver import ConsoleDriver, ScreenNotFound
+from simulator.vt import FastScreen
 from steps.bytecode import child_environment
 
 COLS, ROWS = 80, 25
@@ -52,7 +53,7 @@ class Console(ConsoleDriver):
         screens: Path | None = None,
         fast_forward: bool = True,
     ) -> None:
-        self.vt = pyte.Screen(COLS, ROWS)
+        self.vt = FastScreen(COLS, ROWS)  # a pyte screen: most of this process's own CPU is its drawing
         self._stream = pyte.ByteStream(self.vt)
         # What the waits read of the terminal, kept until the console writes again: a wait polls every
         # 20 ms, and rendering pyte's 25 x 80 cells each time was a tenth of the suite's own CPU.

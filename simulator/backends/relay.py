@@ -14,6 +14,7 @@ from typing import Any
 import pyte
 
 from simulator.backends.base import BootConsole
+from simulator.vt import FastScreen
 from textconsole.screen import COLS, ROWS, Attr, Screen
 
 QUIET = 0.08  # output pauses this long: the screen is "drawn" and gets recorded
@@ -31,7 +32,7 @@ _COLOURS = {
 }
 
 
-class ScrollingScreen(pyte.Screen):
+class ScrollingScreen(FastScreen):
     """A VT100 screen that keeps the lines scrolling off its top until they are taken.
 
     pyte's HistoryScreen does this too, but wraps every attribute access of the screen in a Python
