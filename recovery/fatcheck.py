@@ -21,6 +21,8 @@ import os
 import struct
 from array import array
 from collections.abc import Iterator
+from itertools import compress
+from operator import not_
 from dataclasses import dataclass, field
 
 __all__ = ["FatCheck", "Geometry", "check_fat", "read_geometry"]
@@ -241,12 +243,14 @@ class _Walker:
                     self.report.directories += 1
                     todo.append((child, []))
                     self.chain(child, first, todo[-1][1])
-        owner, table, mask, bad = self.owner, self.table, self.mask, geo.bad_cluster
-        for c in range(2, geo.clusters + 2):
-            if owner[c]:
-                self.report.used_clusters += 1
-            elif table[c] & mask not in (0, bad):
-                self.report.lost_clusters += 1
+        # Counted over every cluster at C speed (a Python loop over them was 0.1 s per check of a
+        # DriveKey): the used ones have an owner; a lost one has none and a FAT entry that is neither
+        # free nor bad. Only the unowned clusters whose entry is not zero reach Python, rarely many.
+        end = geo.clusters + 2
+        owners = self.owner[2:end]
+        self.report.used_clusters = geo.clusters - owners.count(0)
+        entries = filter(None, compress(self.table[2:end], map(not_, owners)))
+        self.report.lost_clusters = sum(1 for e in entries if e & self.mask not in (0, geo.bad_cluster))
 
     def file(self, path: str, first: int, size: int) -> None:
         need = -(-size // self.geo.cluster)
