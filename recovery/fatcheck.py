@@ -21,9 +21,9 @@ import os
 import struct
 from array import array
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import compress
 from operator import not_
-from dataclasses import dataclass, field
 
 __all__ = ["FatCheck", "Geometry", "check_fat", "read_geometry"]
 
