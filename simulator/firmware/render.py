@@ -27,6 +27,7 @@ WIDTH, HEIGHT = COLS * CELL_W, ROWS * CELL_H
 # FullGreek also holds all of Latin-1 but å ì Å ò (shown as the replacement glyph) and the arrows.
 VGA_FONT_PATHS = ("/usr/share/consolefonts/FullGreek-VGA16.psf.gz",)
 LINE_DRAWING = range(0xC0, 0xE0)  # code page 437 bytes whose 9th pixel column repeats the 8th
+_MAX_PAINTED = 8192  # painted cells kept (a screen has a few hundred; each is 16 rows of 9 bytes)
 
 RGB = tuple[int, int, int]
 # The 16 VGA text colours, in the VGA's order (the index is the attribute's colour number).
@@ -124,6 +125,8 @@ class _VgaCells:
         key = (ch, *colours)
         painted = self._painted.get(key)
         if painted is None:
+            if len(self._painted) >= _MAX_PAINTED:  # text from a disk may hold any characters: stay bounded
+                self._painted.clear()
             fg, bg = colours
             painted = self._painted[key] = tuple(
                 bytes(fg if mask & (0x100 >> x) else bg for x in range(CELL_W)) for mask in self.masks(ch)
