@@ -99,9 +99,8 @@ def boot_chain(disk: Path) -> list[str]:
     config = _mtype(disk, active.start, "syslinux.cfg")
     if config is None:
         raise BootFailure("boot: ")  # SYSLINUX without a configuration waits at its prompt
-    kernel = re.search(r"^\s*KERNEL\s+(\S+)", config, re.M | re.I)
     append = re.search(r"^\s*APPEND\s+(.*)$", config, re.M | re.I)
-    lines = [SYSLINUX_BANNER, f"Loading {kernel[1] if kernel else 'vmlinuz'}... ok"]
+    lines = [SYSLINUX_BANNER]  # SYSLINUX 6.04 prints "Loading <kernel>..." only when the load fails
     root = re.search(r"root=LABEL=(\S+)", append[1] if append else "")
     if root is None:
         raise BootFailure("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)")
