@@ -21,7 +21,10 @@ from pathlib import Path
 from recovery.tools import QUERY_SECONDS, run_tool
 from textconsole.visible import visible
 
-SYSLINUX_BANNER = "SYSLINUX 6.04 EDD 20191223 Copyright (C) 1994-2015 H. Peter Anvin et al"
+# What Debian 12's SYSLINUX (6.04~git20190206, the package the DriveKey and the factory image are made
+# with) prints on the serial line, the libvirt guests' console: the boot sector's "EDD" goes to the VGA
+# screen only, before SYSLINUX reads its SERIAL directive. Both backends print this one line.
+SYSLINUX_BANNER = "SYSLINUX 6.04 20210613 Copyright (C) 1994-2015 H. Peter Anvin et al"
 READY = "System ready. Press <Enter> to restart the server, or type 'poweroff' and <Enter> to shut it down."
 _ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
 
@@ -96,9 +99,8 @@ def boot_chain(disk: Path) -> list[str]:
     config = _mtype(disk, active.start, "syslinux.cfg")
     if config is None:
         raise BootFailure("boot: ")  # SYSLINUX without a configuration waits at its prompt
-    kernel = re.search(r"^\s*KERNEL\s+(\S+)", config, re.M | re.I)
     append = re.search(r"^\s*APPEND\s+(.*)$", config, re.M | re.I)
-    lines = [SYSLINUX_BANNER, f"Loading {kernel[1] if kernel else 'vmlinuz'}... ok"]
+    lines = [SYSLINUX_BANNER]  # SYSLINUX 6.04 prints "Loading <kernel>..." only when the load fails
     root = re.search(r"root=LABEL=(\S+)", append[1] if append else "")
     if root is None:
         raise BootFailure("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)")

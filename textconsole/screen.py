@@ -35,6 +35,24 @@ class Attr:
 PLAIN = Attr()
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The characters of a frame. The firmware of a PC draws frames with code page 437's line drawing;
+    on screen they are Unicode's box drawing characters, which every UTF-8 terminal shows and which map
+    back to those code page 437 glyphs when a screen is rendered in the VGA font."""
+
+    horizontal: str
+    vertical: str
+    top_left: str
+    top_right: str
+    bottom_left: str
+    bottom_right: str
+
+
+SINGLE = Frame("─", "│", "┌", "┐", "└", "┘")  # code page 437: C4 B3 DA BF C0 D9
+DOUBLE = Frame("═", "║", "╔", "╗", "╚", "╝")  # code page 437: CD BA C9 BB C8 BC
+
+
 class Screen:
     """A grid of characters and attributes. Text beyond the edge is clipped, never wrapped.
 
@@ -67,14 +85,23 @@ class Screen:
             self.attrs[row][c] = attr
 
     def box(
-        self, top: int, left: int, height: int, width: int, attr: Attr | None = None, title: str = ""
+        self,
+        top: int,
+        left: int,
+        height: int,
+        width: int,
+        attr: Attr | None = None,
+        title: str = "",
+        lines: Frame = SINGLE,
     ) -> None:
-        """A single-line frame; the interior is cleared to the frame's attribute."""
+        """A frame of code page 437 lines (``SINGLE`` or ``DOUBLE``); the interior is cleared to the
+        frame's attribute."""
         a = attr or self.base
-        self.put(top, left, "+" + "-" * (width - 2) + "+", a)
+        horizontal, vertical = lines.horizontal * (width - 2), lines.vertical
+        self.put(top, left, lines.top_left + horizontal + lines.top_right, a)
         for r in range(top + 1, top + height - 1):
-            self.put(r, left, "|" + " " * (width - 2) + "|", a)
-        self.put(top + height - 1, left, "+" + "-" * (width - 2) + "+", a)
+            self.put(r, left, vertical + " " * (width - 2) + vertical, a)
+        self.put(top + height - 1, left, lines.bottom_left + horizontal + lines.bottom_right, a)
         if title:
             self.put(top, left + 2, f" {title} ", a)
 
@@ -103,7 +130,12 @@ class Screen:
         shows now) is the same screen, only its changed rows, as curses does: a moving highlight bar is
         two rows instead of two thousand cells for every terminal and emulator on the way. Each row is
         written left to right, so a row's text stays contiguous in the byte stream (pexpect can match
-        it) except where the colour changes."""
+        it) except where the colour changes.
+
+        Every cell is written, the bottom right one too: a terminal (VT100, xterm, the Linux console,
+        pyte) scrolls only when a character follows the last cell, and what follows a repaint is a
+        cursor move or an attribute. A cell left out keeps the terminal's own colours (a black block
+        on a blue screen, where a cursor would be)."""
         same = shown is not None and shown.name == self.name and shown.base == self.base
         out = [] if same else ["\x1b[0m\x1b[2J"]
         for r in range(ROWS):
@@ -116,8 +148,7 @@ class Screen:
                 continue
             out.append(f"\x1b[{r + 1};1H")
             current = None
-            last = COLS - 1 if r == ROWS - 1 else COLS  # never write the last cell: no scroll
-            for c in range(last):
+            for c in range(COLS):
                 a = self.attrs[r][c]
                 if a != current:
                     out.append(a.sgr())

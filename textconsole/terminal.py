@@ -34,13 +34,16 @@ class Terminal:
         if os.isatty(self.infd):
             self._saved = termios.tcgetattr(self.infd)
             tty.setraw(self.infd)
-        self.out.write("\x1b[?7l\x1b[?25l")  # no auto-wrap, no cursor
+        # The alternate screen (xterm's; pyte and the Linux console keep the one screen): leaving it
+        # gives a terminal back as it was, with no line written after the last screen. A newline
+        # there would scroll the screen the console records up one row (the 24-row restart dialog).
+        self.out.write("\x1b[?1049h\x1b[?7l\x1b[?25l")  # no auto-wrap, no cursor
         self.out.flush()
         self._shown = None
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.out.write("\x1b[0m\x1b[?7h\x1b[?25h\r\n")
+        self.out.write("\x1b[0m\x1b[?7h\x1b[?25h\x1b[?1049l")
         self.out.flush()
         if self._saved is not None:
             termios.tcsetattr(self.infd, termios.TCSADRAIN, self._saved)

@@ -13,7 +13,7 @@ from steps.console import Console
 from steps.post_steps import POST_BANNER, press_f9
 from steps.technician import Technician
 
-IPL_ROW = re.compile(r"IPL:(?P<n>\d)\s+(?P<name>.+?)\s*\|")
+IPL_ROW = re.compile(r"IPL:(?P<n>\d)\s+(?P<name>.+?)\s*║")  # up to the list's double-line frame
 IPL_FOOTER = "<Enter> to Select IPL Device"
 MAIN_FOOTER = "<Enter> to View/Modify Selection"
 EXIT_PROMPT = "Press <F10> to confirm exit utility."

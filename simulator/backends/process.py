@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from simulator.backends.base import BootBackend, BootConsole, BootOutcome, BootRequest
 from simulator.backends.relay import relay
-from simulator.bootchain import READY, BootFailure, boot_chain
+from simulator.bootchain import READY, SYSLINUX_BANNER, BootFailure, boot_chain
 from simulator.machine import ConsoleClosed
 from simulator.recovery_env import recovery_environment, write_limits
 from textconsole.screen import Attr
@@ -36,6 +36,7 @@ class ProcessBackend(BootBackend):
 
     # ---- the DriveKey: Interaction Recovery Environment ------------------------------------------
     def _recovery_environment(self, request: BootRequest, console: BootConsole) -> BootOutcome:
+        console.line(SYSLINUX_BANNER)  # the DriveKey's SYSLINUX, as the libvirt guest prints it
         machine = request.machine
         with machine.read() as server:
             env = {**os.environ, **recovery_environment(server, machine.lab.root)}

@@ -20,7 +20,7 @@ from simulator.firmware.console import Console
 from simulator.firmware.views import Action, Exit, Pop, Push, View, run_views
 from simulator.machine import Machine
 from simulator.nvram import ipl_names, move_device
-from textconsole.screen import COLS, ROWS, Attr, Screen
+from textconsole.screen import COLS, DOUBLE, ROWS, Attr, Screen
 
 TITLE = "ROM-Based Setup Utility, Version 3.00"
 COPYRIGHT = "Copyright 1982, 2009 Hewlett-Packard Development Company, L.P."
@@ -28,6 +28,10 @@ COPYRIGHT = "Copyright 1982, 2009 Hewlett-Packard Development Company, L.P."
 BASE = Attr("white", "blue")
 BRIGHT = Attr("white", "blue", bold=True)
 FRAME = Attr("cyan", "blue", bold=True)
+# RBSU draws its windows with double lines of code page 437 [I]: no G7 screenshot in the sources shows
+# them (the seed's Figure 5 is OCR text, its frame lost); the Recovery Environment's dialogs, a Linux text
+# UI, draw single lines.
+LINES = DOUBLE
 HIGHLIGHT = BASE.reverse()
 
 IPL_ITEM = "Standard Boot Order (IPL)"
@@ -136,7 +140,7 @@ class MessageBox(View):
         width = max(len(self.title) + 8, *(len(line) + 6 for line in self.lines))
         height = len(self.lines) + 4
         top, left = (ROWS - height) // 2, (COLS - width) // 2
-        screen.box(top, left, height, width, FRAME, self.title)
+        screen.box(top, left, height, width, FRAME, self.title, lines=LINES)
         for i, line in enumerate(self.lines):
             screen.put(top + 2 + i, left + 3, line, BASE)
         return screen
@@ -169,7 +173,7 @@ class PositionPopup(View):
         screen = self.base()
         screen.name = "rbsu-ipl-position"
         top = _IPL_TOP + self.count + 2
-        screen.box(top, _POPUP_LEFT, self.count + 2, _POPUP_WIDTH, FRAME)
+        screen.box(top, _POPUP_LEFT, self.count + 2, _POPUP_WIDTH, FRAME, lines=LINES)
         for i in range(self.count):
             _item(screen, top + 1 + i, _POPUP_LEFT, _POPUP_WIDTH, f" IPL:{i + 1}", i == self.index)
         return screen
@@ -197,7 +201,7 @@ class IplMenu(View):
         screen = _frame("rbsu-standard-boot-order", IPL_FOOTER)
         order = self.session.order
         width = COLS - 2 * _IPL_LEFT
-        screen.box(_IPL_TOP, _IPL_LEFT, len(order) + 2, width, FRAME)
+        screen.box(_IPL_TOP, _IPL_LEFT, len(order) + 2, width, FRAME, lines=LINES)
         for i, device in enumerate(order):
             text = f"IPL:{i + 1}  {self.names[device]}"
             _item(screen, _IPL_TOP + 1 + i, _IPL_LEFT, width, text, i == self.index)
@@ -230,11 +234,11 @@ class MainMenu(View):
 
     def render(self) -> Screen:
         screen = _frame("rbsu-main", MAIN_FOOTER)
-        screen.box(_MENU_TOP, _MENU_LEFT, len(MENU_ITEMS) + 2, _MENU_WIDTH, FRAME)
+        screen.box(_MENU_TOP, _MENU_LEFT, len(MENU_ITEMS) + 2, _MENU_WIDTH, FRAME, lines=LINES)
         for i, item in enumerate(MENU_ITEMS):
             _item(screen, _MENU_TOP + 1 + i, _MENU_LEFT, _MENU_WIDTH, item, i == self.index)
         panel = identity_lines(self.session.hardware)
-        screen.box(_MENU_TOP, _PANEL_LEFT, len(panel) + 2, COLS - _PANEL_LEFT, FRAME)
+        screen.box(_MENU_TOP, _PANEL_LEFT, len(panel) + 2, COLS - _PANEL_LEFT, FRAME, lines=LINES)
         for i, line in enumerate(panel):
             screen.put(_MENU_TOP + 1 + i, _PANEL_LEFT + 2, line, BASE)
         return screen

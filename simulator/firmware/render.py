@@ -1,9 +1,12 @@
 """Screens as PNG images, as a VGA text mode shows them: 80x25 cells of 9x16 pixels (720x400).
 
 Documentation writers put these beside the vendor document's figures. Colours are the VGA palette:
-a bold attribute gives the bright foreground, as the VGA's intensity bit does. The glyphs come from
-DejaVu Sans Mono (Debian package fonts-dejavu-core) when it is installed, else from Pillow's built-in
-font: a missing font changes the look, never the outcome.
+a bold attribute gives the bright foreground, as the VGA's intensity bit does. The glyphs are the VGA
+ROM's 8x16 font (a PSF file of Debian's console-setup-linux, :mod:`simulator.firmware.vgafont`) drawn in
+9-pixel cells as the hardware does: the 9th column repeats the 8th for the line-drawing characters
+0xC0-0xDF of code page 437, so that frames join, and is blank for every other character. Without that
+file the glyphs come from a TrueType face (:mod:`simulator.firmware.render_truetype`): a missing font
+changes the look, never the outcome.
 """
 
 from __future__ import annotations
@@ -11,20 +14,23 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
+from simulator.firmware.render_truetype import Font, draw_truetype, load_font
+from simulator.firmware.vgafont import FontError, PsfFont, read_psf
 from textconsole.screen import COLS, ROWS, Attr, Screen
 
 CELL_W, CELL_H = 9, 16
 WIDTH, HEIGHT = COLS * CELL_W, ROWS * CELL_H
-FONT_SIZE = 14  # DejaVu Sans Mono at 14 px: 8.4 px advance, glyphs 14 px high, fits a 9x16 cell
-FONT_PATHS = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSansMono.ttf",
-)
+# console-setup's VGA fonts are one glyph design (u_vga16); of its sets only the "Full" ones hold code
+# page 437's double and mixed lines and its shaded blocks (Uni1/Uni2 show ═ as ─, ╔ as ┌, have no ▓);
+# FullGreek also holds all of Latin-1 but å ì Å ò (shown as the replacement glyph) and the arrows.
+VGA_FONT_PATHS = ("/usr/share/consolefonts/FullGreek-VGA16.psf.gz",)
+LINE_DRAWING = range(0xC0, 0xE0)  # code page 437 bytes whose 9th pixel column repeats the 8th
+_MAX_PAINTED = 8192  # painted cells kept (a screen has a few hundred; each is 16 rows of 9 bytes)
 
 RGB = tuple[int, int, int]
-# The 16 VGA text colours: normal (SGR 30-37 / 40-47), then bright (intensity bit).
+# The 16 VGA text colours, in the VGA's order (the index is the attribute's colour number).
 VGA: dict[str, RGB] = {
     "black": (0, 0, 0),
     "blue": (0, 0, 170),
@@ -45,8 +51,10 @@ VGA_BRIGHT: dict[str, RGB] = {
     "yellow": (255, 255, 85),
     "white": (255, 255, 255),
 }
+_NUMBER = {name: i for i, name in enumerate(VGA)}
+_PALETTE = [value for rgb in (*VGA.values(), *VGA_BRIGHT.values()) for value in rgb]
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+__all__ = ["CELL_H", "CELL_W", "VGA", "VGA_BRIGHT", "Font", "draw_screen", "load_font", "render_png"]
 
 
 def foreground(attr: Attr) -> RGB:
@@ -58,61 +66,91 @@ def background(attr: Attr) -> RGB:
 
 
 @cache
-def load_font(paths: tuple[str, ...] = FONT_PATHS) -> Font:
-    """The first monospace font found, else Pillow's built-in one (scalable when FreeType is there)."""
+def load_vga_font(paths: tuple[str, ...] = VGA_FONT_PATHS) -> PsfFont | None:
+    """The first VGA 8x16 PSF font found and readable, else None (the TrueType fallback is used)."""
     for path in paths:
-        if Path(path).is_file():
-            try:
-                return ImageFont.truetype(path, FONT_SIZE)
-            except OSError:
-                continue
-    try:
-        return ImageFont.load_default(size=FONT_SIZE)
-    except (TypeError, OSError, ImportError):  # Pillow < 10.1, or built without FreeType
-        return ImageFont.load_default()
+        try:
+            font = read_psf(Path(path))
+        except FontError:
+            continue
+        if (font.width, font.height) == (8, CELL_H):
+            return font
+    return None
 
 
-def _offsets(font: Font) -> tuple[int, int]:
-    """Where to draw a glyph inside its cell so that it sits centred."""
-    try:
-        left, top, right, bottom = font.getbbox("Hgy|")
-        advance = font.getlength("M")
-    except (AttributeError, TypeError, ValueError, OSError):
-        return 0, 0
-    return max(0, round((CELL_W - advance) / 2)), (CELL_H - (int(bottom) - int(top))) // 2 - int(top)
+def font_in_use() -> str:
+    """What draws the glyphs on this machine: the PSF file's path, else ``truetype``."""
+    return VGA_FONT_PATHS[0] if load_vga_font() is not None else "truetype"
 
 
 def draw_screen(screen: Screen, font: Font | None = None) -> Image.Image:
-    """The screen as an RGB image of WIDTH x HEIGHT pixels."""
-    font = font or load_font()
-    image = Image.new("RGB", (WIDTH, HEIGHT), background(screen.base))
-    draw = ImageDraw.Draw(image)
-    x_off, y_off = _offsets(font)
-    for r in range(ROWS):
-        y = r * CELL_H
-        c = 0
-        while c < COLS:  # backgrounds in runs of one colour
-            bg = background(screen.attrs[r][c])
-            end = c + 1
-            while end < COLS and background(screen.attrs[r][end]) == bg:
-                end += 1
-            draw.rectangle((c * CELL_W, y, end * CELL_W - 1, y + CELL_H - 1), fill=bg)
-            c = end
-        for c, ch in enumerate(screen.chars[r]):
-            if not ch.isspace():
-                _glyph(draw, (c * CELL_W + x_off, y + y_off), ch, foreground(screen.attrs[r][c]), font)
-    return image
-
-
-def _glyph(draw: ImageDraw.ImageDraw, xy: tuple[int, int], ch: str, fill: RGB, font: Font) -> None:
-    try:
-        draw.text(xy, ch, fill=fill, font=font)
-    except (UnicodeEncodeError, ValueError, OSError):  # a bitmap font without this character
-        draw.text(xy, "?", fill=fill, font=font)
+    """The screen as an RGB image of WIDTH x HEIGHT pixels (``font``: draw with this TrueType face)."""
+    vga = load_vga_font() if font is None else None
+    if vga is not None:
+        return _cells(vga).draw(screen).convert("RGB")
+    return draw_truetype(screen, font or load_font(), (CELL_W, CELL_H), foreground, background)
 
 
 def render_png(screen: Screen, path: Path) -> None:
     """Write ``screen`` as a 720x400 PNG (VGA text mode: 9x16 cells, the screen's colours)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    draw_screen(screen).save(path, format="PNG")
+    vga = load_vga_font()
+    image = _cells(vga).draw(screen) if vga is not None else draw_screen(screen)
+    image.save(path, format="PNG")
+
+
+class _VgaCells:
+    """Each (character, foreground, background) painted once as 16 rows of 9 palette indices; a screen
+    is then those rows joined, 400 byte strings of 720 pixels (a full screen in about a millisecond)."""
+
+    def __init__(self, font: PsfFont) -> None:
+        self.font = font
+        self._painted: dict[tuple[str, int, int], tuple[bytes, ...]] = {}
+        self._colours: dict[Attr, tuple[int, int]] = {}
+
+    def draw(self, screen: Screen) -> Image.Image:
+        lines: list[bytes] = []
+        for r in range(ROWS):
+            row = [self._cell(ch, attr) for ch, attr in zip(screen.chars[r], screen.attrs[r], strict=True)]
+            lines.extend(b"".join(pixels) for pixels in zip(*row, strict=True))
+        image = Image.frombytes("P", (WIDTH, HEIGHT), b"".join(lines))
+        image.putpalette(_PALETTE)
+        return image
+
+    def _cell(self, ch: str, attr: Attr) -> tuple[bytes, ...]:
+        colours = self._colours.get(attr)
+        if colours is None:
+            colours = self._colours[attr] = (_NUMBER[attr.fg] + (8 if attr.bold else 0), _NUMBER[attr.bg])
+        key = (ch, *colours)
+        painted = self._painted.get(key)
+        if painted is None:
+            if len(self._painted) >= _MAX_PAINTED:  # text from a disk may hold any characters: stay bounded
+                self._painted.clear()
+            fg, bg = colours
+            painted = self._painted[key] = tuple(
+                bytes(fg if mask & (0x100 >> x) else bg for x in range(CELL_W)) for mask in self.masks(ch)
+            )
+        return painted
+
+    def masks(self, ch: str) -> list[int]:
+        """The cell's 16 rows as 9-bit masks (the leftmost pixel the highest bit)."""
+        font = self.font
+        index = font.glyph_index(ch)
+        if index is None:  # not in the font: the replacement glyph, as the Linux console shows it
+            index = font.glyph_index("\ufffd") or font.glyph_index("?") or 0
+        ninth = _cp437(ch) in LINE_DRAWING
+        return [(row << 1) | (row & 1 if ninth else 0) for row in font.glyphs[index]]
+
+
+def _cp437(ch: str) -> int | None:
+    try:
+        encoded = ch.encode("cp437")
+    except UnicodeEncodeError:
+        return None
+    return encoded[0] if len(encoded) == 1 else None
+
+
+@cache
+def _cells(font: PsfFont) -> _VgaCells:
+    return _VgaCells(font)

@@ -41,7 +41,7 @@ def test_standard_boot_order_is_figure_5(cic: Machine) -> None:
     screen = run.console.last_screen
     assert screen is not None and screen.name == "rbsu-standard-boot-order"
     check_golden("rbsu-standard-boot-order.txt", screen.text())
-    lines = [line.strip("| ") for line in screen.text().splitlines()]
+    lines = [line.strip("║ ") for line in screen.text().splitlines()]  # inside its double-line frame
     # Seed Figure 5, OCR repaired ("3.88" = 3.00, "2889" = 2009, "PCle" = PCIe, "{ts4>" = <↑↓>).
     for expected in (
         "ROM-Based Setup Utility, Version 3.00",
@@ -133,7 +133,7 @@ def test_help_and_every_section_open_and_close(cic: Machine, tmp_path: Path) -> 
     assert "===== screen: rbsu-ipl-help =====" in text
     for item in MENU_ITEMS:
         if item != "Standard Boot Order (IPL)":
-            assert f"- {item} -" in text  # its box's title
+            assert f"═ {item} ═" in text  # its box's title
     assert text.count("<ESC> to return") >= len(MENU_ITEMS)
 
 

@@ -1,4 +1,5 @@
-"""PNG screens: VGA text-mode geometry and palette, text where text is, and no failure without a font."""
+"""PNG screens: VGA text-mode geometry and palette, the VGA font's glyphs in 9x16 cells, and no failure
+without a font."""
 
 from __future__ import annotations
 
@@ -8,8 +9,20 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFont
 
+from simulator.firmware import render
 from simulator.firmware.console import Console
-from simulator.firmware.render import CELL_H, CELL_W, VGA, VGA_BRIGHT, draw_screen, load_font, render_png
+from simulator.firmware.render import (
+    CELL_H,
+    CELL_W,
+    VGA,
+    VGA_BRIGHT,
+    VGA_FONT_PATHS,
+    draw_screen,
+    font_in_use,
+    load_font,
+    load_vga_font,
+    render_png,
+)
 from textconsole.screen import Attr, Screen
 
 BLUE = Attr("white", "blue")
@@ -81,3 +94,57 @@ def test_console_saves_a_png_beside_each_screen(tmp_path: Path) -> None:
     with Image.open(tmp_path / "screens" / "001-orca.png") as image:
         assert image.size == (720, 400)
     assert (tmp_path / "screens" / "001-orca.txt").read_text().lstrip().startswith("Option ROM")
+
+
+def cell_pixels(image: Image.Image, row: int, col: int, on: tuple[int, int, int]) -> list[list[bool]]:
+    x, y = col * CELL_W, row * CELL_H
+    return [[image.getpixel((x + dx, y + dy)) == on for dx in range(CELL_W)] for dy in range(CELL_H)]
+
+
+def test_this_machine_draws_with_the_vga_font() -> None:
+    """scripts/bootstrap.sh installs console-setup-linux: the PSF font, not the TrueType fallback."""
+    assert font_in_use() == VGA_FONT_PATHS[0]
+
+
+def test_a_vga_glyph_is_the_fonts_bitmap_in_a_9x16_cell() -> None:
+    font = load_vga_font()
+    assert font is not None
+    screen = Screen("glyphs")
+    screen.put(0, 0, "A─│┌┐═")
+    image = draw_screen(screen)
+    assert image.size == (720, 400) and image.mode == "RGB"
+    white = VGA["white"]
+    for col, ch in enumerate("A─│┌┐═"):
+        glyph = font.pixels(font.glyph_index(ch) or 0)
+        drawn = cell_pixels(image, 0, col, white)
+        assert [row[:8] for row in drawn] == glyph, ch
+        # The 9th column repeats the 8th for code page 437's 0xC0-0xDF (─ C4, ┌ DA, ═ CD), as the VGA
+        # does so that lines join; it is blank for every other character (A, │ B3, ┐ BF).
+        ninth = [row[8] for row in drawn]
+        if ch in "─┌═":
+            assert ninth == [row[7] for row in glyph] and any(ninth), ch
+        else:
+            assert not any(ninth), ch
+    # A frame's horizontal line is unbroken across its cells.
+    screen.box(2, 0, 3, 10)
+    image = draw_screen(screen)
+    row = next(dy for dy in range(CELL_H) if image.getpixel((CELL_W + 4, 2 * CELL_H + dy)) == white)
+    assert all(image.getpixel((x, 2 * CELL_H + row)) == white for x in range(4, 9 * CELL_W))
+
+
+def test_png_of_the_vga_font_is_a_palette_image_of_the_same_pixels(tmp_path: Path) -> None:
+    screen = orca_like()
+    render_png(screen, tmp_path / "s.png")
+    with Image.open(tmp_path / "s.png") as image:
+        assert image.size == (720, 400)
+        assert image.convert("RGB").tobytes() == draw_screen(screen).tobytes()
+
+
+def test_truetype_when_the_vga_font_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert render.load_vga_font(("/nonexistent/Font-VGA16.psf.gz",)) is None
+    monkeypatch.setattr(render, "load_vga_font", lambda: None)
+    assert render.font_in_use() == "truetype"
+    render_png(orca_like(), tmp_path / "s.png")
+    with Image.open(tmp_path / "s.png") as image:
+        assert image.size == (720, 400)
+        assert VGA["white"] in cell(image.convert("RGB"), 7, 23)

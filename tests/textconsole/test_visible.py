@@ -90,7 +90,7 @@ def test_box_drawing_and_arrows_render_as_before() -> None:
     screen = Screen("frame")
     screen.box(0, 0, 3, 10, title="T")
     screen.put(1, 1, "<↑↓> ┌─┐")
-    assert screen.text().splitlines()[:3] == ["+- T ----+", "|<↑↓> ┌─┐|", "+--------+"]
+    assert screen.text().splitlines()[:3] == ["┌─ T ────┐", "│<↑↓> ┌─┐│", "└────────┘"]
 
 
 def test_argument_errors_quote_the_argument_visibly(capsys: pytest.CaptureFixture[str]) -> None:
