@@ -21,6 +21,7 @@ from typing import TypeVar, cast
 import pexpect
 import pyte
 
+from simulator.book.record import Recording
 from simulator.firmware.driver import ConsoleDriver, ScreenNotFound
 from steps.bytecode import child_environment
 
@@ -51,8 +52,13 @@ class Console(ConsoleDriver):
         backend: str | None = None,
         screens: Path | None = None,
         fast_forward: bool = True,
+        recording: Recording | None = None,
+        visit: int = 1,
     ) -> None:
         self.vt = pyte.Screen(COLS, ROWS)
+        # The procedure book's record (--book): the keys pressed and every distinct screen drawn.
+        self.recording = recording
+        self.visit = visit
         self._stream = pyte.ByteStream(self.vt)
         # What the waits read of the terminal, kept until the console writes again: a wait polls every
         # 20 ms, and rendering pyte's 25 x 80 cells each time was a tenth of the suite's own CPU.
@@ -86,6 +92,8 @@ class Console(ConsoleDriver):
                 self._stream.feed(data)
                 self._drawn += len(data)
                 got = True
+                if self.recording is not None:
+                    self.recording.observe(self.vt, self.visit)
                 continue
             except pexpect.TIMEOUT:
                 pass  # nothing more right now
@@ -263,6 +271,22 @@ class Console(ConsoleDriver):
         self.wait_until(lambda: text not in self._shown(), f"{text!r} stayed on the screen", timeout)
 
     # ---- keys ----------------------------------------------------------------------------------
+    def press(self, *keys: str) -> None:
+        if self.recording is not None:
+            for key in keys:
+                self.recording.key(key)
+        super().press(*keys)
+
+    def type(self, text: str) -> None:
+        if self.recording is not None:
+            self.recording.typed(text)
+        super().type(text)
+
+    def power_button(self) -> None:
+        if self.recording is not None:
+            self.recording.power_button()
+        super().power_button()
+
     def press_in_window(self, key: str, then: Iterable[str], timeout: float | None = None) -> str:
         """Press ``key`` in the prompt window that has just opened, until one of ``then`` appears.
 
