@@ -129,4 +129,9 @@ class ShotReader:
         line = vt.buffer[r]
         cells = [line[c] for c in range(vt.columns)]
         text = "".join((cell.data or " ")[:1] for cell in cells)
-        return text, tuple(cell_attr(cell.fg, cell.bg, cell.bold, cell.reverse) for cell in cells)
+        attrs = [cell_attr(cell.fg, cell.bg, cell.bold, cell.reverse) for cell in cells]
+        if r == vt.lines - 1 and len(attrs) > 1 and text[-1] == " " and attrs[-1] == PLAIN:
+            # a full-screen UI never writes the last cell (the terminal would scroll): it stays as the
+            # clear left it, a black block in a coloured row; the technician's monitor shows no such gap
+            attrs[-1] = attrs[-2]
+        return text, tuple(attrs)
