@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,19 @@ from typing import Any
 import pytest
 
 from simulator.book.record import Recording
-from simulator.book.site import read_records, scenario_steps, screen_entry, write_page, write_record
-from simulator.book.store import FOLDER as SCREENS
+from simulator.book.site import (
+    SCENARIOS,
+    prepare_folder,
+    read_records,
+    scenario_steps,
+    screen_entry,
+    write_page,
+    write_record,
+)
 from simulator.book.store import ScreenStore
 from steps.figures import FIGURES, golden_rows
 
 RECORDING = pytest.StashKey[Recording]()
-SCENARIOS = "scenarios"
 FIGURE_STEP = re.compile(r"the screen is (?P<figure>.+)$")
 
 
@@ -62,7 +67,10 @@ class BookPlugin:
         self.started = time.time()
         self.figures = {label: (golden, golden_rows(golden)) for label, golden in FIGURES.items()}
         if self.controller:
-            prepare(folder)
+            try:
+                prepare_folder(folder)
+            except ValueError as exc:
+                raise pytest.UsageError(f"--book {folder}: {exc}") from None
 
     # ---- one scenario, in the process that runs it ---------------------------------------------------
     @pytest.hookimpl(tryfirst=True)  # before the fixtures: the technician fixture takes the recording
@@ -169,17 +177,3 @@ def _skip_reason(report: pytest.TestReport) -> str:
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return f"Skipped: {longrepr[2]}"
     return str(longrepr)
-
-
-def prepare(folder: Path) -> None:
-    """An empty folder for the book: an earlier book there goes; a folder holding anything else is refused."""
-    if folder.exists() and any(folder.iterdir()):
-        if not (folder / "index.html").exists() and not (folder / SCENARIOS).is_dir():
-            raise pytest.UsageError(
-                f"--book {folder}: the folder holds files but no book; give an empty or new one"
-            )
-        for part in (SCENARIOS, SCREENS):
-            shutil.rmtree(folder / part, ignore_errors=True)
-        for page in folder.glob("*.html"):
-            page.unlink()
-    folder.mkdir(parents=True, exist_ok=True)

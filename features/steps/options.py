@@ -88,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """A ``-k`` of plain words (the READMEs' ``-k "SQL Server"``) is one phrase, not a syntax error;
     ``--book DIR`` registers the procedure book's plugin (``steps/book.py``)."""
     book = config.getoption("--book", default=None)
-    if book is not None:
+    if book is not None and not config.option.collectonly:
         from steps.book import BookPlugin  # start-up: Jinja2 and the renderer load only for a book
 
         config.pluginmanager.register(BookPlugin(config, book.resolve()), "g7-procedure-book")

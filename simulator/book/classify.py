@@ -40,6 +40,9 @@ RULES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("g7sim: console of",), "power-on"),
     (("ProLiant",), "post"),
     (("Smart Array",), "post"),
+    (("Processor(s) detected",), "post"),
+    (("Press any key to view Option ROM messages",), "post"),
+    (("Default Boot Override Options",), "post"),  # POST's F11 prompt
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,10 +21,12 @@ import jinja2
 
 from simulator.book.record import Recording
 from simulator.book.shots import Shot, shot_of_text
+from simulator.book.store import FOLDER as SCREENS
 from simulator.book.store import ScreenStore
 
 ROWS = 25
 STYLE = "book.css"
+SCENARIOS = "scenarios"
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("simulator.book", "templates"),
     autoescape=True,  # screen text, step text and failures are data: never markup
@@ -116,3 +119,16 @@ def write_record(path: Path, record: Mapping[str, Any]) -> None:
 
 def read_records(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+
+
+def prepare_folder(folder: Path) -> None:
+    """An empty folder for a book: an earlier book there goes; a folder holding anything else is refused
+    (ValueError), so that ``--book .`` never empties a folder that was not a book."""
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / STYLE).exists() and not (folder / SCENARIOS).is_dir():
+            raise ValueError(f"{folder} holds files but no book: give an empty or a new folder")
+        for part in (SCENARIOS, SCREENS):
+            shutil.rmtree(folder / part, ignore_errors=True)
+        for old in [*folder.glob("*.html"), folder / STYLE]:
+            old.unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
