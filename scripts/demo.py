@@ -24,8 +24,14 @@ from simulator.book.store import ScreenStore
 from simulator.lab import Lab
 
 NAME = "demo-cic"
+# The pauses that let a watcher read each screen; tests/book sets 0 (G7LAB_: read by the tests and scripts)
+PAUSE = float(os.environ.get("G7LAB_DEMO_PAUSE", "1"))
 TITLE = "The demo's visit: restore factory defaults, capture the system state, restore the capture"
 RECORDING = Recording()
+
+
+def pause(seconds: float) -> None:
+    time.sleep(seconds * PAUSE)
 
 
 def step(text: str) -> None:
@@ -65,27 +71,27 @@ def visit(lab: Lab, keys: list[str], done: str, prompt: float, backend: str, num
             c.expect('Press "F11" key for Default Boot Override Options')
             c.press("F11")
             c.expect("3) One Time Boot to USB DriveKey")
-            time.sleep(1)
+            pause(1)
         with booked("And", "select 3) One Time Boot to USB DriveKey: the Recovery Environment boots"):
             c.press("3")
             c.expect("Welcome to the Interaction Recovery Environment")
             c.expect("Shutdown")
-            time.sleep(1.5)
+            pause(1.5)
         with booked("And", "choose the image and its button, then Confirm"):
             c.press(*keys)
             c.expect("Enter: Confirm")
-            time.sleep(1)
+            pause(1)
             c.press("ENTER")
             c.expect(done)
-            time.sleep(1.5)
+            pause(1.5)
         with booked("Then", f'"{done}" appears; Restart, and Yes'):
             c.press("ENTER")
             c.expect("Are you sure you want to restart the machine?")
-            time.sleep(1)
+            pause(1)
             c.press("ENTER")
         with booked("And", "the system boots from its hard drive; the technician powers it off"):
             c.expect("System ready.")
-            time.sleep(1.5)
+            pause(1.5)
             c.type("poweroff\r")
             c.expect("powered off")
 

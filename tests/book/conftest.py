@@ -74,7 +74,8 @@ def book_run(tmp_path_factory: pytest.TempPathFactory) -> BookRun:
     # G7LAB_TEST_OUTPUT keeps the book and the browser's screenshots (a CI artifact)
     keep = os.environ.get("G7LAB_TEST_OUTPUT")
     if keep:
-        folder = Path(keep).resolve() / "procedure-book"
+        # one folder per pytest-xdist worker: each builds its own (the fixture is per process)
+        folder = Path(keep).resolve() / "procedure-book" / os.environ.get("PYTEST_XDIST_WORKER", "main")
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     else:
