@@ -9,7 +9,8 @@ The options (registered by ``steps/options.py``, a plugin the root conftest load
   the scenario is not going to answer ends at once (the console driver fast-forwards it: same screens,
   same keys, less waiting); ``--real-time-windows`` waits each one out. ``--screen-timeout S``
   the longest wait for one screen (default 60 s, 300 s with libvirt); ``--screens DIR`` keeps every
-  screen of every scenario as text and PNG (for documentation).
+  screen of every scenario as text and PNG (for documentation); ``--book DIR`` writes the run's
+  procedure book (``steps/book.py``: the technician's consoles record keys and screens for it).
 
 What this file adds:
 

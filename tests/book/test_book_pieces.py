@@ -158,3 +158,39 @@ def test_screen_text_is_shown_as_text_never_as_markup(tmp_path: Path) -> None:
     assert "<script>" not in page and "<b>bold" not in page and "<i>escaped" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
     assert 'href="../book.css"' in page and (tmp_path / "book.css").is_file()
+
+
+def test_a_figure_beside_its_screen_marks_the_rows_that_differ(tmp_path: Path) -> None:
+    golden = (SCREENS / "orca-main-menu.txt").read_text(encoding="utf-8").splitlines()
+    shown = list(golden)
+    shown[6] = "  View Logical Drives"  # the caption's plural, not the menu's
+    vt, stream = terminal()
+    stream.feed("\r\n".join(shown).encode())
+    recording = Recording()
+    recording.begin("Then", "the screen is Figure 1", figure="Figure 1")
+    recording.observe(vt)
+    recording.end("failed", "the screen is not Figure 1")
+    (step,) = scenario_steps(recording, ScreenStore(tmp_path), {"Figure 1": ("orca-main-menu.txt", golden)})
+    figure = step["figure"]
+    assert figure["differ"] == [6] and figure["image"].startswith("screens/golden-orca-main-menu-")
+    assert (tmp_path / figure["image"]).is_file()
+    scenario = {
+        "title": "t",
+        "feature_name": "",
+        "file": "",
+        "line": 0,
+        "server": "",
+        "server_name": "",
+        "example": "",
+        "duration": None,
+        "seeds": [],
+        "outcome": "failed",
+        "failure": {"headline": "Step failed: Then the screen is Figure 1", "text": "differs"},
+        "last_screen": step["screens"][-1],
+        "steps": [step],
+    }
+    page = write_page(tmp_path, "scenarios/x.html", "scenario.html.j2", scenario=scenario).read_text()
+    assert page.count("<mark>  View Logical Drives</mark>") == 1  # the screen's row
+    assert page.count("<mark>  View Logical Drive</mark>") == 1  # the golden's row
+    assert "1 row differs, marked" in page
+    assert page.index('id="failure"') < page.index('class="steps"')
