@@ -123,7 +123,7 @@ class BookPlugin:
         if report.outcome != "passed":
             text = report.longreprtext if report.failed else _skip_reason(report)
             headline, _, rest = text.partition("\n")
-            failure = {"headline": headline, "text": rest.strip() or headline}
+            failure = {"headline": headline, "text": rest.strip()}
         record = {
             "id": ident,
             "page": f"{SCENARIOS}/{ident}.html",
@@ -174,6 +174,6 @@ class BookPlugin:
 
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return f"Skipped: {longrepr[2]}"
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # (file, line, "Skipped: why")
+        return str(longrepr[2])
     return str(longrepr)
