@@ -9,7 +9,8 @@ The options (registered by ``steps/options.py``, a plugin the root conftest load
   the scenario is not going to answer ends at once (the console driver fast-forwards it: same screens,
   same keys, less waiting); ``--real-time-windows`` waits each one out. ``--screen-timeout S``
   the longest wait for one screen (default 60 s, 300 s with libvirt); ``--screens DIR`` keeps every
-  screen of every scenario as text and PNG (for documentation).
+  screen of every scenario as text and PNG (for documentation); ``--book DIR`` writes the run's
+  procedure book (``steps/book.py``: the technician's consoles record keys and screens for it).
 
 What this file adds:
 
@@ -30,6 +31,7 @@ from typing import Any
 
 import pytest
 from steps import selection
+from steps.book import RECORDING
 from steps.failures import FAILED_STEP, failed_step, failed_step_report, skip_after_failure
 from steps.figure_steps import *  # noqa: F403 - step definitions are fixtures: they must live in this namespace
 from steps.lab import Bench, CatalogEntry
@@ -130,7 +132,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # ---- one technician (and one lab) per scenario -----------------------------------------------------------
 @pytest.fixture
 def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Technician, None, None]:
-    tech = Technician(Bench(tmp_path / "lab"), tmp_path, settings(request.config, request.node.name))
+    recording = request.node.stash.get(RECORDING, None)  # --book: the plugin's record of this scenario
+    tech = Technician(
+        Bench(tmp_path / "lab"), tmp_path, settings(request.config, request.node.name), recording=recording
+    )
     request.node.stash[TECHNICIAN] = tech
     yield tech
     tech.close()

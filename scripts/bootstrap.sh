@@ -9,12 +9,14 @@ VENV="${G7LAB_VENV:-$ROOT/.venv}"
 # Debian packages. QEMU + libvirt for the real-emulation tier, parted/libvirt headers for the
 # Python bindings, syslinux/mtools/dosfstools for the DriveKey, e2fsprogs/fdisk/parted for restored
 # filesystems and their read-back checks, partclone/zstd for the benchmarks' baselines,
-# console-setup-linux for the VGA text font of the PNG screens (fonts-dejavu-core when it is missing).
+# console-setup-linux for the VGA text font of the PNG screens (fonts-dejavu-core when it is missing),
+# chromium and its driver for the procedure book's browser test (tests/book: Selenium drives
+# /usr/bin/chromedriver, so nothing is downloaded at test time).
 DEB_PACKAGES=(
   qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev
   libparted-dev parted fdisk pkg-config gcc python3-dev python3-venv
   syslinux syslinux-common mtools dosfstools e2fsprogs partclone cpio zstd busybox-static
-  fonts-dejavu-core console-setup-linux mmdebstrap
+  fonts-dejavu-core console-setup-linux mmdebstrap chromium chromium-driver
 )
 
 missing_debs() {

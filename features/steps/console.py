@@ -21,6 +21,7 @@ from typing import TypeVar, cast
 import pexpect
 import pyte
 
+from simulator.book.record import Recording
 from simulator.firmware.driver import ConsoleDriver, ScreenNotFound
 from simulator.vt import FastScreen
 from steps.bytecode import child_environment
@@ -52,8 +53,13 @@ class Console(ConsoleDriver):
         backend: str | None = None,
         screens: Path | None = None,
         fast_forward: bool = True,
+        recording: Recording | None = None,
+        visit: int = 1,
     ) -> None:
         self.vt = FastScreen(COLS, ROWS)  # a pyte screen: most of this process's own CPU is its drawing
+        # The procedure book's record (--book): the keys pressed and every distinct screen drawn.
+        self.recording = recording
+        self.visit = visit
         self._stream = pyte.ByteStream(self.vt)
         # What the waits read of the terminal, kept until the console writes again: a wait polls every
         # 20 ms, and rendering pyte's 25 x 80 cells each time was a tenth of the suite's own CPU.
@@ -80,26 +86,30 @@ class Console(ConsoleDriver):
         while more follows within SETTLE seconds, so no step acts on a half-drawn screen.
         """
         until = time.monotonic() + MAX_SETTLE
-        got = False
-        while True:
-            try:
-                data = self.child.read_nonblocking(65536, timeout=0)
-                self._stream.feed(data)
-                self._drawn += len(data)
-                got = True
-                continue
-            except pexpect.TIMEOUT:
-                pass  # nothing more right now
-            except (pexpect.EOF, ValueError, OSError):
-                return  # the session is over (ValueError: its pty is closed)
-            if not got or time.monotonic() >= until or self._waiting_for_a_key():
-                return
-            got = False
-            try:
-                if not select.select([self.child.child_fd], [], [], SETTLE)[0]:
+        got = fed = False
+        try:
+            while True:
+                try:
+                    data = self.child.read_nonblocking(65536, timeout=0)
+                    self._stream.feed(data)
+                    self._drawn += len(data)
+                    got = fed = True
+                    continue
+                except pexpect.TIMEOUT:
+                    pass  # nothing more right now
+                except (pexpect.EOF, ValueError, OSError):
+                    return  # the session is over (ValueError: its pty is closed)
+                if not got or time.monotonic() >= until or self._waiting_for_a_key():
                     return
-            except (OSError, ValueError):
-                return
+                got = False
+                try:
+                    if not select.select([self.child.child_fd], [], [], SETTLE)[0]:
+                        return
+                except (OSError, ValueError):
+                    return
+        finally:
+            if fed and self.recording is not None:  # the book sees the screen drawn, not a piece of it
+                self.recording.observe(self.vt, self.visit)
 
     def _waiting_for_a_key(self) -> bool:
         """The firmware has drawn everything and waits for a key (fastforward.py's ``idle``), having
@@ -273,6 +283,22 @@ class Console(ConsoleDriver):
         self.wait_until(lambda: text not in self._shown(), f"{text!r} stayed on the screen", timeout)
 
     # ---- keys ----------------------------------------------------------------------------------
+    def press(self, *keys: str) -> None:
+        if self.recording is not None:
+            for key in keys:
+                self.recording.key(key)
+        super().press(*keys)
+
+    def type(self, text: str) -> None:
+        if self.recording is not None:
+            self.recording.typed(text)
+        super().type(text)
+
+    def power_button(self) -> None:
+        if self.recording is not None:
+            self.recording.power_button()
+        super().power_button()
+
     def press_in_window(self, key: str, then: Iterable[str], timeout: float | None = None) -> str:
         """Press ``key`` in the prompt window that has just opened, until one of ``then`` appears.
 

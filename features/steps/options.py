@@ -54,6 +54,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="keep every screen of every scenario as text + PNG: DIR/<test>/visit-N/NNN-name.*",
     )
     group.addoption(
+        "--book",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the procedure book of the run into DIR: a static HTML site, index.html (an earlier "
+        "book there is replaced; see features/README.md)",
+    )
+    group.addoption(
         "--screen-timeout",
         type=float,
         default=None,
@@ -77,7 +85,13 @@ def settings(config: pytest.Config, test_name: str) -> Settings:
 # ---- -k "SQL Server" (steps/selection.py) ---------------------------------------------------------------
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """A ``-k`` of plain words (the READMEs' ``-k "SQL Server"``) is one phrase, not a syntax error."""
+    """A ``-k`` of plain words (the READMEs' ``-k "SQL Server"``) is one phrase, not a syntax error;
+    ``--book DIR`` registers the procedure book's plugin (``steps/book.py``)."""
+    book = config.getoption("--book", default=None)
+    if book is not None and not config.option.collectonly:
+        from steps.book import BookPlugin  # start-up: Jinja2 and the renderer load only for a book
+
+        config.pluginmanager.register(BookPlugin(config, book.resolve()), "g7-procedure-book")
     words = phrase(config.option.keyword or "")
     if words is not None:
         config.stash[PHRASE] = words

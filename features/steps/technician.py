@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulator.book.record import Recording
 from steps.console import Console
 from steps.lab import NAME, Bench, CatalogEntry
 
@@ -30,6 +31,7 @@ class Technician:
     server: CatalogEntry | None = None
     visits: list[Console] = field(default_factory=list)
     notes: dict[str, object] = field(default_factory=dict)  # what a step remembers for a later one
+    recording: Recording | None = None  # the procedure book's record of every visit (--book)
 
     @property
     def name(self) -> str:
@@ -64,6 +66,8 @@ class Technician:
             timeout=self.settings.timeout,
             backend=self.settings.backend,
             fast_forward=self.settings.fast_forward,
+            recording=self.recording,
+            visit=len(self.visits) + 1,
         )
         self.visits.append(console)
         return console
