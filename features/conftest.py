@@ -43,6 +43,7 @@ from steps.recovery_steps import *  # noqa: F403
 from steps.server_steps import *  # noqa: F403
 from steps.summary import NO_SERVER, Summary
 from steps.technician import Technician
+from steps.trash import Trash
 
 HERE = Path(__file__).resolve().parent
 SEED_ITEMS = HERE / "seed_items.toml"
@@ -131,7 +132,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # ---- one technician (and one lab) per scenario -----------------------------------------------------------
 @pytest.fixture
-def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Technician, None, None]:
+def technician(
+    request: pytest.FixtureRequest, tmp_path: Path, lab_trash: Trash
+) -> Generator[Technician, None, None]:
     recording = request.node.stash.get(RECORDING, None)  # --book: the plugin's record of this scenario
     tech = Technician(
         Bench(tmp_path / "lab"), tmp_path, settings(request.config, request.node.name), recording=recording
@@ -144,6 +147,23 @@ def technician(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Tech
     release_lab(tmp_path / "lab")  # so that pytest can remove the folder (tmp_path_retention_policy)
     if tech.settings.backend == "libvirt":
         _no_domains_left(tmp_path / "lab")
+    if item_passed(request.node):
+        lab_trash.discard(tmp_path / "lab")  # deleted while the next scenario runs
+
+
+CALL_PASSED = pytest.StashKey[bool]()
+
+
+def item_passed(item: pytest.Item) -> bool:
+    return item.stash.get(CALL_PASSED, False)
+
+
+@pytest.fixture(scope="session")
+def lab_trash(tmp_path_factory: pytest.TempPathFactory) -> Generator[Trash, None, None]:
+    """Where passed scenarios' labs go to be deleted in the background (steps/trash.py)."""
+    trash = Trash(tmp_path_factory.mktemp("lab-trash"))
+    yield trash
+    trash.close()
 
 
 def _no_domains_left(lab: Path) -> None:
@@ -172,6 +192,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             item.add_report_section("call", "last screen", tech.last_screen())
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call":
+        item.stash[CALL_PASSED] = report.passed
     step = item.stash.get(FAILED_STEP, None)
     if report.when == "call" and report.failed and step is not None and call.excinfo is not None:
         report.longrepr = failed_step_report(step, call.excinfo, HERE.parent)

@@ -9,6 +9,7 @@ so that `g7sim --json` can report it as JSON too.
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -100,10 +101,17 @@ def _name(c: argparse.ArgumentParser) -> None:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """``argv`` as g7sim's arguments (:raises UsageError:)."""
-    args = build_parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     if args.command == "recover":
         _hoist_common(args)
     return args
+
+
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """The parser, built once per process: parsing leaves it as it was, and building it (a hundred
+    arguments, each through gettext) cost more than most commands run in the test suite's process."""
+    return build_parser()
 
 
 def _hoist_common(args: argparse.Namespace) -> None:
