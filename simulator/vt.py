@@ -25,6 +25,16 @@ class FastScreen(pyte.Screen):
         super().__init__(columns, lines)
         self._cells: dict[tuple[Any, str], Any] = {}  # (cursor attributes, character) -> cell
 
+    @property
+    def display(self) -> list[str]:
+        """The rows as text: each cell's character, as pyte's own gives them for ASCII rows; pyte's own
+        when a row holds anything else (a wide character's second cell is left out there)."""
+        cols = range(self.columns)
+        rows = ["".join([line[x].data for x in cols]) for line in (self.buffer[y] for y in range(self.lines))]
+        if all(row.isascii() for row in rows):
+            return rows
+        return list(pyte.Screen.display.fget(self))  # type: ignore[attr-defined]
+
     def draw(self, data: str) -> None:
         cursor = self.cursor
         x, cols = cursor.x, self.columns
