@@ -13,6 +13,8 @@ from typing import IO, Any
 from textconsole.keys import KeyDecoder
 from textconsole.screen import Screen
 
+BEGIN_UPDATE, END_UPDATE = "\x1b[?2026h", "\x1b[?2026l"  # synchronized output (DEC private mode 2026)
+
 
 class TerminalClosed(Exception):
     """End of input: nobody is at the console any more."""
@@ -49,8 +51,10 @@ class Terminal:
             termios.tcsetattr(self.infd, termios.TCSADRAIN, self._saved)
 
     def show(self, screen: Screen) -> None:
-        """Draw ``screen``: its changed rows when the terminal shows an earlier state of it."""
-        self.out.write(screen.ansi(self._shown))
+        """Draw ``screen``: its changed rows when the terminal shows an earlier state of it, as one
+        synchronized update (DEC private mode 2026: a terminal that knows it shows the screen whole, a
+        console relay knows where a screen ends; others ignore the mode)."""
+        self.out.write(BEGIN_UPDATE + screen.ansi(self._shown) + END_UPDATE)
         self.out.flush()
         self._shown = screen.copy()
 

@@ -16,7 +16,7 @@ import termios
 from typing import ClassVar
 
 from simulator.backends.base import BootBackend, BootConsole, BootOutcome, BootRequest
-from simulator.backends.relay import relay
+from simulator.backends.relay import LOCAL_QUIET, relay
 from simulator.bootchain import READY, SYSLINUX_BANNER, BootFailure, boot_chain
 from simulator.machine import ConsoleClosed
 from simulator.recovery_env import recovery_environment, write_limits
@@ -60,7 +60,7 @@ class ProcessBackend(BootBackend):
             )
         os.close(slave)
         try:
-            relay(console, master, lambda: proc.poll() is None, "recovery")
+            relay(console, master, lambda: proc.poll() is None, "recovery", LOCAL_QUIET)
             status = proc.wait(timeout=30)
         except ConsoleClosed:
             proc.terminate()

@@ -16,8 +16,16 @@ import pyte
 from simulator.backends.base import BootConsole
 from simulator.vt import FastScreen
 from textconsole.screen import COLS, ROWS, Attr, Screen
+from textconsole.terminal import BEGIN_UPDATE as BEGIN_TEXT
+from textconsole.terminal import END_UPDATE as END_TEXT
 
-QUIET = 0.08  # output pauses this long: the screen is "drawn" and gets recorded
+BEGIN_UPDATE, END_UPDATE = BEGIN_TEXT.encode(), END_TEXT.encode()
+
+# Output pauses this long: the screen is "drawn" and gets recorded. A local process's screen comes in
+# one write, read at once from its pty; a guest's serial line (115200 baud: 0.3 s for a colour screen)
+# may pause inside one while the emulated machine waits for its turn on the host.
+QUIET = 0.08
+LOCAL_QUIET = 0.01
 _COLOURS = {
     "default": None,
     "black": "black",
@@ -60,16 +68,25 @@ class ScreenTracker:
         self.vt.set_mode(pyte.modes.LNM)  # "\n" starts a new line, as a serial console shows it
         self.stream = pyte.ByteStream(self.vt)
         self.dirty = False
+        self.updating = False  # inside a synchronized update: the screen is not whole yet
+        self._tail = b""  # the end of the previous read: a marker may be split between two
 
     def feed(self, data: bytes) -> None:
         self.stream.feed(data)
         self.dirty = True
+        seen = self._tail + data
+        begin, end = seen.rfind(BEGIN_UPDATE), seen.rfind(END_UPDATE)
+        if begin >= 0 or end >= 0:
+            self.updating = begin > end
+        self._tail = seen[-(len(BEGIN_UPDATE) - 1) :]
         scrolled, self.vt.scrolled = self.vt.scrolled, []
         for line in scrolled:  # lines scrolled off the top: record them as text
             self.console.record_line("".join(line[x].data for x in range(COLS)).rstrip())
 
-    def settle(self) -> None:
-        if self.dirty:
+    def settle(self, final: bool = False) -> None:
+        """Record the screen if it changed, unless a synchronized update is still being drawn (a
+        program that marks its screens this way is in the middle of one: wait for its end)."""
+        if self.dirty and (final or not self.updating):
             self.dirty = False
             self.console.record_screen(self.snapshot())
 
@@ -95,13 +112,16 @@ class ScreenTracker:
         return screen
 
 
-def relay(console: BootConsole, child_fd: int, alive: Callable[[], bool], name: str) -> None:
-    """Relay until the child side closes (EOF) and ``alive()`` is false."""
+def relay(
+    console: BootConsole, child_fd: int, alive: Callable[[], bool], name: str, quiet: float = QUIET
+) -> None:
+    """Relay until the child side closes (EOF) and ``alive()`` is false; a pause of ``quiet`` seconds in
+    the output ends a screen (it is recorded)."""
     tracker = ScreenTracker(console, name)
     last_output = time.monotonic()
     with console.raw_input() as keys:
         while True:
-            ready, _, _ = select.select([child_fd, keys.fd], [], [], QUIET)
+            ready, _, _ = select.select([child_fd, keys.fd], [], [], quiet)
             if child_fd in ready:
                 try:
                     data = os.read(child_fd, 65536)
@@ -120,8 +140,8 @@ def relay(console: BootConsole, child_fd: int, alive: Callable[[], bool], name: 
                         os.write(child_fd, data)
                     except OSError:
                         break
-            if time.monotonic() - last_output >= QUIET:
+            if time.monotonic() - last_output >= quiet:
                 tracker.settle()
             if not ready and not alive():
                 break
-    tracker.settle()
+    tracker.settle(final=True)

@@ -212,6 +212,8 @@ class Console:
             # A transcript is read in a terminal too (cat, less -R, a CI log): nothing in it may act on one.
             self._transcript.write(visible_lines(text))
             self._transcript.flush()
+            if self._link is not None:
+                self._link.recorded()  # a driver waiting for this text wakes now, not at its next poll
 
     def clear(self) -> None:
         """Clear the text console (a new POST, or after a full-screen utility)."""

@@ -19,7 +19,10 @@ The protocol is one Unix stream socket, which the driver listens on and the cons
 - console -> driver ``idle DECODED``: the console waits for a key with nothing scheduled (no window, no
   timer: only a key can change the screen) and has decoded DECODED bytes of keys; ``busy`` when a key
   ends that wait. A driver that has sent exactly DECODED bytes and still waits for text knows it cannot
-  come, and fails at once instead of at its timeout.
+  come, and fails at once instead of at its timeout;
+- console -> driver ``recorded``: the transcript has new text. A relayed screen (the Recovery
+  Environment) reaches the transcript a moment after the terminal; a driver waiting for its text in the
+  transcript wakes on this instead of polling for it.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class ConsoleLink:
             raise OSError(exc.errno, f"cannot reach the fast-forward socket {path}: {exc.strerror}") from None
         self._on_skip = on_skip
         self._alive = True
+        self._sending = threading.Lock()
         threading.Thread(target=self._serve, name="console-fast-forward", daemon=True).start()
 
     def announce(self, window: int) -> None:
@@ -59,13 +63,18 @@ class ConsoleLink:
         """A key ended the idle wait."""
         self._send("busy\n")
 
+    def recorded(self) -> None:
+        """The transcript has new text."""
+        self._send("recorded\n")
+
     def _send(self, message: str) -> None:
         if not self._alive:
             return
-        try:
-            self._sock.sendall(message.encode())
-        except OSError:
-            self._alive = False
+        with self._sending:  # the console's threads (keys, relay) send too: messages never interleave
+            try:
+                self._sock.sendall(message.encode())
+            except OSError:
+                self._alive = False
 
     def _serve(self) -> None:
         pending = b""

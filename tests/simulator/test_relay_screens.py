@@ -84,3 +84,24 @@ def test_box_drawing_goes_through_the_relay_as_utf8() -> None:
     _, screen = recorded(program_output(shown))
     assert screen.row_text(12).startswith("  row 13┌────")
     assert screen.row_text(17).endswith("┘")
+
+
+def test_a_screen_still_being_drawn_is_not_recorded_until_its_update_ends() -> None:
+    """Terminal.show marks each screen as one synchronized update (DEC mode 2026): a relay that settles
+    in a pause inside one (a loaded machine, a slow serial line) waits for its end instead of recording
+    half a screen; a marker split between two reads still counts."""
+    data = program_output(dialog())
+    begin = data.index(b"\x1b[?2026h")
+    cut = begin + len(b"\x1b[?2026h") + 400  # inside the screen's rows
+    recorder = Recorder()
+    tracker = ScreenTracker(cast(BootConsole, cast(Any, recorder)), "recovery")
+    tracker.feed(data[:cut])
+    tracker.settle()
+    assert recorder.screens == []  # half a screen: nothing recorded
+    end = data.index(b"\x1b[?2026l")
+    tracker.feed(data[cut : end + 3])  # the end marker split: its first three bytes only
+    tracker.settle()
+    assert recorder.screens == []
+    tracker.feed(data[end + 3 :])
+    tracker.settle()
+    assert [s.text() for s in recorder.screens] == [dialog().text()]
