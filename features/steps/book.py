@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,8 +162,11 @@ class BookPlugin:
         context = index_context(records, self.config, self.started, time.time())
         write_page(self.folder, "index.html", "index.html.j2", **context)
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Generator[None, None, None]:
+        # the outermost wrapper: after the short test summary, which pytest writes last (in full, not
+        # cut to the terminal's width, under CI), so the book's line is the one before the final counts
+        yield
         if not self.controller:
             return
         pages = len(list((self.folder / SCENARIOS).glob("*.html")))
