@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import termios
@@ -54,9 +55,27 @@ class Terminal:
         """Draw ``screen``: its changed rows when the terminal shows an earlier state of it, as one
         synchronized update (DEC private mode 2026: a terminal that knows it shows the screen whole, a
         console relay knows where a screen ends; others ignore the mode)."""
-        self.out.write(BEGIN_UPDATE + screen.ansi(self._shown) + END_UPDATE)
-        self.out.flush()
+        self._write_all(BEGIN_UPDATE + screen.ansi(self._shown) + END_UPDATE)
         self._shown = screen.copy()
+
+    def _write_all(self, text: str) -> None:
+        """Every byte of ``text``, in order. A screen is written whole to the file descriptor: Python's
+        unbuffered stdout (``python -u``, PYTHONUNBUFFERED) hands one write(2) to the kernel and drops what
+        a short write left over without a word, and a screen lost its last rows that way on a busy
+        machine (the relay saw them missing, and a changed-rows repaint never drew them again)."""
+        self.out.flush()
+        try:
+            fd = self.out.fileno()
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):  # no descriptor (a test)
+            self.out.write(text)
+            self.out.flush()
+            return
+        data = memoryview(text.encode(getattr(self.out, "encoding", None) or "utf-8", errors="replace"))
+        while data:
+            try:
+                data = data[os.write(fd, data) :]
+            except (BlockingIOError, InterruptedError):
+                select.select([], [fd], [], 1.0)
 
     def repaint(self) -> None:
         """The next screen is drawn whole (something else may have written on the terminal)."""
