@@ -73,7 +73,9 @@ def g7sim(lab: Path | None, *args: str) -> subprocess.CompletedProcess[bytes]:
 
     out, err = io.BytesIO(), io.StringIO()
     text = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
-    with _child_output() as child, contextlib.redirect_stdout(text), contextlib.redirect_stderr(err):
+    # only `recover` starts a child process: the other commands' output is all in this process's streams
+    children = _child_output() if "recover" in args[:1] else contextlib.nullcontext(ChildOutput())
+    with children as child, contextlib.redirect_stdout(text), contextlib.redirect_stderr(err):
         try:
             status = cli.main(argv)
         except SystemExit as exc:  # argparse refusing the arguments

@@ -4,6 +4,7 @@ screen, pages that show screen text as text."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyte
 import pytest
@@ -139,21 +140,7 @@ def test_screen_text_is_shown_as_text_never_as_markup(tmp_path: Path) -> None:
     recording.observe(vt)
     recording.end("passed")
     steps = scenario_steps(recording, ScreenStore(tmp_path), {})
-    scenario = {
-        "title": "<i>escaped</i>",
-        "feature_name": "",
-        "file": "",
-        "line": 0,
-        "server": "",
-        "server_name": "",
-        "example": "",
-        "duration": None,
-        "seeds": [],
-        "outcome": "passed",
-        "failure": None,
-        "last_screen": None,
-        "steps": steps,
-    }
+    scenario = scenario_record(steps, title="<i>escaped</i>")
     page = write_page(tmp_path, "scenarios/x.html", "scenario.html.j2", scenario=scenario).read_text()
     assert "<script>" not in page and "<b>bold" not in page and "<i>escaped" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
@@ -174,8 +161,24 @@ def test_a_figure_beside_its_screen_marks_the_rows_that_differ(tmp_path: Path) -
     figure = step["figure"]
     assert figure["differ"] == [6] and figure["image"].startswith("screens/golden-orca-main-menu-")
     assert (tmp_path / figure["image"]).is_file()
-    scenario = {
-        "title": "t",
+    scenario = scenario_record(
+        [step],
+        title="t",
+        outcome="failed",
+        failure={"headline": "Step failed: Then the screen is Figure 1", "text": "differs"},
+        last_screen=step["screens"][-1],
+    )
+    page = write_page(tmp_path, "scenarios/x.html", "scenario.html.j2", scenario=scenario).read_text()
+    assert page.count("<mark>  View Logical Drives</mark>") == 1  # the screen's row
+    assert page.count("<mark>  View Logical Drive</mark>") == 1  # the golden's row
+    assert "1 row differs, marked" in page
+    assert page.index('id="failure"') < page.index('class="steps"')
+
+
+def scenario_record(steps: list[Any], **fields: Any) -> dict[str, Any]:
+    """A scenario's record as the page template reads it: these steps, empty fields but ``fields``."""
+    record: dict[str, Any] = {
+        "title": "",
         "feature_name": "",
         "file": "",
         "line": 0,
@@ -184,13 +187,9 @@ def test_a_figure_beside_its_screen_marks_the_rows_that_differ(tmp_path: Path) -
         "example": "",
         "duration": None,
         "seeds": [],
-        "outcome": "failed",
-        "failure": {"headline": "Step failed: Then the screen is Figure 1", "text": "differs"},
-        "last_screen": step["screens"][-1],
-        "steps": [step],
+        "outcome": "passed",
+        "failure": None,
+        "last_screen": None,
+        "steps": steps,
     }
-    page = write_page(tmp_path, "scenarios/x.html", "scenario.html.j2", scenario=scenario).read_text()
-    assert page.count("<mark>  View Logical Drives</mark>") == 1  # the screen's row
-    assert page.count("<mark>  View Logical Drive</mark>") == 1  # the golden's row
-    assert "1 row differs, marked" in page
-    assert page.index('id="failure"') < page.index('class="steps"')
+    return {**record, **fields}
