@@ -79,11 +79,9 @@ class ProcessBackend(BootBackend):
         try:
             lines = boot_chain(request.disk)
         except BootFailure as exc:
-            # the message is the window's prompt: a key pressed on seeing it counts (a line printed before
-            # the window opened would let the window forget a quick technician's key)
-            console.window(
-                None, prompt=[str(exc)]
-            )  # the real message waits for a key, then the BIOS restarts
+            # the real message waits for a key, then the BIOS restarts. It is the window's prompt: a key
+            # pressed on seeing it counts (printed before the window opened, the window forgot that key)
+            console.window(None, prompt=[str(exc)])
             return BootOutcome.REBOOT
         for text in lines:
             console.line(text)
