@@ -72,23 +72,29 @@ def holders(fd: int) -> list[int]:
     return sorted({pid for pid, _ in _lock_entries(fd) if pid != os.getpid()})
 
 
-def _ancestors() -> set[int]:
+def _ancestors(of: int | None = None) -> set[int]:
+    """The processes ``of`` (default: this one) descends from."""
     found: set[int] = set()
-    pid = os.getppid()
+    pid = os.getppid() if of is None else _parent(of)
     while pid > 1 and pid not in found and len(found) < 4096:
         found.add(pid)
-        try:  # "pid (comm) state ppid ...": comm may hold spaces and parentheses
-            pid = int(Path(f"/proc/{pid}/stat").read_text(errors="replace").rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            break
+        pid = _parent(pid)
     return found
 
 
-def held_by_ancestor(fd: int) -> str | None:
-    """SHARED or EXCLUSIVE when a process this one descends from holds the lock on the file of ``fd``:
-    it runs this one under its lock (irecovery's controller CLI, a wrapper around irecovery), and this
-    one must not wait for it."""
-    ancestors = _ancestors()
+def _parent(pid: int) -> int:
+    """The parent of ``pid`` (0 when unknown: the process is gone)."""
+    try:  # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+        return int(Path(f"/proc/{pid}/stat").read_text(errors="replace").rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def held_by_ancestor(fd: int, of: int | None = None) -> str | None:
+    """SHARED or EXCLUSIVE when a process this one (or the process ``of``, a program this one answers)
+    descends from holds the lock on the file of ``fd``: it runs this one under its lock (irecovery's
+    controller CLI, a wrapper around irecovery), and this one must not wait for it."""
+    ancestors = _ancestors(of)
     modes = {mode for pid, mode in _lock_entries(fd) if pid in ancestors}
     if not modes:
         return None

@@ -1,8 +1,10 @@
-"""The simulated server's array CLI as the Recovery Environment runs it (``IRECOVERY_CONTROLLER_CLI``).
+"""The simulated server's array CLI for an irecovery run by hand (``IRECOVERY_CONTROLLER_CLI`` of
+:func:`simulator.recovery_env.recovery_environment`: tests, campaigns, a developer's shell).
 
 ``python -m simulator.hpacucli LAB NAME COMMAND...`` prints what `g7sim ssacli NAME COMMAND` prints, from
-a process that imports only the lab and the controller model: half of `g7sim`'s start-up, and every
-restore or capture asks the controller twice.
+a process that imports only the lab and the controller model. The Recovery Environments g7sim runs
+itself (the process backend's console, `g7sim recover`) answer from a service in their own process
+instead (simulator.controller_service): no interpreter start per question.
 """
 
 from __future__ import annotations
@@ -10,26 +12,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from simulator.controller_service import array_cli_answer
 from simulator.errors import SimError
 from simulator.lab import Lab
-from simulator.smartarray.report import CliError, run_command
-
-
-def controller_answer(lab: Lab, name: str, command: str) -> tuple[int, str]:
-    """The controller's answer to ``command`` and its exit status: 1 for a CLI error, worded and spaced
-    as hpacucli prints it."""
-    with lab.open(name, write=False) as server:
-        array = server.smart_array if server.state.controller is not None else None
-        try:
-            return 0, run_command(array, command)
-        except CliError as exc:
-            return 1, f"\n{exc}\n"
 
 
 def ssacli(lab: Lab, name: str, command: str) -> int:
     """Print the controller's answer to ``command``; 1 for a CLI error (printed as hpacucli does)."""
-    status, text = controller_answer(lab, name, command)
-    print(text)
+    with lab.open(name, write=False) as server:
+        status, text = array_cli_answer(server, command)
+    sys.stdout.write(text)
     return status
 
 

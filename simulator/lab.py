@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from simulator.catalog import lookup
 from simulator.errors import BadName, CorruptState, NoCacheModule, ServerExists, ServerNotFound, SimError
-from simulator.locks import HeldLock, Waiting, hold, holders, open_lock_file, take
+from simulator.locks import HeldLock, Waiting, hold, holders, open_lock_file, take, take_shared_for
 from simulator.server import STATE_FILE, Server
 
 if TYPE_CHECKING:
@@ -181,16 +181,33 @@ class Lab:
         programs the command runs can inherit."""
         with self.hold(name, write=write) as held:
             directory = held.path.parent
-            try:
-                state = load_state(directory / STATE_FILE)
-            except ValueError as exc:
-                raise CorruptState(name=name, path=directory / STATE_FILE, reason=exc) from None
-            server = Server(directory, state)
+            server = self._load(name, directory)
             server.held = held
-            before = state.to_json()
+            before = server.state.to_json()
             yield server
-            if write and state.to_json() != before:
-                save_state(directory / STATE_FILE, state)
+            if write and server.state.to_json() != before:
+                save_state(directory / STATE_FILE, server.state)
+
+    @contextmanager
+    def read_for(self, name: str, client: int) -> Iterator[Server]:
+        """Load a server to answer the program ``client`` (its controller CLI): under a shared lock, or
+        under the lock an ancestor of ``client`` holds (the operation that asks; locks.take_shared_for)."""
+        directory = self._existing_dir(name)
+        fd = open_lock_file(directory / LOCK_FILE)
+        try:
+            take_shared_for(fd, client, what=f"server {name}", waiting=self.waiting)
+            check_no_links(directory)
+            yield self._load(name, directory)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _load(name: str, directory: Path) -> Server:
+        try:
+            state = load_state(directory / STATE_FILE)
+        except ValueError as exc:
+            raise CorruptState(name=name, path=directory / STATE_FILE, reason=exc) from None
+        return Server(directory, state)
 
     @contextmanager
     def hold(self, name: str, *, write: bool) -> Iterator[HeldLock]:

@@ -27,6 +27,7 @@ from recovery.locking import (
     LockError,
     LockPolicy,
     acquire,
+    held_by_ancestor,
     holders,
     inherited,
 )
@@ -89,6 +90,16 @@ def take(fd: int, *, exclusive: bool, what: str, waiting: Waiting) -> None:
         raise ServerBusy(what=what, by=_by(fd)) from None
     except LockError as exc:
         raise LockRefused(reason=str(exc)) from None
+
+
+def take_shared_for(fd: int, client: int, *, what: str, waiting: Waiting) -> bool:
+    """Lock ``fd`` shared to answer the program ``client`` (the controller CLI, answered in this process),
+    unless a process ``client`` descends from holds it already: the operation that asks must not wait for
+    its own question. False: nothing was taken (the asker's lock covers the answer)."""
+    if held_by_ancestor(fd, of=client) is not None:
+        return False
+    take(fd, exclusive=False, what=what, waiting=waiting)
+    return True
 
 
 @contextmanager

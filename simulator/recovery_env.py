@@ -84,7 +84,9 @@ def disk_map(server: Server) -> list[dict[str, object]]:
 
 def recovery_environment(server: Server, lab_root: Path) -> dict[str, str]:
     """Environment variables that point `irecovery` at this server's hardware, and at its lock: every
-    operation irecovery runs holds the server (shared to read, exclusive to write; recovery.locking)."""
+    operation irecovery runs holds the server (shared to read, exclusive to write; recovery.locking).
+    The array CLI is the standalone one (simulator.hpacucli); what g7sim runs itself overrides it with
+    a running service's (simulator.controller_service.ControllerService.environment)."""
     dmi = write_dmi(server)
     map_path = server.dir / "disks.json"
     write_atomically(map_path, json.dumps(disk_map(server), indent=2) + "\n")

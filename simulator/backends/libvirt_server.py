@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 from simulator.backends.base import BootRequest
+from simulator.controller_service import array_cli_answer
 from simulator.machine import Machine
 from simulator.server import Server
-from simulator.smartarray.report import CliError, run_command
 from simulator.virt.domain import DiskSpec, DomainSpec, domain_name, system_uuid
 
 
@@ -88,8 +88,4 @@ def boot_spec(
 def controller_answer(machine: Machine, argv: list[str]) -> tuple[int, str]:
     """(exit status, stdout) of the array CLI for ``argv``, as `g7sim ssacli` answers it."""
     with machine.read() as server:
-        array = server.smart_array if server.state.controller is not None else None
-        try:
-            return 0, run_command(array, " ".join(argv)) + "\n"
-        except CliError as exc:
-            return 1, f"\n{exc}\n"
+        return array_cli_answer(server, " ".join(argv))

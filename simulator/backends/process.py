@@ -16,8 +16,8 @@ import termios
 from typing import ClassVar
 
 from simulator.backends.base import BootBackend, BootConsole, BootOutcome, BootRequest
-from simulator.backends.relay import LOCAL_QUIET, relay
 from simulator.bootchain import READY, SYSLINUX_BANNER, BootFailure, boot_chain
+from simulator.controller_service import ControllerService
 from simulator.machine import ConsoleClosed
 from simulator.recovery_env import recovery_environment, write_limits
 from textconsole.screen import Attr
@@ -36,6 +36,8 @@ class ProcessBackend(BootBackend):
 
     # ---- the DriveKey: Interaction Recovery Environment ------------------------------------------
     def _recovery_environment(self, request: BootRequest, console: BootConsole) -> BootOutcome:
+        from simulator.backends.relay import LOCAL_QUIET, relay  # start-up: pyte, for a DriveKey boot only
+
         console.line(SYSLINUX_BANNER)  # the DriveKey's SYSLINUX, as the libvirt guest prints it
         machine = request.machine
         with machine.read() as server:
@@ -48,26 +50,27 @@ class ProcessBackend(BootBackend):
         def limits() -> None:
             write_limits(fsize_limit)
 
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "recovery.cli", "ui"],
-                stdin=slave,
-                stdout=slave,
-                stderr=log,
-                env=env,
-                start_new_session=True,
-                preexec_fn=limits,
-            )
-        os.close(slave)
-        try:
-            relay(console, master, lambda: proc.poll() is None, "recovery", LOCAL_QUIET)
-            status = proc.wait(timeout=30)
-        except ConsoleClosed:
-            proc.terminate()
-            proc.wait(timeout=30)
-            raise
-        finally:
-            os.close(master)
+        with ControllerService(machine.lab, machine.name) as controller:
+            with open(log_path, "ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "recovery.cli", "ui"],
+                    stdin=slave,
+                    stdout=slave,
+                    stderr=log,
+                    env={**env, **controller.environment()},
+                    start_new_session=True,
+                    preexec_fn=limits,
+                )
+            os.close(slave)
+            try:
+                relay(console, master, lambda: proc.poll() is None, "recovery", LOCAL_QUIET)
+                status = proc.wait(timeout=30)
+            except ConsoleClosed:
+                proc.terminate()
+                proc.wait(timeout=30)
+                raise
+            finally:
+                os.close(master)
         if status == SHUTDOWN_STATUS:
             return BootOutcome.POWER_OFF
         if status != 0:

@@ -172,14 +172,15 @@ def cmd_destroy(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
-    from simulator.hpacucli import controller_answer  # start-up: the report's modules, for ssacli only
+    from simulator.controller_service import array_cli_answer  # start-up: the report's modules, for ssacli
 
     command = " ".join(args.cli_command)
-    status, text = controller_answer(lab, args.name, command)
+    with lab.open(args.name, write=False) as server:
+        status, text = array_cli_answer(server, command)
     if status and wants_json(args):  # "Error: syntax error at ...": a failure like any other under --json
         return fail(True, "controller-cli-error", visible(text.strip("\n")), operation(args), status)
     # as text, the CLI's own error is its answer on stdout, exit 1, spaced as hpacucli prints it
-    answer(args, {"command": command, "output": text.strip("\n")}, text)
+    answer(args, {"command": command, "output": text.strip("\n")}, text.removesuffix("\n"))
     return status
 
 
@@ -209,18 +210,21 @@ def cmd_recover(lab: Lab, args: argparse.Namespace) -> int:
     command = next((a for a in argv if a in RECOVER_COMMANDS), None)
     # The whole run holds the server: exclusive for what writes, shared to read. irecovery and the
     # controller CLI it runs inherit the lock (recovery.locking) instead of waiting for this process.
+    from simulator.controller_service import ControllerService  # start-up: the report's modules
+
     with lab.open(args.name, write=command in RECOVER_WRITES) as server:
         assert server.held is not None
         env = {**os.environ, **recovery_environment(server, lab.root), **server.held.child_env()}
         if not lab.waiting.wait:
             env["IRECOVERY_NO_WAIT"] = "1"
         limit = server.state.io_error_offset
-        proc = subprocess.run(
-            [sys.executable, "-m", "recovery.cli", *argv],
-            env=env,
-            pass_fds=server.held.pass_fds(),
-            preexec_fn=lambda: write_limits(limit),
-        )
+        with ControllerService(lab, args.name) as controller:
+            proc = subprocess.run(
+                [sys.executable, "-m", "recovery.cli", *argv],
+                env={**env, **controller.environment()},
+                pass_fds=server.held.pass_fds(),
+                preexec_fn=lambda: write_limits(limit),
+            )
     return proc.returncode
 
 

@@ -191,7 +191,7 @@ def test_initramfs_layers_trees_and_entries(tmp_path: Path) -> None:
 
 # ---- the hpacucli shim and the controller channel ------------------------------------------------
 def _shim(port: str, *args: str, wait: str = "5") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "G7LAB_HPACUCLI_PORT": port, "G7LAB_HPACUCLI_TIMEOUT": wait}
+    env = {**os.environ, "G7SIM_HPACUCLI_PORT": port, "G7SIM_HPACUCLI_TIMEOUT": wait}
     return subprocess.run(
         [sys.executable, str(FILES / "hpacucli"), *args], capture_output=True, text=True, env=env, timeout=30
     )

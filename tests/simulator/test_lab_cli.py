@@ -200,28 +200,80 @@ def test_ssacli_command_errors_exit_nonzero(lab_root: Path) -> None:
 
 
 def test_the_recovery_environments_array_cli_answers_as_g7sim_ssacli(lab_root: Path) -> None:
-    """`python -m simulator.hpacucli` (what irecovery runs on the process backend) is `g7sim ssacli`."""
+    """The hpacucli shim against the controller service (what irecovery runs on the process backend and
+    under `g7sim recover`) prints what `g7sim ssacli` prints, exit status included."""
+    from simulator.controller_service import ControllerService
     from simulator.lab import Lab
-    from simulator.recovery_env import recovery_environment
 
     g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
     g7sim(lab_root, "create", "small", "--config", "ias-120g7")
-    with Lab(lab_root).open("cic1", write=False) as server:
-        cli = recovery_environment(server, lab_root)["IRECOVERY_CONTROLLER_CLI"]
     for name, command in [
         ("cic1", "ctrl all show config"),
         ("cic1", "ctrl slot=0 ld all show detail"),
         ("cic1", "ctrl all show foo"),
         ("small", "ctrl all show config"),
     ]:
-        args = [*shlex.split(cli)[:-1], name, *command.split()]
-        ours = subprocess.run(args, capture_output=True, text=True)
+        with ControllerService(Lab(lab_root), name) as service:
+            env = {**os.environ, **service.environment()}
+            cli = shlex.split(env["IRECOVERY_CONTROLLER_CLI"])
+            ours = subprocess.run(
+                [*cli, *command.split()], capture_output=True, text=True, env=env, timeout=30
+            )
         theirs = g7sim(lab_root, "ssacli", name, command, check=False)
         assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), command
-    missing = subprocess.run(
-        [*shlex.split(cli)[:-1], "nope", "ctrl", "all", "show", "config"], capture_output=True, text=True
+    with ControllerService(Lab(lab_root), "nope") as service:
+        env = {**os.environ, **service.environment()}
+        missing = subprocess.run(
+            [*cli, "ctrl", "all", "show", "config"], capture_output=True, text=True, env=env
+        )
+    assert missing.returncode == 1 and "no server 'nope'" in missing.stdout
+    gone = subprocess.run([*cli, "ctrl", "all", "show", "config"], capture_output=True, text=True, env=env)
+    assert gone.returncode == 1 and "cannot reach the controller" in gone.stderr
+    assert "Traceback" not in gone.stderr
+
+
+def test_the_controller_service_answers_under_the_askers_lock_and_waits_for_anothers(lab_root: Path) -> None:
+    """An operation that holds the server exclusively gets its answer (the service does not wait for the
+    lock its own asker holds); a question from outside that operation waits until it ends."""
+    from simulator.controller_service import ControllerService
+    from simulator.lab import Lab
+
+    g7sim(lab_root, "create", "cic1", "--config", "cic-360g7")
+    lab = Lab(lab_root)
+    holder = (
+        "import fcntl, os, subprocess, sys; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_CREAT); "
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
+        "sys.exit(subprocess.run(sys.argv[2:]).returncode if len(sys.argv) > 2 else (sys.stdin.read() and 0))"
     )
-    assert missing.returncode != 0 and "no server 'nope'" in missing.stderr
+    with ControllerService(lab, "cic1") as service:
+        env = {**os.environ, **service.environment()}
+        cli = shlex.split(env["IRECOVERY_CONTROLLER_CLI"])
+        lock = str(lab_root / "cic1" / ".lock")
+        # the asker descends from the holder: answered at once
+        run = subprocess.run(
+            [sys.executable, "-c", holder, lock, *cli, "ctrl", "all", "show", "config"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+        assert run.returncode == 0 and "logicaldrive 1 (838.3 GB, RAID 1+0, OK)" in run.stdout
+        # another process holds it: the answer waits for its release
+        other = subprocess.Popen(
+            [sys.executable, "-c", holder, lock], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert other.stdout is not None and other.stdout.readline() == "held\n"
+        asker = subprocess.Popen(
+            [*cli, "ctrl", "all", "show", "config"], stdout=subprocess.PIPE, text=True, env=env
+        )
+        with pytest.raises(subprocess.TimeoutExpired):
+            asker.wait(timeout=1.0)
+        assert other.stdin is not None
+        other.stdin.write("x")
+        other.stdin.close()
+        assert other.wait(timeout=10) == 0
+        out, _ = asker.communicate(timeout=30)
+        assert asker.returncode == 0 and "RAID 1+0" in out
 
 
 @pytest.mark.parametrize("value", ["abc", "inf", "nan", "-5", "1e999", ""])

@@ -2,21 +2,25 @@
 
 Each answer is read back by the recovery's own parsers where the recovery reads that shape, and
 compared line by line, values aside, with the real outputs in ../shared/oracles/ssacli where one
-exists. Only the public entry points are used (``run_command``, ``python -m simulator.hpacucli``, the
-libvirt channel), so this file runs unchanged against the code before the change.
+exists. Only the public entry points are used (``run_command``, the Recovery Environment's ``hpacucli`` shim
+against the controller service, the libvirt channel).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from recovery.controller_report import parse_config, parse_ld_status, parse_pd_status
 from recovery.ld_detail import parse_ld_detail
-from simulator import faults, hpacucli
+from simulator import faults
 from simulator.backends.libvirt_server import controller_answer
+from simulator.controller_service import ControllerService
 from simulator.lab import Lab
 from simulator.machine import Machine
 from simulator.server import Server
@@ -140,12 +144,19 @@ def test_no_controller_still_has_help() -> None:
         run_command(None, "ctrl all show config detail")
 
 
-def test_both_backends_answer_the_new_forms_alike(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
-    """`python -m simulator.hpacucli` (process backend) and the guest's channel (libvirt) print the same."""
+def test_both_backends_answer_the_new_forms_alike(lab: Lab) -> None:
+    """The shim over the controller service's socket (process backend) and the guest's channel (libvirt)
+    print the same."""
     lab.create("s", "cic-360g7", blank=True)
-    for command in ("ctrl slot=0 ld 1 show", "ctlr all show config detail", "ctrl slot=0 pd 1I:1:1 show"):
-        assert hpacucli.main([str(lab.root), "s", *command.split()]) == 0
-        assert controller_answer(Machine(lab, "s"), command.split()) == (0, capsys.readouterr().out)
+    with ControllerService(lab, "s") as service:
+        env = {**os.environ, **service.environment()}
+        cli = shlex.split(env["IRECOVERY_CONTROLLER_CLI"])
+        for command in ("ctrl slot=0 ld 1 show", "ctlr all show config detail", "ctrl slot=0 pd 1I:1:1 show"):
+            shim = subprocess.run(
+                [*cli, *command.split()], capture_output=True, text=True, env=env, timeout=30
+            )
+            assert (shim.returncode, shim.stdout) == controller_answer(Machine(lab, "s"), command.split())
+            assert "logicaldrive" in shim.stdout or "physicaldrive" in shim.stdout
 
 
 # ------------------------------------------------------------------- read by the recovery's parsers
