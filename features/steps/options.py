@@ -96,6 +96,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if words is not None:
         config.stash[PHRASE] = words
         config.option.keyword = ""  # pytest's own -k would refuse it
+    if conformance_only(config):
+        # No scenario uses Hypothesis, but its plugin's session summary imports all of it (0.8 s of CPU,
+        # trio included) at the end of every run, on the critical path of an xdist run's controller
+        config.pluginmanager.unregister(name="hypothesispytest")
+
+
+def conformance_only(config: pytest.Config) -> bool:
+    """Whether this run collects the conformance suite (features/) and nothing else."""
+    features = Path(__file__).resolve().parent.parent
+    paths = [Path(str(arg).split("::", 1)[0]) for arg in config.args] or [Path(config.invocation_params.dir)]
+    inside = [(config.invocation_params.dir / path).resolve().is_relative_to(features) for path in paths]
+    return bool(inside) and all(inside)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
