@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from recovery.imagestore import FilesystemDamaged, StoreError
@@ -147,11 +148,14 @@ def drivekey_writable(server: Server) -> str:
     return "the DriveKey is writable"
 
 
+FILLER, FULL_LEAVES = "FILLER.BIN", 256 * 1024  # the drivekey-full fault's file, and the room it leaves
+
+
 def drivekey_full(server: Server) -> str:
     """As if a filler file had been copied on, leaving 256 KiB (its clusters are allocated, not written)."""
     _require_sound(server, "drivekey-full")
     try:
-        fat32.fill(server.drivekey_path, PARTITION_START, "FILLER.BIN", leave_bytes=256 * 1024)
+        fat32.fill(server.drivekey_path, PARTITION_START, FILLER, leave_bytes=FULL_LEAVES)
     except fat32.Fat32Error as exc:
         raise DriveKeyFault(kind="drivekey-full", reason=str(exc)) from None
     return "the DriveKey is full"
@@ -193,6 +197,31 @@ def _immutable(path: Path, on: bool) -> None:
         failed = True
     if failed:
         path.chmod(0o444 if on else 0o644)
+
+
+@contextmanager
+def as_provisioned(path: Path) -> Iterator[None]:
+    """Undo the DriveKey's write protection and filler for the block, and put them back after: what was
+    on the stick before its switch was set or it filled up (the Recovery Environment a libvirt guest
+    boots) goes on it. A real write-protected or full DriveKey boots its Recovery Environment; only the
+    guest's own writes fail."""
+    protected = path.exists() and not os.access(path, os.W_OK)
+    if protected:
+        _immutable(path, False)
+    fat = store(path) if path.exists() else None
+    filled = fat is not None and fat.exists(FILLER)
+    try:
+        if filled:
+            assert fat is not None
+            fat.remove_tree(FILLER)
+        yield
+    finally:
+        try:
+            if filled:
+                fat32.fill(path, PARTITION_START, FILLER, leave_bytes=FULL_LEAVES)
+        finally:
+            if protected:
+                _immutable(path, True)
 
 
 def release(path: Path) -> None:

@@ -27,6 +27,7 @@ from recovery.module import MODULE_PATH, ModuleConfigError, parse_module
 from simulator import factory
 from simulator.bootchain import BootFailure, read_mbr
 from simulator.drivekey import FACTORY_PATH, fat_file_digest, store
+from simulator.drivekey_faults import as_provisioned
 from simulator.guest.artifacts import GuestArtifacts, artifacts
 from simulator.guest.cache import InputHash, cached_build
 from simulator.guest.debian import GuestBuildError
@@ -186,13 +187,16 @@ def install_guest_boot_files(
     stamp = read_stamp(fat) if fat else {}
     done: list[str] = []
     if fat and (stamp.get("ident") != arts.ident or force):
-        try:
-            for name, path in arts.drivekey_files().items():
-                with open(path, "rb") as f:
-                    fat.write_file(name, f)
-            done.append("DriveKey: Recovery Environment (vmlinuz, initrd.img, syslinux.cfg)")
-            done.append(_replace_factory_image(fat, server, arts, stamp))
-            fat.write_file(STAMP, json.dumps({**stamp, "ident": arts.ident}).encode())
-        except StoreError as exc:  # a write-protected or full DriveKey
-            done.append(f"DriveKey: guest files not written ({exc})")
+        # a write-protected or full DriveKey (the drivekey-readonly and -full faults) got them before its
+        # switch was set or it filled up: without them its guest stopped at SYSLINUX's "boot:" prompt
+        with as_provisioned(key):
+            try:
+                for name, path in arts.drivekey_files().items():
+                    with open(path, "rb") as f:
+                        fat.write_file(name, f)
+                done.append("DriveKey: Recovery Environment (vmlinuz, initrd.img, syslinux.cfg)")
+                done.append(_replace_factory_image(fat, server, arts, stamp))
+                fat.write_file(STAMP, json.dumps({**stamp, "ident": arts.ident}).encode())
+            except StoreError as exc:  # a DriveKey too small for them
+                done.append(f"DriveKey: guest files not written ({exc})")
     return done + _installed_systems(server, arts)

@@ -232,6 +232,43 @@ def test_a_write_protected_drivekey_is_read_only_to_the_guest(lab: Lab) -> None:
     assert usb[0].find("readonly") is None
 
 
+@pytest.mark.parametrize("fault", ["drivekey-readonly", "drivekey-full"])
+def test_a_write_protected_or_full_drivekey_still_carries_its_recovery_environment(
+    lab: Lab, fault: str
+) -> None:
+    """The guest files go onto a write-protected or full DriveKey (it had them before its switch was set
+    or it filled up), which stays write-protected or full: without them the guest stopped at SYSLINUX's
+    "boot:" prompt and every scenario of such a DriveKey timed out on the libvirt backend."""
+    reason = _prerequisites()
+    if reason:
+        pytest.skip(reason)
+    from simulator import drivekey_faults
+    from simulator.drivekey import store
+    from simulator.guest.artifacts import ensure_built
+    from simulator.guest.bootfiles import install_guest_boot_files
+
+    arts = ensure_built(quiet=True)
+    lab.create("cic", "cic-360g7", blank=True)
+    key = lab.root / "cic" / "drivekey.img"
+    with lab.open("cic") as server:
+        if fault == "drivekey-readonly":
+            drivekey_faults.drivekey_readonly(server)
+        else:
+            drivekey_faults.drivekey_full(server)
+        free = store(key).free_bytes()
+        try:
+            done = install_guest_boot_files(server, arts)
+            assert done and "not written" not in " ".join(done), done
+            fat = store(key)
+            assert fat.exists("syslinux.cfg") and fat.exists("vmlinuz") and fat.exists("initrd.img")
+            if fault == "drivekey-readonly":
+                assert not os.access(key, os.W_OK), "the DriveKey must stay write-protected"
+            else:
+                assert fat.exists(drivekey_faults.FILLER) and fat.free_bytes() <= free, "it must stay full"
+        finally:
+            drivekey_faults.release(key)
+
+
 @pytest.mark.libvirt
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
