@@ -101,7 +101,7 @@ def recovery_environment(server: Server, lab_root: Path) -> dict[str, str]:
 
 def write_limits(offset: int | None) -> None:
     """In the recovery's process: the "I/O error range" fault. Writes past ``offset`` fail (EFBIG), as a
-    bad region of the logical drive would fail them (the libvirt tier injects real EIO instead)."""
+    bad region of the logical drive would fail them (the libvirt backend does not apply this fault yet: #20)."""
     if offset is None:
         return
     import resource
