@@ -26,24 +26,13 @@ from pathlib import Path
 from types import TracebackType
 
 from simulator.errors import SimError
+from simulator.hpacucli import array_cli_answer
 from simulator.lab import Lab
-from simulator.server import Server
-from simulator.smartarray.report import CliError, run_command
 from simulator.virt.channels import controller_handler
 
 SHIM = Path(__file__).parent / "guest" / "files" / "hpacucli"
 PORT_ENV = "G7SIM_HPACUCLI_PORT"
 REQUEST_SECONDS = 10.0  # a connected asker sends its one line at once; one that does not is dropped
-
-
-def array_cli_answer(server: Server, command: str) -> tuple[int, str]:
-    """(exit status, stdout) of the array CLI for ``command``, exactly as `g7sim ssacli` prints them:
-    the report and a newline; a CLI error as hpacucli spaces it, exit 1."""
-    array = server.smart_array if server.state.controller is not None else None
-    try:
-        return 0, run_command(array, command) + "\n"
-    except CliError as exc:
-        return 1, f"\n{exc}\n\n"
 
 
 def shim_command() -> list[str]:

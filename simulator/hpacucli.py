@@ -12,9 +12,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from simulator.controller_service import array_cli_answer
 from simulator.errors import SimError
 from simulator.lab import Lab
+from simulator.server import Server
+from simulator.smartarray.report import CliError, run_command
+
+
+def array_cli_answer(server: Server, command: str) -> tuple[int, str]:
+    """(exit status, stdout) of the array CLI for ``command``, exactly as `g7sim ssacli` prints them:
+    the report and a newline; a CLI error as hpacucli spaces it, exit 1."""
+    array = server.smart_array if server.state.controller is not None else None
+    try:
+        return 0, run_command(array, command) + "\n"
+    except CliError as exc:
+        return 1, f"\n{exc}\n\n"
 
 
 def ssacli(lab: Lab, name: str, command: str) -> int:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from simulator.backends.base import BootRequest
-from simulator.controller_service import array_cli_answer
+from simulator.hpacucli import array_cli_answer
 from simulator.machine import Machine
 from simulator.server import Server
 from simulator.virt.domain import DiskSpec, DomainSpec, domain_name, system_uuid

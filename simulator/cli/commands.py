@@ -172,7 +172,7 @@ def cmd_destroy(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_ssacli(lab: Lab, args: argparse.Namespace) -> int:
-    from simulator.controller_service import array_cli_answer  # start-up: the report's modules, for ssacli
+    from simulator.hpacucli import array_cli_answer  # start-up: the report's modules, for ssacli
 
     command = " ".join(args.cli_command)
     with lab.open(args.name, write=False) as server:
