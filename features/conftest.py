@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from steps import selection
+from steps import created, selection
 from steps.book import RECORDING
 from steps.failures import FAILED_STEP, failed_step, failed_step_report, skip_after_failure
 from steps.figure_steps import *  # noqa: F403 - step definitions are fixtures: they must live in this namespace
@@ -55,6 +55,7 @@ TECHNICIAN = pytest.StashKey[Technician]()
 _CONFIG: list[pytest.Config] = []
 SCENARIO = pytest.StashKey[tuple[str, str, str]]()  # (the feature's tag, its name, its file)
 SERVER = pytest.StashKey[CatalogEntry]()  # the packaged server the scenario names
+FACTORY_SHELF = "g7_factory_shelf"  # the workerinput key of the run's shelf of factory-state servers
 
 
 def seed_items() -> list[dict[str, str]]:
@@ -69,6 +70,18 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"seed.{item['id']}: seed {item['kind']} ({item['where']})")
     for line in selection.markers(HERE.glob("*.feature")):
         config.addinivalue_line("markers", line)
+    shelf = getattr(config, "workerinput", {}).get(FACTORY_SHELF)
+    if shelf:  # an xdist worker: the servers come from the controller's shelf (steps/created.py)
+        created.use_shelf(Path(shelf))
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: the controller hands its shelf to each worker
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput[FACTORY_SHELF] = str(created.open_shelf())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    created.close_shelf()  # only the process that opened it (the serial run, or the controller) has one
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
