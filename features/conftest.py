@@ -68,11 +68,24 @@ def pytest_configure(config: pytest.Config) -> None:
     _CONFIG.append(config)  # where pytest-bdd keeps its Cucumber writer (read by the report hooks)
     for item in seed_items():
         config.addinivalue_line("markers", f"seed.{item['id']}: seed {item['kind']} ({item['where']})")
-    for line in selection.markers(HERE.glob("*.feature")):
-        config.addinivalue_line("markers", line)
+    if config.option.markers:  # `pytest --markers` lists them without collecting
+        _feature_and_server_markers(config)
     shelf = getattr(config, "workerinput", {}).get(FACTORY_SHELF)
     if shelf:  # an xdist worker: the servers come from the controller's shelf (steps/created.py)
         created.use_shelf(Path(shelf))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """The feature and server markers, registered by the process that collects. Not in pytest-xdist's
+    controller, which collects nothing: asking `g7sim catalog` there (0.1 s) delayed every worker's start."""
+    if not session.config.pluginmanager.hasplugin("dsession"):
+        _feature_and_server_markers(session.config)
+
+
+def _feature_and_server_markers(config: pytest.Config) -> None:
+    for line in selection.markers(HERE.glob("*.feature")):
+        config.addinivalue_line("markers", line)
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: the controller hands its shelf to each worker
