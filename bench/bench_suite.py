@@ -5,7 +5,9 @@ and with ``-n 2`` (pytest-xdist), ``--repeat`` times each, alternating, and prin
 the speed-up, the CPU-seconds each run spent (pytest and everything it started), and the median duration
 of every scenario (from the JUnit XML of each run). ``--before DIR`` times another checkout (e.g. a
 ``git worktree`` of an older commit) in the same bench run, alternating with this one, so the before and
-after share the machine's state. A suite that collects nothing or cannot start prints "not available" and why.
+after share the machine's state; each checkout's bytecode is compiled before timing (into a cache outside
+the checkouts), so neither column pays for compiling. A suite that collects nothing or cannot start
+prints "not available" and why.
 
     .venv/bin/python bench/bench_suite.py [--repeat 3] [--path features] [--workers 2] [--before DIR]
 """
@@ -32,6 +34,35 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def bytecode_environment(pycache: Path) -> dict[str, str]:
+    """Every run's processes keep their bytecode in one cache outside the checkouts (the paths differ, so
+    the checkouts do not share it): a checkout fresh from ``git worktree`` has no bytecode, and with
+    ``PYTHONDONTWRITEBYTECODE`` set its every process would compile the project again while the other
+    checkout's ``__pycache__`` folders were warm: the columns would compare compilers, not the suite."""
+    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(pycache)}
+
+
+def warm_bytecode(code: Path, path: str, extra: list[str], pycache: Path) -> None:
+    """Compile a checkout's modules (and pytest's rewritten conftests, by a collection) before timing it."""
+    env = {**benchlib.ENV, **bytecode_environment(pycache)}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH", "")) if p)
+    folders = [str(code / name) for name in ("simulator", "recovery", "textconsole", "features", "tests")]
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *(f for f in folders if Path(f).is_dir())],
+        capture_output=True,
+        cwd=code,
+        env=env,
+        timeout=600,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pytest", path, *extra, "--collect-only", "-q", "-p", "no:cacheprovider"],
+        capture_output=True,
+        cwd=code,
+        env=env,
+        timeout=600,
+    )
+
+
 def run_suite(
     path: str, extra: list[str], workers: int, junit: Path, code: Path
 ) -> tuple[float, float, int, str]:
@@ -51,7 +82,7 @@ def run_suite(
         args += ["-n", str(workers)]
     else:
         args += ["-p", "no:xdist"]
-    env = dict(benchlib.ENV)
+    env = {**benchlib.ENV, **bytecode_environment(junit.parent / "pycache")}
     # The checkout's packages ahead of whatever the venv's editable install points at: the suite's own
     # child processes (g7sim, irecovery) import from the checkout being timed, not from another one.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH", "")) if p)
@@ -118,6 +149,8 @@ def main() -> None:
             reason = "no scenarios collected" if probe.returncode == 5 else f"pytest exit {probe.returncode}"
             print(f"\n## {title}\n{benchlib.machine_line()}\nnot available: {reason} ({tail[:300]})")
             return
+        for code in codes:
+            warm_bytecode(code, args.path, extra, Path(tmp) / "pycache")
         walls: dict[tuple[Path, int], list[float]] = {}
         cpus: dict[tuple[Path, int], list[float]] = {}
         per: dict[str, list[float]] = {}
