@@ -3,7 +3,7 @@
 The options (registered by ``steps/options.py``, a plugin the root conftest loads):
 
 - ``--backend process|libvirt`` (default process) boots the DriveKey and the hard drive as local processes
-  or as QEMU guests; with libvirt only the scenarios tagged ``@libvirt`` run.
+  or as QEMU guests (every scenario; ``-m libvirt`` selects the small subset CI runs).
 - ``--prompt-seconds S`` (default 0.2 s, libvirt 0.5 s): the length of each POST prompt window (the
   technician answers a prompt within ~40 ms even on a loaded machine; retries scale with it). A window
   the scenario is not going to answer ends at once (the console driver fast-forwards it: same screens,
@@ -144,12 +144,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if config.getoption("--backend", default="process") != "libvirt":
         return
     reason = _libvirt_unavailable()
-    subset = pytest.mark.skip(reason="not tagged @libvirt: the libvirt tier runs a small subset")
     for item in items:
         if reason is not None:
             item.add_marker(pytest.mark.skip(reason=reason))
-        elif item.get_closest_marker("libvirt") is None:
-            item.add_marker(subset)
         elif item.get_closest_marker("timeout") is None:
             # up to three guest boots under TCG (capture, restore, the restored system), each a minute or
             # two on a loaded 2-core machine: the suite-wide 300 s is one boot's budget, not a visit's

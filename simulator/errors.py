@@ -91,3 +91,13 @@ class BadArgument(SimError):
     """A command's argument that its parser could not judge (a bay number, an offset, a missing --text)."""
 
     message = "%(reason)s"
+
+
+class FaultNotOnBackend(SimError):
+    """A fault set on the server that this boot backend cannot make the machine show. Refused rather than
+    booted without it: a guest that restores fine under a "disk writes fail" fault would be a lie."""
+
+    message = (
+        "server %(name)r has fault %(fault)s set, which the %(backend)s backend cannot apply (%(why)s): "
+        "clear it (g7sim fault %(name)s %(clear)s) or power on with --backend process"
+    )

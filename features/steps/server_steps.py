@@ -9,12 +9,19 @@ import hashlib
 import json
 import re
 
+import pytest
 from pytest_bdd import given, parsers, then, when
 
 from steps.lab import BenchError, find_server
 from steps.technician import Technician
 
 # How the Standard Boot Order names its devices (seed Figure 5), by a word a scenario may use.
+# Why a scenario with the disk write fault cannot run in a QEMU guest (issue #20 keeps it open).
+LIBVIRT_NO_WRITE_FAULT = (
+    "the libvirt backend cannot make a guest's disk fail every write beyond an offset (QEMU's blkdebug "
+    "fails single offsets, libvirt exposes no error range), so its power-on refuses the io-error fault; "
+    "216 DPARTERR is shown on the process backend"
+)
 IPL_WORDS = (
     ("USB DriveKey", "usb"),
     ("Hard Drive", "hdd"),
@@ -120,6 +127,8 @@ def drivekey_fault(technician: Technician, cause: str) -> None:
 
 @given(parsers.re(r"writing to the logical drive fails beyond (?P<offset>\d+MiB)"))
 def io_error(technician: Technician, offset: str) -> None:
+    if technician.settings.backend == "libvirt":  # its power-on refuses the fault (FaultNotOnBackend)
+        pytest.skip(LIBVIRT_NO_WRITE_FAULT)
     technician.bench.fault("io-error", offset)
 
 

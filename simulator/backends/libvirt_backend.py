@@ -33,9 +33,11 @@ from simulator.backends.accelerator import accelerator
 from simulator.backends.base import BootBackend, BootConsole, BootOutcome, BootRequest
 from simulator.backends.libvirt_server import boot_spec, controller_answer
 from simulator.backends.relay import relay
+from simulator.errors import FaultNotOnBackend
 from simulator.guest.artifacts import ensure_built
 from simulator.guest.bootfiles import install_guest_boot_files
 from simulator.machine import ConsoleClosed, Machine
+from simulator.server import Server
 from simulator.virt.channels import LineService, PowerIntent, controller_handler
 from simulator.virt.connection import LibvirtUnavailable, destroy, is_local, open_connection, start_reaper
 from simulator.virt.domain import CHANNEL_CLI, CHANNEL_POWER, DomainSpec, domain_xml
@@ -75,6 +77,7 @@ class LibvirtBackend(BootBackend):
         run_dir = Path(tempfile.mkdtemp(prefix="g7-"))  # short: unix socket paths have a length limit
         try:
             with machine.change() as server:  # the guest files go onto the DriveKey and the disks
+                _faults_it_can_apply(server)
                 install_guest_boot_files(server, self.artifacts)
             # The guest writes the disks without asking the host: the whole boot holds the server shared,
             # so no host command changes them meanwhile (and this process takes no exclusive lock).
@@ -91,6 +94,19 @@ class LibvirtBackend(BootBackend):
                     return GuestBoot(conn, self.uri, spec, machine).run(console)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _faults_it_can_apply(server: Server) -> None:
+    """Refuse a boot whose server has a fault this backend cannot apply (errors.FaultNotOnBackend)."""
+    if server.state.io_error_offset is not None:
+        raise FaultNotOnBackend(
+            name=server.name,
+            fault="io-error",
+            backend="libvirt",
+            clear="io-error-clear",
+            why="QEMU's blkdebug fails writes at single offsets and libvirt exposes no error range, so a "
+            "guest's disk cannot be made to fail every write beyond an offset",
+        )
 
 
 def _stderr(text: str) -> None:
