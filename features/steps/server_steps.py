@@ -18,9 +18,9 @@ from steps.technician import Technician
 # How the Standard Boot Order names its devices (seed Figure 5), by a word a scenario may use.
 # Why a scenario with the disk write fault cannot run in a QEMU guest (issue #20 keeps it open).
 LIBVIRT_NO_WRITE_FAULT = (
-    "the libvirt backend cannot make a guest's disk fail every write beyond an offset (QEMU's blkdebug "
-    "fails single offsets, libvirt exposes no error range), so its power-on refuses the io-error fault; "
-    "216 DPARTERR is shown on the process backend"
+    "libvirt and QEMU offer no way to fail every write to a guest disk beyond an offset (blkdebug fails "
+    "only the sectors its rules name), so a libvirt power-on refuses the io-error fault; 216 DPARTERR is "
+    "shown on the process backend"
 )
 IPL_WORDS = (
     ("USB DriveKey", "usb"),
