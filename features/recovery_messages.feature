@@ -111,7 +111,7 @@ Feature: Appendix B: Interaction Recovery Messages
     @seed.error.216
     Examples: 216 - DPARTERR: writing the partitions fails
       | code | name     | precondition                          | cause                                               | action                                                                     | found |
-      | 216  | DPARTERR | the server is as the factory left it | writing to the logical drive fails beyond 300MiB | ensure that the Standard Factory Image is selected and click Restore Image | File too large |
+      | 216  | DPARTERR | the server is as the factory left it | writing to the logical drive fails beyond 300MiB | ensure that the Standard Factory Image is selected and click Restore Image | one of: File too large; Input/output error |
 
   @seed.error.213 @seed.capture.note_one
   Scenario: A capture that fails keeps the previous capture
@@ -145,8 +145,8 @@ Feature: Appendix B: Interaction Recovery Messages
     Then "The error code returned was: 216 - DPARTERR." appears in red
     When I click the Restore/Capture tab
     Then the Welcome to the Interaction Recovery Environment screen appears
-    When the disk write fault is cleared
-    And I click Shutdown and confirm
+    When I click Shutdown and confirm
+    And the disk write fault is cleared
     And I reboot the machine
     And I press F11 to enter the Boot Menu
     And I select 3) One Time Boot to USB DriveKey

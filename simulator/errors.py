@@ -94,8 +94,9 @@ class BadArgument(SimError):
 
 
 class FaultNotOnBackend(SimError):
-    """A fault set on the server that this boot backend cannot make the machine show. Refused rather than
-    booted without it: a guest that restores fine under a "disk writes fail" fault would be a lie."""
+    """A fault set on the server that this boot backend cannot make the machine show (io-error on a remote
+    libvirt host). Refused rather than booted without it: a guest that restores fine under a "disk writes
+    fail" fault would be a lie."""
 
     message = (
         "server %(name)r has fault %(fault)s set, which the %(backend)s backend cannot apply (%(why)s): "

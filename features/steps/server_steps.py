@@ -9,19 +9,12 @@ import hashlib
 import json
 import re
 
-import pytest
 from pytest_bdd import given, parsers, then, when
 
 from steps.lab import BenchError, find_server
 from steps.technician import Technician
 
 # How the Standard Boot Order names its devices (seed Figure 5), by a word a scenario may use.
-# Why a scenario with the disk write fault cannot run in a QEMU guest (issue #20 keeps it open).
-LIBVIRT_NO_WRITE_FAULT = (
-    "libvirt and QEMU offer no way to fail every write to a guest disk beyond an offset (blkdebug fails "
-    "only the sectors its rules name), so a libvirt power-on refuses the io-error fault; 216 DPARTERR is "
-    "shown on the process backend"
-)
 IPL_WORDS = (
     ("USB DriveKey", "usb"),
     ("Hard Drive", "hdd"),
@@ -127,8 +120,6 @@ def drivekey_fault(technician: Technician, cause: str) -> None:
 
 @given(parsers.re(r"writing to the logical drive fails beyond (?P<offset>\d+MiB)"))
 def io_error(technician: Technician, offset: str) -> None:
-    if technician.settings.backend == "libvirt":  # its power-on refuses the fault (FaultNotOnBackend)
-        pytest.skip(LIBVIRT_NO_WRITE_FAULT)
     technician.bench.fault("io-error", offset)
 
 

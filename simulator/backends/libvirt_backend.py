@@ -37,10 +37,10 @@ from simulator.errors import FaultNotOnBackend
 from simulator.guest.artifacts import ensure_built
 from simulator.guest.bootfiles import install_guest_boot_files
 from simulator.machine import ConsoleClosed, Machine
-from simulator.server import Server
 from simulator.virt.channels import LineService, PowerIntent, controller_handler
 from simulator.virt.connection import LibvirtUnavailable, destroy, is_local, open_connection, start_reaper
 from simulator.virt.domain import CHANNEL_CLI, CHANNEL_POWER, DomainSpec, domain_xml
+from simulator.virt.faultydisk import FaultyDiskServer
 from textconsole.screen import Attr
 
 RED = Attr("red", "black", bold=True)
@@ -77,7 +77,14 @@ class LibvirtBackend(BootBackend):
         run_dir = Path(tempfile.mkdtemp(prefix="g7-"))  # short: unix socket paths have a length limit
         try:
             with machine.change() as server:  # the guest files go onto the DriveKey and the disks
-                _faults_it_can_apply(server)
+                if server.state.io_error_offset is not None and not is_local(self.uri):
+                    raise FaultNotOnBackend(
+                        name=server.name,
+                        fault="io-error",
+                        backend=f"libvirt at {self.uri}",
+                        clear="io-error-clear",
+                        why="its logical drives are served to the guest over a unix socket of this process",
+                    )
                 install_guest_boot_files(server, self.artifacts)
             # The guest writes the disks without asking the host: the whole boot holds the server shared,
             # so no host command changes them meanwhile (and this process takes no exclusive lock).
@@ -94,21 +101,6 @@ class LibvirtBackend(BootBackend):
                     return GuestBoot(conn, self.uri, spec, machine).run(console)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def _faults_it_can_apply(server: Server) -> None:
-    """Refuse a boot whose server has a fault this backend cannot apply (errors.FaultNotOnBackend)."""
-    if server.state.io_error_offset is not None:
-        raise FaultNotOnBackend(
-            name=server.name,
-            fault="io-error",
-            backend="libvirt",
-            clear="io-error-clear",
-            # Tried: blkdebug fails a request only if it covers a rule's sector, and an alignment that makes
-            # every request cover one must divide the disk's size too (16 KiB for a DL360's 838 GB logical
-            # drive: 55 million rules); libvirt itself has no error element.
-            why="libvirt and QEMU offer no way to fail every write to a guest disk beyond an offset",
-        )
 
 
 def _stderr(text: str) -> None:
@@ -159,6 +151,7 @@ class GuestBoot:
         self.dom: Any = None
         self.intent = PowerIntent()
         self.services: list[LineService] = []
+        self.faulty_disks: list[FaultyDiskServer] = []
 
     def _alive(self) -> bool:
         try:
@@ -179,6 +172,7 @@ class GuestBoot:
         reaper = None
         fd = -1
         try:
+            self._faulty_disks()  # listening before QEMU starts: it connects to them as it opens its disks
             try:
                 self.dom = self.conn.createXML(domain_xml(self.spec), libvirt.VIR_DOMAIN_START_PAUSED)
             except libvirt.libvirtError as exc:
@@ -214,6 +208,8 @@ class GuestBoot:
             os.close(fd)
         if self.dom is not None:
             destroy(self.dom)
+        for disk in self.faulty_disks:  # after the guest: QEMU holds them to the end
+            disk.close()
         if reaper is not None:
             reaper.stdin.close()  # type: ignore[union-attr]
             try:
@@ -227,6 +223,12 @@ class GuestBoot:
         if source is None or not source.get("path"):
             raise LibvirtUnavailable(uri=self.uri, reason="the guest's serial console has no pty")
         return str(source.get("path"))
+
+    def _faulty_disks(self) -> None:
+        offset = self.spec.write_fault_offset
+        for disk in self.spec.disks:
+            if disk.nbd_socket is not None and offset is not None:
+                self.faulty_disks.append(FaultyDiskServer(disk.path, offset, disk.nbd_socket))
 
     def _services(self) -> None:
         cli = LineService("hpacucli", controller_handler(lambda argv: controller_answer(self.machine, argv)))

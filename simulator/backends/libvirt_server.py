@@ -36,13 +36,25 @@ def smbios(server: Server) -> dict[str, dict[str, str]]:
     }
 
 
-def server_disks(server: Server, device: str, boot_disk: Path) -> tuple[DiskSpec, ...]:
-    """The server's disks as the guest sees them, ``boot_disk`` of ``device`` marked for booting."""
+def server_disks(
+    server: Server, device: str, boot_disk: Path, run_dir: Path | None = None
+) -> tuple[DiskSpec, ...]:
+    """The server's disks as the guest sees them, ``boot_disk`` of ``device`` marked for booting. With the
+    io-error fault set, the logical drives are served over NBD from sockets in ``run_dir`` by the boot's
+    process, which fails their writes beyond the offset (simulator.virt.faultydisk)."""
+    faulty = server.state.io_error_offset is not None and run_dir is not None
     disks = [
         DiskSpec(
-            d.path, "scsi", d.vendor, d.product, d.serial, device == "hdd" and d.path == boot_disk, d.name
+            d.path,
+            "scsi",
+            d.vendor,
+            d.product,
+            d.serial,
+            device == "hdd" and d.path == boot_disk,
+            d.name,
+            nbd_socket=run_dir / f"disk{i}.nbd" if faulty and run_dir is not None else None,
         )
-        for d in server.presented_disks()
+        for i, d in enumerate(server.presented_disks())
     ]
     key = server.drivekey_path
     if key.exists():
@@ -68,7 +80,7 @@ def boot_spec(
         uuid=system_uuid(lab, server.name),
         accelerator=accelerator,
         smbios=smbios(server),
-        disks=server_disks(server, request.device, request.disk),
+        disks=server_disks(server, request.device, request.disk, run_dir),
         run_dir=run_dir,
         metadata={
             "server": server.name,
@@ -82,6 +94,7 @@ def boot_spec(
         memory_mib=int(os.environ.get("G7SIM_GUEST_MEMORY_MIB", "1024")),
         vcpus=int(os.environ.get("G7SIM_GUEST_VCPUS", "1")),
         dac_label="+0:+0" if local_root else None,
+        write_fault_offset=server.state.io_error_offset,
     )
 
 

@@ -35,6 +35,9 @@ class DiskSpec:
     boot: bool = False
     name: str = ""  # as the firmware names it: "logicaldrive 1", "USB DriveKey"
     readonly: bool = False  # write-protected (the drivekey-readonly fault): the guest sees it so
+    nbd_socket: Path | None = (
+        None  # served over NBD by the boot's process (the io-error fault: faultydisk.py)
+    )
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class DomainSpec:
     dac_label: str | None = None  # "+0:+0": run QEMU as root, never relabel (local root connections)
     kernel: tuple[Path, Path, str] | None = None  # direct kernel boot (the accelerator probe)
     serial_file: Path | None = None  # the console to a file instead of a pty (the probe)
+    write_fault_offset: int | None = None  # the io-error fault: the NBD-served disks fail writes past it
 
     def socket(self, channel: str) -> Path:
         return self.run_dir / f"{channel.rsplit('.', 1)[1]}.sock"
@@ -84,9 +88,15 @@ def _metadata(root: ET.Element, spec: DomainSpec) -> None:
 
 
 def _disk(devices: ET.Element, disk: DiskSpec, dev: str) -> None:
-    el = _sub(devices, "disk", type="file", device="disk")
-    _sub(el, "driver", name="qemu", type="raw", discard="unmap", detect_zeroes="unmap")
-    _sub(el, "source", file=str(disk.path))
+    if disk.nbd_socket is not None:
+        el = _sub(devices, "disk", type="network", device="disk")
+        _sub(el, "driver", name="qemu", type="raw", discard="unmap", detect_zeroes="unmap")
+        source = _sub(el, "source", protocol="nbd")
+        _sub(source, "host", transport="unix", socket=str(disk.nbd_socket))
+    else:
+        el = _sub(devices, "disk", type="file", device="disk")
+        _sub(el, "driver", name="qemu", type="raw", discard="unmap", detect_zeroes="unmap")
+        _sub(el, "source", file=str(disk.path))
     _sub(el, "target", dev=dev, bus=disk.bus)
     if disk.bus == "scsi":
         if disk.serial:

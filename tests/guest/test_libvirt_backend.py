@@ -209,33 +209,6 @@ def test_power_button_destroys_the_guest(lab: Lab, cic_guest: str) -> None:
     assert name not in _virsh_list().split() and not _qemu_processes(name)
 
 
-@pytest.mark.libvirt
-@pytest.mark.timeout(600)
-def test_a_disk_write_fault_it_cannot_apply_is_refused_not_ignored(lab: Lab, cic_guest: str) -> None:
-    """The io-error fault (writes beyond an offset fail) has no QEMU/libvirt counterpart: the guest's
-    restore used to complete under it as if the disks were fine. The power-on now ends with one line
-    naming the fault and how to clear it, and starts no guest."""
-    from simulator.firmware.driver import ConsoleDriver
-
-    with lab.open("cic") as server:
-        from simulator import faults
-
-        faults.io_error(server, 300 << 20)
-    with ConsoleDriver(lab.root, "cic", backend="libvirt", timeout=120, prompt_seconds=1.0) as c:
-        c.expect('Press "ESC+@" for Network Boot')
-        c.press("F11")
-        c.expect("3) One Time Boot to USB DriveKey")
-        c.press("3")
-        status = c.wait_power_off()
-        before = c.child.before
-        shown = before.decode(errors="replace") if isinstance(before, bytes) else str(before)
-        transcript = c.transcript.read_text(encoding="utf-8", errors="replace") + shown
-    assert status != 0, transcript
-    assert "has fault io-error set, which the libvirt backend cannot apply" in transcript, transcript
-    assert "g7sim fault cic io-error-clear" in transcript and "Traceback" not in transcript, transcript
-    assert cic_guest not in _virsh_list().split()
-
-
 def test_a_write_protected_drivekey_is_read_only_to_the_guest(lab: Lab) -> None:
     from simulator import drivekey_faults
 
