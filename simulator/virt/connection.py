@@ -99,9 +99,12 @@ def our_domains(conn: libvirt.virConnect, lab: str | None = None) -> list[libvir
     """Domains this project created (by name and metadata), of one lab folder if ``lab`` is given."""
     found = []
     for dom in conn.listAllDomains():
-        if not dom.name().startswith(NAME_PREFIX):
+        try:
+            if not dom.name().startswith(NAME_PREFIX):
+                continue
+            meta = read_metadata(dom.XMLDesc(0))
+        except libvirt.libvirtError:  # it ended between the listing and this look at it: not a leftover
             continue
-        meta = read_metadata(dom.XMLDesc(0))
         if meta and (lab is None or meta.get("lab") == lab):
             found.append(dom)
     return found
