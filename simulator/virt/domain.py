@@ -35,6 +35,8 @@ class DiskSpec:
     boot: bool = False
     name: str = ""  # as the firmware names it: "logicaldrive 1", "USB DriveKey"
     readonly: bool = False  # write-protected (the drivekey-readonly fault): the guest sees it so
+    pool: str = ""  # with ``volume``: the disk is this storage volume on the hypervisor's host, not ``path``
+    volume: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class DomainSpec:
     accelerator: str  # "kvm" or "tcg"
     smbios: dict[str, dict[str, str]]  # "bios"/"system"/"chassis" -> entries
     disks: tuple[DiskSpec, ...]
-    run_dir: Path  # channel sockets live here
+    run_dir: Path | None  # channel sockets live here (None: the daemon chooses, reached by openChannel)
     metadata: dict[str, str]
     ipl: tuple[str, ...] = ()
     memory_mib: int = 1024
@@ -54,13 +56,18 @@ class DomainSpec:
     serial_file: Path | None = None  # the console to a file instead of a pty (the probe)
 
     def socket(self, channel: str) -> Path:
+        assert self.run_dir is not None
         return self.run_dir / f"{channel.rsplit('.', 1)[1]}.sock"
 
 
 def domain_name(lab_root: Path, server: str) -> str:
     """One name per server of a lab: a stale domain of an earlier, killed session is found by it."""
-    lab = hashlib.sha256(str(Path(lab_root).resolve()).encode()).hexdigest()[:8]
-    return f"{NAME_PREFIX}{server}-{lab}"
+    return f"{NAME_PREFIX}{server}-{lab_tag(lab_root)}"
+
+
+def lab_tag(lab_root: Path | str) -> str:
+    """The lab folder's short hash: the end of its domains' and storage pools' names."""
+    return hashlib.sha256(str(Path(lab_root).resolve()).encode()).hexdigest()[:8]
 
 
 def system_uuid(lab_root: Path, server: str) -> str:
@@ -84,9 +91,12 @@ def _metadata(root: ET.Element, spec: DomainSpec) -> None:
 
 
 def _disk(devices: ET.Element, disk: DiskSpec, dev: str) -> None:
-    el = _sub(devices, "disk", type="file", device="disk")
+    el = _sub(devices, "disk", type="volume" if disk.volume else "file", device="disk")
     _sub(el, "driver", name="qemu", type="raw", discard="unmap", detect_zeroes="unmap")
-    _sub(el, "source", file=str(disk.path))
+    if disk.volume:
+        _sub(el, "source", pool=disk.pool, volume=disk.volume)
+    else:
+        _sub(el, "source", file=str(disk.path))
     _sub(el, "target", dev=dev, bus=disk.bus)
     if disk.bus == "scsi":
         if disk.serial:
@@ -149,7 +159,10 @@ def domain_xml(spec: DomainSpec) -> str:
     _sub(console, "target", type="serial", port="0")
     for channel in (CHANNEL_CLI, CHANNEL_POWER):
         el = _sub(devices, "channel", type="unix")
-        _sub(el, "source", mode="bind", path=str(spec.socket(channel)))
+        if spec.run_dir is None:
+            _sub(el, "source", mode="bind")
+        else:
+            _sub(el, "source", mode="bind", path=str(spec.socket(channel)))
         _sub(el, "target", type="virtio", name=channel)
     _sub(devices, "memballoon", model="none")
     if spec.dac_label:
