@@ -90,17 +90,22 @@ class LibvirtBackend(BootBackend):
         # so no host command changes them meanwhile (and this process takes no exclusive lock).
         with machine.running_guest():
             with machine.read() as server:
-                spec = boot_spec(server, request, self.accelerator, None, local_root=privileged(conn))
+                spec = boot_spec(
+                    server, request, self.accelerator, None, local_root=privileged(conn, self.uri)
+                )
             with _signals_end_the_boot():
                 return GuestBoot(conn, self.uri, spec, machine).run(console)
 
 
-def privileged(conn: Any) -> bool:
-    """A system daemon: its QEMU runs as root and never relabels (the pool folder is the daemon's own)."""
+def privileged(conn: Any, uri: str) -> bool:
+    """A system daemon: its QEMU runs as root and never relabels (the pool folder is the daemon's own).
+    As root, a local ``qemu:///session`` without an explicit ``socket=`` is the system daemon too."""
     try:
-        return urlparse(conn.getURI()).path == "/system"
+        if urlparse(conn.getURI()).path == "/system":
+            return True
     except libvirt.libvirtError:
-        return False
+        pass
+    return is_local(uri) and os.geteuid() == 0 and "socket=" not in uri
 
 
 def _stderr(text: str) -> None:
@@ -153,7 +158,9 @@ class GuestBoot:
         self.intent = PowerIntent()
         self.services: list[LineService] = []
         self.bridges: list[StreamBridge] = []
-        self.storage = BootStorage(conn, uri, spec.name, pool_root(conn, uri))
+        self.storage = BootStorage(
+            conn, uri, spec.name, pool_root(conn, uri, system=spec.dac_label is not None)
+        )
 
     def _alive(self) -> bool:
         try:

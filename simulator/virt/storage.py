@@ -18,7 +18,6 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlparse
 
 import libvirt
 
@@ -32,8 +31,8 @@ class StorageFailed(SimError):
     message = "libvirt storage at %(uri)s: %(reason)s"
 
 
-def pool_root(conn: Any, uri: str, configured: str | None = None) -> str:
-    """The folder on the host under which this project's pools go."""
+def pool_root(conn: Any, uri: str, *, system: bool, configured: str | None = None) -> str:
+    """The folder on the host under which this project's pools go (``system``: a system daemon's)."""
     root = configured or os.environ.get(POOL_ROOT_ENV)
     if root:
         return root
@@ -44,7 +43,7 @@ def pool_root(conn: Any, uri: str, configured: str | None = None) -> str:
             return str(PurePosixPath(path) / "g7lab")
     except libvirt.libvirtError:
         pass
-    if urlparse(conn.getURI()).path == "/system":
+    if system:
         return str(PurePosixPath(SYSTEM_IMAGES) / "g7lab")
     raise StorageFailed(uri=uri, reason=f"no pool root: set {POOL_ROOT_ENV} or the host's pool_root")
 
