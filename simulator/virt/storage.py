@@ -77,9 +77,9 @@ def remove_pool(conn: Any, name: str) -> bool:
             vol.delete(0)
     except libvirt.libvirtError:
         pass  # what is left goes with the folder, if the daemon may remove it
-    for step in ("destroy", "delete", "undefine"):
+    for step in (pool.destroy, lambda: pool.delete(0), pool.undefine):
         try:
-            getattr(pool, step)(*(() if step == "undefine" else (0,)))
+            step()
         except libvirt.libvirtError:
             pass
     return True
