@@ -146,15 +146,23 @@ def _opened_files(folder: Path, before: dict[Path, int]) -> set[str]:
     return found
 
 
-def _leftovers(uri: str) -> set[str]:
+def _leftovers(uri: str, labs: Path, pools: Path) -> list[str]:
+    """Domains of the labs under ``labs`` and pools under ``pools`` still on the host at ``uri``."""
     import libvirt
+
+    from simulator.virt.domain import read_metadata
 
     conn = libvirt.open(uri)
     try:
-        names = [d.name() for d in conn.listAllDomains()] + [p.name() for p in conn.listAllStoragePools()]
+        left = [
+            d.name()
+            for d in conn.listAllDomains()
+            if read_metadata(d.XMLDesc(0)).get("lab", "").startswith(f"{labs}/")
+        ]
+        left += [f"pool {p.name()}" for p in conn.listAllStoragePools() if f"<path>{pools}/" in p.XMLDesc(0)]
     finally:
         conn.close()
-    return {n for n in names if n.startswith("g7lab-")}
+    return left
 
 
 @pytest.mark.libvirt
@@ -166,13 +174,14 @@ def test_two_hosts_each_run_a_scenario_from_their_own_pool(
     uri2, pools2 = second_host
     pools1 = tmp_path / "host1-pools"  # under pytest's root-only folder: the second daemon cannot read it
     pools1.mkdir(mode=0o700)
+    denied = subprocess.run(["runuser", "-u", USER, "--", "ls", str(pools1)], capture_output=True, timeout=30)
+    assert denied.returncode != 0, f"{USER} can read the first host's pool folder"
     hosts = tmp_path / "hosts.toml"
     hosts.write_text(
         f'[[host]]\nuri = "{SYSTEM}"\npool_root = "{pools1}"\n[[host]]\nuri = "{uri2}"\npool_root = "{pools2}"\n'
     )
     logs2 = HOME / ".cache/libvirt/qemu/log"
     before1, before2 = _log_sizes(SYSTEM_LOGS), _log_sizes(logs2)
-    left1 = _leftovers(SYSTEM)  # another run's, if any
     args = ["features", "--backend", "libvirt", "-m", "libvirt", "-k", SCENARIOS, "-n", "2"]
     args += ["--libvirt-hosts", str(hosts), "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "run")]
     started = time.monotonic()
@@ -192,5 +201,5 @@ def test_two_hosts_each_run_a_scenario_from_their_own_pool(
     assert opened1 and opened2, (opened1, opened2)
     assert all(f.startswith(f"{pools1}/") for f in opened1), f"host 1 opened: {opened1}"
     assert all(f.startswith(f"{pools2}/") for f in opened2), f"host 2 opened: {opened2}"
-    assert _leftovers(SYSTEM) <= left1 and not _leftovers(uri2)
+    assert not _leftovers(SYSTEM, tmp_path, pools1) and not _leftovers(uri2, tmp_path, pools2)
     assert not any(pools1.iterdir()) and not any(pools2.iterdir()), "pool folders left on a host"
