@@ -7,6 +7,11 @@ The guest says over a second channel whether it restarts or powers off (libvirt 
 guest shutdown once ``on_reboot`` is ``destroy``). The domain is destroyed whatever ends the boot:
 power-off, crash, the power button (Ctrl-]), Ctrl-C, SIGTERM/SIGHUP -- and a watchdog process
 destroys it even if this process is killed outright.
+
+Nothing of the hypervisor's host is reached by path, so any URI works alike (``qemu+ssh://host/system``):
+the disks are volumes of a storage pool of the boot on that host, uploaded before and downloaded after
+(:mod:`simulator.virt.storage`; the watchdog removes the pool too), and the serial console and the
+channels are libvirt streams (:mod:`simulator.virt.streams`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ here; :mod:`simulator.backends.libvirt_server` fills the spec from the server mo
 - the logical drives as SCSI disks on a virtio-scsi controller (vendor HP, product LOGICAL VOLUME,
   the Unique Identifier as unit serial number), the DriveKey as a USB disk on qemu-xhci, and
   ``<boot order='1'/>`` on the device the firmware decided;
-- a serial console (pty) and two virtio-serial channels: the controller CLI and the power intent;
+- a serial console (pty) and two virtio-serial channels: the controller CLI and the power intent
+  (with ``run_dir`` None their host sockets are the daemon's own, reached by ``openChannel``);
+- a disk with a ``volume`` is a storage volume of a pool on the hypervisor's host, not a file path;
 - ``on_reboot``/``on_poweroff`` destroy, so control returns to the firmware;
 - the firmware state in ``<metadata>`` under the project's namespace.
 """
