@@ -104,7 +104,10 @@ def our_domains(conn: libvirt.virConnect, lab: str | None = None) -> list[libvir
     for dom in conn.listAllDomains():
         if not dom.name().startswith(NAME_PREFIX):
             continue
-        meta = read_metadata(dom.XMLDesc(0))
+        try:
+            meta = read_metadata(dom.XMLDesc(0))
+        except libvirt.libvirtError:
+            continue  # gone since it was listed (another run's guest that just stopped)
         if meta and (lab is None or meta.get("lab") == lab):
             found.append(dom)
     return found

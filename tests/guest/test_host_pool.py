@@ -153,12 +153,18 @@ def _leftovers(uri: str, labs: Path, pools: Path) -> list[str]:
 
     from simulator.virt.domain import read_metadata
 
+    def xml(obj: libvirt.virDomain | libvirt.virStoragePool) -> str:
+        try:
+            return str(obj.XMLDesc(0))
+        except libvirt.libvirtError:
+            return "<gone/>"  # stopped since it was listed (another run's guest)
+
     conn = libvirt.open(uri)
     try:
         left = [
             d.name()
             for d in conn.listAllDomains()
-            if read_metadata(d.XMLDesc(0)).get("lab", "").startswith(f"{labs}/")
+            if read_metadata(xml(d)).get("lab", "").startswith(f"{labs}/")
         ]
         left += [f"pool {p.name()}" for p in conn.listAllStoragePools() if f"<path>{pools}/" in p.XMLDesc(0)]
     finally:
