@@ -24,13 +24,14 @@ What this file adds:
 from __future__ import annotations
 
 import functools
+import os
 import tomllib
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from steps import created, selection
+from steps import created, hosts, selection
 from steps.book import RECORDING
 from steps.failures import FAILED_STEP, failed_step, failed_step_report, skip_after_failure
 from steps.figure_steps import *  # noqa: F403 - step definitions are fixtures: they must live in this namespace
@@ -44,6 +45,8 @@ from steps.server_steps import *  # noqa: F403
 from steps.summary import NO_SERVER, Summary
 from steps.technician import Technician
 from steps.trash import Trash
+
+DEFAULT_URI = "qemu:///session"  # simulator.virt.connection's, without loading libvirt here
 
 HERE = Path(__file__).resolve().parent
 SEED_ITEMS = HERE / "seed_items.toml"
@@ -70,6 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"seed.{item['id']}: seed {item['kind']} ({item['where']})")
     if config.option.markers:  # `pytest --markers` lists them without collecting
         _feature_and_server_markers(config)
+    if config.getoption("--backend", default="process") == "libvirt":
+        hosts.bind(config)  # this process's hypervisor (--libvirt-uri, --libvirt-hosts)
     shelf = getattr(config, "workerinput", {}).get(FACTORY_SHELF)
     if shelf:  # an xdist worker: the servers come from the controller's shelf (steps/created.py)
         created.use_shelf(Path(shelf))
@@ -217,6 +222,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when == "call":
         item.stash[CALL_PASSED] = report.passed
+        if tech is not None and tech.settings.backend == "libvirt":
+            uri = os.environ.get("G7SIM_LIBVIRT_URI", DEFAULT_URI)
+            report.user_properties.append((hosts.URI_PROPERTY, uri))
     step = item.stash.get(FAILED_STEP, None)
     if report.when == "call" and report.failed and step is not None and call.excinfo is not None:
         report.longrepr = failed_step_report(step, call.excinfo, HERE.parent)
@@ -266,17 +274,23 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
                 reporting.test_report_context_registry[report] = reporting.ReportContext(**carried)
         except (ImportError, AttributeError, TypeError):
             pass
+    _HOSTS.add(report)
     cell = getattr(report, "g7_cell", None)
     if cell is not None:
         _SUMMARY.add(cell, report.outcome)
 
 
 _SUMMARY = Summary()
+_HOSTS = hosts.HostSummary()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """One row per packaged server, one column per procedure: passed/run (F failures, s skipped)."""
-    if not _SUMMARY.counts or hasattr(config, "workerinput"):
+    """One row per packaged server, one column per procedure: passed/run (F failures, s skipped); with
+    libvirt, the host of each scenario."""
+    if hasattr(config, "workerinput"):
+        return
+    _HOSTS.write(terminalreporter)
+    if not _SUMMARY.counts:
         return
     terminalreporter.section("conformance: procedure x packaged server (passed/run, F failed, s skipped)")
     for line in _SUMMARY.lines():

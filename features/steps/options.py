@@ -62,6 +62,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "book there is replaced; see features/README.md)",
     )
     group.addoption(
+        "--libvirt-uri",
+        action="append",
+        default=None,
+        metavar="URI",
+        help="libvirt backend: a hypervisor to boot the guests on; repeat it for a pool of hosts, the "
+        "pytest-xdist workers are spread over them (default $G7SIM_LIBVIRT_URI or qemu:///session)",
+    )
+    group.addoption(
+        "--libvirt-hosts",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="libvirt backend: a TOML pool file of hosts (uri, capacity, pool_root; steps/hosts.py)",
+    )
+    group.addoption(
         "--screen-timeout",
         type=float,
         default=None,

@@ -7,10 +7,16 @@ The guest says over a second channel whether it restarts or powers off (libvirt 
 guest shutdown once ``on_reboot`` is ``destroy``). The domain is destroyed whatever ends the boot:
 power-off, crash, the power button (Ctrl-]), Ctrl-C, SIGTERM/SIGHUP -- and a watchdog process
 destroys it even if this process is killed outright.
+
+Nothing of the hypervisor's host is reached by path, so any URI works alike (``qemu+ssh://host/system``):
+the disks are volumes of a storage pool of the boot on that host, uploaded before and downloaded after
+(:mod:`simulator.virt.storage`; the watchdog removes the pool too), and the serial console and the
+channels are libvirt streams (:mod:`simulator.virt.streams`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -19,13 +25,12 @@ import sys
 import tempfile
 import threading
 import time
-import tty
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any, ClassVar
+from urllib.parse import urlparse
 
 import libvirt
 
@@ -34,13 +39,23 @@ from simulator.backends.base import BootBackend, BootConsole, BootOutcome, BootR
 from simulator.backends.libvirt_server import boot_spec, controller_answer
 from simulator.backends.relay import relay
 from simulator.errors import FaultNotOnBackend
+from simulator.guest.accel import forced_accelerator
 from simulator.guest.artifacts import ensure_built
 from simulator.guest.bootfiles import install_guest_boot_files
 from simulator.machine import ConsoleClosed, Machine
 from simulator.virt.channels import LineService, PowerIntent, controller_handler
-from simulator.virt.connection import LibvirtUnavailable, destroy, is_local, open_connection, start_reaper
+from simulator.virt.connection import (
+    LibvirtUnavailable,
+    destroy,
+    is_local,
+    open_connection,
+    start_reaper,
+    tell_reaper,
+)
 from simulator.virt.domain import CHANNEL_CLI, CHANNEL_POWER, DomainSpec, domain_xml
 from simulator.virt.faultydisk import FaultyDiskServer
+from simulator.virt.storage import BootStorage, pool_root
+from simulator.virt.streams import StreamBridge, open_channel, open_console
 from textconsole.screen import Attr
 
 RED = Attr("red", "black", bold=True)
@@ -61,7 +76,12 @@ class LibvirtBackend(BootBackend):
         if is_local(self.uri) and (hint := kvm_permission_hint()):
             _stderr(f"warning: {hint}")
         self._conn: Any = None
-        self.accelerator = accelerator(self.connection(), self.artifacts, announce=_stderr)
+        # The KVM probe boots the kernel by its local path: a remote host runs TCG unless $G7SIM_ACCEL says
+        self.accelerator = (
+            accelerator(self.connection(), self.artifacts, announce=_stderr)
+            if is_local(self.uri)
+            else (forced_accelerator() or "tcg")
+        )
 
     def connection(self) -> Any:
         """The libvirt connection, reopened if it broke (a restarted daemon) while the server sat at POST."""
@@ -74,33 +94,43 @@ class LibvirtBackend(BootBackend):
     def boot(self, request: BootRequest, console: BootConsole) -> BootOutcome:
         conn = self.connection()
         machine = request.machine
-        run_dir = Path(tempfile.mkdtemp(prefix="g7-"))  # short: unix socket paths have a length limit
+        with machine.change() as server:  # the guest files go onto the DriveKey and the disks
+            faulty = server.state.io_error_offset is not None
+            if faulty and not is_local(self.uri):
+                raise FaultNotOnBackend(
+                    name=server.name,
+                    fault="io-error",
+                    backend=f"libvirt at {self.uri}",
+                    clear="io-error-clear",
+                    why="its logical drives are served to the guest over a unix socket of this process",
+                )
+            install_guest_boot_files(server, self.artifacts)
+        # The io-error fault's NBD sockets (simulator.virt.faultydisk); short: socket paths have a limit.
+        run_dir = Path(tempfile.mkdtemp(prefix="g7-")) if faulty else None
         try:
-            with machine.change() as server:  # the guest files go onto the DriveKey and the disks
-                if server.state.io_error_offset is not None and not is_local(self.uri):
-                    raise FaultNotOnBackend(
-                        name=server.name,
-                        fault="io-error",
-                        backend=f"libvirt at {self.uri}",
-                        clear="io-error-clear",
-                        why="its logical drives are served to the guest over a unix socket of this process",
-                    )
-                install_guest_boot_files(server, self.artifacts)
             # The guest writes the disks without asking the host: the whole boot holds the server shared,
             # so no host command changes them meanwhile (and this process takes no exclusive lock).
             with machine.running_guest():
                 with machine.read() as server:
                     spec = boot_spec(
-                        server,
-                        request,
-                        self.accelerator,
-                        run_dir,
-                        local_root=is_local(self.uri) and os.geteuid() == 0,
+                        server, request, self.accelerator, run_dir, local_root=privileged(conn, self.uri)
                     )
                 with _signals_end_the_boot():
                     return GuestBoot(conn, self.uri, spec, machine).run(console)
         finally:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            if run_dir is not None:
+                shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def privileged(conn: Any, uri: str) -> bool:
+    """A system daemon: its QEMU runs as root and never relabels (the pool folder is the daemon's own).
+    As root, a local ``qemu:///session`` without an explicit ``socket=`` is the system daemon too."""
+    try:
+        if urlparse(conn.getURI()).path == "/system":
+            return True
+    except libvirt.libvirtError:
+        pass
+    return is_local(uri) and os.geteuid() == 0 and "socket=" not in uri
 
 
 def _stderr(text: str) -> None:
@@ -141,7 +171,8 @@ def _signals_end_the_boot() -> Iterator[None]:
 
 
 class GuestBoot:
-    """One boot: define and start the domain paused, attach console and channels, run, clean up."""
+    """One boot: the disks uploaded into a pool on the host, the domain started paused, console and
+    channels attached as streams, run; then the written disks downloaded and everything removed."""
 
     def __init__(self, conn: Any, uri: str, spec: DomainSpec, machine: Machine) -> None:
         self.conn = conn
@@ -151,7 +182,11 @@ class GuestBoot:
         self.dom: Any = None
         self.intent = PowerIntent()
         self.services: list[LineService] = []
+        self.bridges: list[StreamBridge] = []
         self.faulty_disks: list[FaultyDiskServer] = []
+        self.storage = BootStorage(
+            conn, uri, spec.name, pool_root(conn, uri, system=spec.dac_label is not None)
+        )
 
     def _alive(self) -> bool:
         try:
@@ -169,20 +204,18 @@ class GuestBoot:
 
     def run(self, console: BootConsole) -> BootOutcome:
         self._remove_stale()
-        reaper = None
-        fd = -1
+        reaper = start_reaper(self.uri, self.spec.name)  # before the pool: it removes the pool too
         try:
+            spec = self._upload()
             self._faulty_disks()  # listening before QEMU starts: it connects to them as it opens its disks
             try:
-                self.dom = self.conn.createXML(domain_xml(self.spec), libvirt.VIR_DOMAIN_START_PAUSED)
+                self.dom = self.conn.createXML(domain_xml(spec), libvirt.VIR_DOMAIN_START_PAUSED)
             except libvirt.libvirtError as exc:
                 raise LibvirtUnavailable(uri=self.uri, reason=f"the guest did not start: {exc}") from None
-            reaper = start_reaper(self.uri, self.spec.name, self.dom.ID())
-            fd = os.open(self._pty(), os.O_RDWR | os.O_NOCTTY)
-            tty.setraw(fd)
-            self._services()
+            tell_reaper(reaper, self.dom.ID())
+            serial = self._attach()
             self.dom.resume()
-            relay(console, fd, self._alive, "guest")
+            relay(console, serial.fd, self._alive, "guest")
             deadline = time.monotonic() + STOP_SECONDS
             while self._alive() and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -190,7 +223,7 @@ class GuestBoot:
             # A second SIGTERM must not cut the clean-up short: it waits until the guest is gone.
             blocked = signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATING)
             try:
-                self._clean_up(fd, reaper)
+                self._clean_up(reaper)
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         if self.intent.word == "poweroff":
@@ -201,28 +234,42 @@ class GuestBoot:
             )
         return BootOutcome.REBOOT
 
-    def _clean_up(self, fd: int, reaper: subprocess.Popen[bytes] | None) -> None:
+    def _upload(self) -> DomainSpec:
+        """The spec with each disk a volume of the boot's pool, holding the lab image's bytes."""
+        self.storage.create()
+        disks = []
+        for i, disk in enumerate(self.spec.disks):
+            if disk.nbd_socket is not None:  # served from the lab's image by this process (io-error)
+                disks.append(disk)
+                continue
+            volume = f"disk{i}.img"
+            self.storage.upload(volume, disk.path)
+            disks.append(dataclasses.replace(disk, pool=self.storage.name, volume=volume))
+        return dataclasses.replace(self.spec, disks=tuple(disks))
+
+    def _clean_up(self, reaper: subprocess.Popen[bytes]) -> None:
         for service in self.services:
             service.stop()
-        if fd >= 0:
-            os.close(fd)
-        if self.dom is not None:
+        for bridge in self.bridges:
+            bridge.close()
+        started = self.dom is not None
+        if started:
             destroy(self.dom)
-        for disk in self.faulty_disks:  # after the guest: QEMU holds them to the end
-            disk.close()
-        if reaper is not None:
-            reaper.stdin.close()  # type: ignore[union-attr]
+        for faulty in self.faulty_disks:  # after the guest: QEMU holds them to the end
+            faulty.close()
+        try:
+            if started:  # what the guest wrote goes back into the lab (a write-protected disk it could not)
+                for i, disk in enumerate(self.spec.disks):
+                    if not disk.readonly and disk.nbd_socket is None:
+                        self.storage.download(f"disk{i}.img", disk.path)
+        finally:
+            self.storage.remove()
+            assert reaper.stdin is not None
+            reaper.stdin.close()
             try:
                 reaper.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 pass  # it finishes on its own; the domain is destroyed already
-
-    def _pty(self) -> str:
-        desc = ET.fromstring(self.dom.XMLDesc(0))
-        source = desc.find("devices/serial/source")
-        if source is None or not source.get("path"):
-            raise LibvirtUnavailable(uri=self.uri, reason="the guest's serial console has no pty")
-        return str(source.get("path"))
 
     def _faulty_disks(self) -> None:
         offset = self.spec.write_fault_offset
@@ -230,10 +277,18 @@ class GuestBoot:
             if disk.nbd_socket is not None and offset is not None:
                 self.faulty_disks.append(FaultyDiskServer(disk.path, offset, disk.nbd_socket))
 
-    def _services(self) -> None:
-        cli = LineService("hpacucli", controller_handler(lambda argv: controller_answer(self.machine, argv)))
-        power = LineService("power", self.intent.handle)
-        for service, channel in ((cli, CHANNEL_CLI), (power, CHANNEL_POWER)):
-            service.connect(self.spec.socket(channel))
+    def _attach(self) -> StreamBridge:
+        """The serial console and the two channels, through libvirt streams; the console's bridge."""
+        serial = open_console(self.conn, self.dom)
+        self.bridges.append(serial)
+        cli = controller_handler(lambda argv: controller_answer(self.machine, argv))
+        for name, handler, channel in (
+            ("hpacucli", cli, CHANNEL_CLI),
+            ("power", self.intent.handle, CHANNEL_POWER),
+        ):
+            bridge = open_channel(self.conn, self.dom, channel)
+            self.bridges.append(bridge)
+            service = LineService(name, handler, bridge.local)
             service.start()
             self.services.append(service)
+        return serial

@@ -71,7 +71,7 @@ def server_disks(
 
 
 def boot_spec(
-    server: Server, request: BootRequest, accelerator: str, run_dir: Path, *, local_root: bool = False
+    server: Server, request: BootRequest, accelerator: str, run_dir: Path | None, *, local_root: bool = False
 ) -> DomainSpec:
     """The domain of one boot of ``server`` (opened under its lock) as the firmware decided it."""
     lab = request.machine.lab.root

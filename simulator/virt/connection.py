@@ -18,7 +18,9 @@ import libvirt
 
 from recovery.tools import QUERY_SECONDS
 from simulator.errors import SimError
-from simulator.virt.domain import NAME_PREFIX, read_metadata
+from simulator.virt.domain import NAME_PREFIX, lab_tag, read_metadata
+from simulator.virt.storage import our_pools, remove_pool
+from simulator.virt.streams import event_loop
 
 DEFAULT_URI = "qemu:///session"
 IDLE_TIMEOUT = 600  # seconds a daemon we started stays up without domains or clients
@@ -61,6 +63,7 @@ def open_connection(uri: str | None = None, *, autostart: bool | None = None) ->
     if autostart is None:
         autostart = os.environ.get("G7SIM_LIBVIRT_AUTOSTART", "1") != "0"
     _quiet_errors()
+    event_loop()  # before the first connection: console and channel streams call back through it
     try:
         return libvirt.open(uri)
     except libvirt.libvirtError as exc:
@@ -111,23 +114,28 @@ def our_domains(conn: libvirt.virConnect, lab: str | None = None) -> list[libvir
 
 
 def destroy_leftovers(lab: str, uri: str | None = None) -> list[str]:
-    """Destroy the domains of lab folder ``lab`` that are still there; their names (empty: none was)."""
+    """Destroy the domains of lab folder ``lab`` that are still there, and remove its storage pools (with
+    their volumes); the names of what was left (empty: nothing was)."""
     conn = open_connection(uri)
     try:
         leaked = our_domains(conn, lab)
         names = [dom.name() for dom in leaked]
         for dom in leaked:
             destroy(dom)
+        for pool in our_pools(conn, NAME_PREFIX, f"-{lab_tag(lab)}"):
+            remove_pool(conn, pool)
+            names.append(f"pool {pool}")
     finally:
         conn.close()
     return names
 
 
-def start_reaper(uri: str, name: str, dom_id: int) -> subprocess.Popen[bytes]:
-    """A watchdog process that destroys domain ``name`` (id ``dom_id``) when our end of its pipe closes:
-    whatever way this process ends (even SIGKILL), no guest is left running."""
+def start_reaper(uri: str, name: str) -> subprocess.Popen[bytes]:
+    """A watchdog process that, when our end of its pipe closes, destroys domain ``name`` (the id
+    written to the pipe, once it exists) and removes storage pool ``name`` with its volumes: whatever
+    way this process ends (even SIGKILL), no guest and no volume of the boot is left on the host."""
     return subprocess.Popen(
-        [sys.executable, "-m", "simulator.virt.connection", uri, name, str(dom_id)],
+        [sys.executable, "-m", "simulator.virt.connection", uri, name],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -136,18 +144,30 @@ def start_reaper(uri: str, name: str, dom_id: int) -> subprocess.Popen[bytes]:
     )
 
 
-def _reap(uri: str, name: str, dom_id: int) -> None:
-    while sys.stdin.buffer.read(4096):
-        pass  # the parent never writes: this returns when it closes the pipe or dies
+def tell_reaper(reaper: subprocess.Popen[bytes], dom_id: int) -> None:
+    assert reaper.stdin is not None
+    reaper.stdin.write(f"{dom_id}\n".encode())
+    reaper.stdin.flush()
+
+
+def _reap(uri: str, name: str) -> None:
+    dom_id = -1
+    for line in sys.stdin.buffer:  # until the parent closes the pipe or dies
+        if line.strip().isdigit():
+            dom_id = int(line)
     _quiet_errors()
     try:
         conn = libvirt.open(uri)
-        dom = conn.lookupByID(dom_id)
     except libvirt.libvirtError:
-        return  # already gone
-    if dom.name() == name:
-        destroy(dom)
+        return
+    try:
+        dom = conn.lookupByID(dom_id) if dom_id >= 0 else None
+        if dom is not None and dom.name() == name:
+            destroy(dom)
+    except libvirt.libvirtError:
+        pass  # already gone
+    remove_pool(conn, name)
 
 
 if __name__ == "__main__":
-    _reap(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    _reap(sys.argv[1], sys.argv[2])

@@ -6,7 +6,9 @@ here; :mod:`simulator.backends.libvirt_server` fills the spec from the server mo
 - the logical drives as SCSI disks on a virtio-scsi controller (vendor HP, product LOGICAL VOLUME,
   the Unique Identifier as unit serial number), the DriveKey as a USB disk on qemu-xhci, and
   ``<boot order='1'/>`` on the device the firmware decided;
-- a serial console (pty) and two virtio-serial channels: the controller CLI and the power intent;
+- a serial console (pty) and two virtio-serial channels: the controller CLI and the power intent
+  (with ``run_dir`` None their host sockets are the daemon's own, reached by ``openChannel``);
+- a disk with a ``volume`` is a storage volume of a pool on the hypervisor's host, not a file path;
 - ``on_reboot``/``on_poweroff`` destroy, so control returns to the firmware;
 - the firmware state in ``<metadata>`` under the project's namespace.
 """
@@ -35,6 +37,8 @@ class DiskSpec:
     boot: bool = False
     name: str = ""  # as the firmware names it: "logicaldrive 1", "USB DriveKey"
     readonly: bool = False  # write-protected (the drivekey-readonly fault): the guest sees it so
+    pool: str = ""  # with ``volume``: the disk is this storage volume on the hypervisor's host, not ``path``
+    volume: str = ""
     nbd_socket: Path | None = (
         None  # served over NBD by the boot's process (the io-error fault: faultydisk.py)
     )
@@ -47,7 +51,7 @@ class DomainSpec:
     accelerator: str  # "kvm" or "tcg"
     smbios: dict[str, dict[str, str]]  # "bios"/"system"/"chassis" -> entries
     disks: tuple[DiskSpec, ...]
-    run_dir: Path  # channel sockets live here
+    run_dir: Path | None  # channel sockets live here (None: the daemon chooses, reached by openChannel)
     metadata: dict[str, str]
     ipl: tuple[str, ...] = ()
     memory_mib: int = 1024
@@ -58,13 +62,18 @@ class DomainSpec:
     write_fault_offset: int | None = None  # the io-error fault: the NBD-served disks fail writes past it
 
     def socket(self, channel: str) -> Path:
+        assert self.run_dir is not None
         return self.run_dir / f"{channel.rsplit('.', 1)[1]}.sock"
 
 
 def domain_name(lab_root: Path, server: str) -> str:
     """One name per server of a lab: a stale domain of an earlier, killed session is found by it."""
-    lab = hashlib.sha256(str(Path(lab_root).resolve()).encode()).hexdigest()[:8]
-    return f"{NAME_PREFIX}{server}-{lab}"
+    return f"{NAME_PREFIX}{server}-{lab_tag(lab_root)}"
+
+
+def lab_tag(lab_root: Path | str) -> str:
+    """The lab folder's short hash: the end of its domains' and storage pools' names."""
+    return hashlib.sha256(str(Path(lab_root).resolve()).encode()).hexdigest()[:8]
 
 
 def system_uuid(lab_root: Path, server: str) -> str:
@@ -88,14 +97,15 @@ def _metadata(root: ET.Element, spec: DomainSpec) -> None:
 
 
 def _disk(devices: ET.Element, disk: DiskSpec, dev: str) -> None:
+    kind = "network" if disk.nbd_socket is not None else "volume" if disk.volume else "file"
+    el = _sub(devices, "disk", type=kind, device="disk")
+    _sub(el, "driver", name="qemu", type="raw", discard="unmap", detect_zeroes="unmap")
     if disk.nbd_socket is not None:
-        el = _sub(devices, "disk", type="network", device="disk")
-        _sub(el, "driver", name="qemu", type="raw", discard="unmap", detect_zeroes="unmap")
         source = _sub(el, "source", protocol="nbd")
         _sub(source, "host", transport="unix", socket=str(disk.nbd_socket))
+    elif disk.volume:
+        _sub(el, "source", pool=disk.pool, volume=disk.volume)
     else:
-        el = _sub(devices, "disk", type="file", device="disk")
-        _sub(el, "driver", name="qemu", type="raw", discard="unmap", detect_zeroes="unmap")
         _sub(el, "source", file=str(disk.path))
     _sub(el, "target", dev=dev, bus=disk.bus)
     if disk.bus == "scsi":
@@ -159,7 +169,10 @@ def domain_xml(spec: DomainSpec) -> str:
     _sub(console, "target", type="serial", port="0")
     for channel in (CHANNEL_CLI, CHANNEL_POWER):
         el = _sub(devices, "channel", type="unix")
-        _sub(el, "source", mode="bind", path=str(spec.socket(channel)))
+        if spec.run_dir is None:
+            _sub(el, "source", mode="bind")
+        else:
+            _sub(el, "source", mode="bind", path=str(spec.socket(channel)))
         _sub(el, "target", type="virtio", name=channel)
     _sub(devices, "memballoon", model="none")
     if spec.dac_label:

@@ -110,6 +110,14 @@ def _virsh_list() -> str:
     ).stdout
 
 
+def _virsh_pools() -> list[str]:
+    uri = os.environ.get("G7SIM_LIBVIRT_URI", "qemu:///session")
+    out = subprocess.run(
+        ["virsh", "-c", uri, "pool-list", "--all", "--name"], capture_output=True, text=True, timeout=30
+    ).stdout
+    return out.split()
+
+
 def _qemu_processes(name: str) -> list[str]:
     found = []
     for proc in Path("/proc").iterdir():
@@ -184,7 +192,7 @@ def test_restore_in_the_recovery_environment_then_boot_the_restored_system(lab: 
         c.type("poweroff\r")
         c.expect("Server cic powered off.")
         assert c.wait_power_off() == 0
-    assert name not in _virsh_list().split()
+    assert name not in _virsh_list().split() and name not in _virsh_pools()
     assert not _qemu_processes(name)
     print("\n" + "\n".join(f"{what}: {seconds:.1f} s" for what, seconds in times.items()))
     allocated = sum(p.stat().st_blocks * 512 for p in (lab.root / "cic" / "volumes").glob("*.img"))
@@ -288,3 +296,6 @@ def test_a_killed_console_leaves_no_guest(lab: Lab, cic_guest: str, how: str) ->
             time.sleep(0.5)
         assert name not in _virsh_list().split(), f"{name} still defined after {how}"
         assert not _qemu_processes(name), f"QEMU of {name} still running after {how}"
+        while name in _virsh_pools() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert name not in _virsh_pools(), f"the storage pool {name} (the boot's volumes) left after {how}"
