@@ -19,15 +19,15 @@ by a killed run are removed by the next run that opens one (their owner's proces
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+
+from simulator.guest.cache import exclusive_lock
 
 CLONE = True
 SHELF_PREFIX = "g7-factory-"
@@ -90,7 +90,7 @@ def _template(name: str, key: str, g7sim_create: Callable[[Path, str, str], None
     made = root / f"{key}--{name}"
     if made.is_dir():
         return made / name
-    with _locked(root / f"{key}--{name}.lock"):
+    with exclusive_lock(root / f"{key}--{name}.lock"):
         if not made.is_dir():  # nobody made it while this process waited for the lock
             work = Path(tempfile.mkdtemp(dir=root, prefix=f".making-{key}-"))
             try:
@@ -99,16 +99,6 @@ def _template(name: str, key: str, g7sim_create: Callable[[Path, str, str], None
             finally:
                 shutil.rmtree(work, ignore_errors=True)
     return made / name
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _sweep(tmp: Path) -> None:

@@ -70,7 +70,8 @@ def is_built(path: Path) -> bool:
 
 
 @contextmanager
-def _lock(path: Path) -> Iterator[None]:
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on ``path`` (created if missing) for the block: one builder at a time."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -89,7 +90,7 @@ def cached_build(name: str, digest: str, builder: Callable[[Path], None]) -> tup
         return final, False
     root = guest_root()
     root.mkdir(parents=True, exist_ok=True)
-    with _lock(root / f".{name}.lock"):
+    with exclusive_lock(root / f".{name}.lock"):
         if is_built(final):  # another process built it while we waited
             return final, False
         work = Path(tempfile.mkdtemp(dir=root, prefix=f".build-{name}-{digest}-"))
