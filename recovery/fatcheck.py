@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import compress
-from operator import not_
 
 __all__ = ["FatCheck", "Geometry", "check_fat", "read_geometry"]
 
@@ -33,6 +32,7 @@ DIR_MAX_BYTES = 65536 * 32  # FAT's limit on one directory (65,536 entries)
 MAX_ENTRIES = 1 << 22  # directory entries read in all: a tree of 4 M entries is damage, not a DriveKey
 ENTRY = 32
 ATTR_VOLUME, ATTR_DIR, ATTR_LFN = 0x08, 0x10, 0x0F
+_LOW_NIBBLES = bytes(range(16))  # a FAT32 entry's top byte without its reserved bits
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,8 @@ class _Walker:
         self.owner = array("I", bytes(4 * (geo.clusters + 2)))
         self.names: list[str] = ["(free)"]
         self.entries = 0
+        self.used = 0  # clusters in the tree's chains
+        self.used_but_free = 0  # clusters in a chain whose own FAT entry says free or bad (damage)
         self.mask = 0x0FFFFFFF if geo.bits == 32 else 0xFFFF
 
     def walk(self) -> None:
@@ -245,12 +247,25 @@ class _Walker:
                     self.chain(child, first, todo[-1][1])
         # Counted over every cluster at C speed (a Python loop over them was 0.1 s per check of a
         # DriveKey): the used ones have an owner; a lost one has none and a FAT entry that is neither
-        # free nor bad. Only the unowned clusters whose entry is not zero reach Python, rarely many.
-        end = geo.clusters + 2
-        owners = self.owner[2:end]
-        self.report.used_clusters = geo.clusters - owners.count(0)
-        entries = filter(None, compress(self.table[2:end], map(not_, owners)))
-        self.report.lost_clusters = sum(1 for e in entries if e & self.mask not in (0, geo.bad_cluster))
+        # free nor bad, so lost = allocated - (used - the used ones whose entry says free or bad).
+        self.report.used_clusters = self.used
+        self.report.lost_clusters = self.allocated() - (self.used - self.used_but_free)
+
+    def allocated(self) -> int:
+        """How many data clusters' FAT entries are neither free nor bad. Counted on a copy of the table at
+        C speed (4 ms for a 2 GB DriveKey; a generator over it took 15 ms, at every capture) unless a
+        FAT32 entry has its reserved top bits set (which the mask must then clear one by one)."""
+        geo, table, end = self.geo, self.table, self.geo.clusters + 2
+        if isinstance(table, memoryview) and sys.byteorder == "little":
+            raw = table[2:end].tobytes()
+            if geo.bits == 16:
+                entries = array(table.format, raw)
+                return len(entries) - entries.count(0) - entries.count(geo.bad_cluster)
+            if not raw[3::4].translate(None, _LOW_NIBBLES):
+                # With no reserved bit set, FAT32's bad mark (F7 FF FF 0F) cannot straddle two entries
+                # (the first one's top byte would be F7 or FF): its count in the bytes counts entries.
+                return len(raw) // 4 - array(table.format, raw).count(0) - raw.count(b"\xf7\xff\xff\x0f")
+        return sum(1 for e in table[2:end] if e & self.mask not in (0, geo.bad_cluster))
 
     def file(self, path: str, first: int, size: int) -> None:
         need = -(-size // self.geo.cluster)
@@ -265,6 +280,11 @@ class _Walker:
     def chain(self, path: str, first: int, directory: list[int] | None) -> tuple[bool, int]:
         """Walk one chain; a directory's clusters are appended to ``directory``. Returns whether the chain is
         sound and its length (up to its first problem, which is reported)."""
+        sound, count = self._chain(path, first, directory)
+        self.used += count  # each cluster counted once: a chain stops at a cluster another one owns
+        return sound, count
+
+    def _chain(self, path: str, first: int, directory: list[int] | None) -> tuple[bool, int]:
         geo, owner, table, mask = self.geo, self.owner, self.table, self.mask
         me, top = len(self.names), geo.clusters + 2
         self.names.append(path)
@@ -294,6 +314,7 @@ class _Walker:
             if nxt >= geo.end_of_chain:
                 return True, count
             if nxt in (0, geo.bad_cluster):
+                self.used_but_free += 1
                 what = "free" if nxt == 0 else "bad"
                 self.report.add(f"{path}: cluster {c} of its chain is marked {what} in the FAT")
                 return False, count

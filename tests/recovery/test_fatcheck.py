@@ -3,6 +3,7 @@ each damaged one is damaged for both, a clean one clean for both, and the check 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from fat_damage import ENV, chain_of, geometry, set_entry, set_size
 
-from recovery.fatcheck import check_fat
+from recovery.fatcheck import FatCheck, _entries_of, _Walker, check_fat, read_geometry
 
 MIB = 1 << 20
 OFFSET = MIB  # the partition starts 1 MiB into the disk, as on the DriveKey
@@ -164,6 +165,64 @@ def test_lost_clusters_are_counted_not_damage(fat32_disk: Path, tmp_path: Path) 
     assert fsck_says_damaged(disk, tmp_path)
     check = check_fat(disk, OFFSET)
     assert not check.damaged and check.lost_clusters == 1
+
+
+def _lost_one_by_one(disk: Path) -> int:
+    """Lost clusters by their definition, one cluster at a time: no chain owns it and its entry (reserved
+    bits masked) is neither free nor bad. The check counts the same at C speed."""
+    fd = os.open(disk, os.O_RDONLY)
+    try:
+        geo = read_geometry(os.pread(fd, 512, OFFSET))
+        fat = os.pread(fd, geo.fat_bytes, OFFSET + geo.fat_start)
+        walker = _Walker(fd, OFFSET, geo, _entries_of(fat, geo), FatCheck(str(disk), OFFSET))
+        walker.walk()
+    finally:
+        os.close(fd)
+    return sum(
+        1
+        for c in range(2, geo.clusters + 2)
+        if not walker.owner[c] and walker.table[c] & walker.mask not in (0, geo.bad_cluster)
+    )
+
+
+def _lost_with_reserved_bits(disk: Path) -> None:
+    free = free_cluster(disk)
+    set_entry(disk, OFFSET, free, 0xF0000000)  # free: only reserved bits set
+    set_entry(disk, OFFSET, free - 1, 0x1FFFFFFF)  # allocated (end of chain) under reserved bits
+    set_entry(disk, OFFSET, free - 2, 0x0FFFFFF7)  # bad
+
+
+def _used_entries_with_reserved_bits(disk: Path) -> None:
+    a = chain_of(disk, OFFSET, "A.BIN")
+    set_entry(disk, OFFSET, a[3], 0x30000000 | a[4])
+    set_entry(disk, OFFSET, free_cluster(disk), 0x0FFFFFFF)
+
+
+def _chain_into_bad(disk: Path) -> None:
+    a = chain_of(disk, OFFSET, "A.BIN")
+    set_entry(disk, OFFSET, a[10], 0x0FFFFFF7)
+    set_entry(disk, OFFSET, free_cluster(disk), 0x0FFFFFFF)
+
+
+LOST_CASES = {
+    **{kind: damage for kind, (damage, _) in DAMAGE.items() if kind != "insane boot sector"},
+    "lost under reserved bits": _lost_with_reserved_bits,
+    "used entries with reserved bits": _used_entries_with_reserved_bits,
+    "chain into a bad cluster": _chain_into_bad,
+}
+
+
+@pytest.mark.parametrize("kind", LOST_CASES)
+def test_lost_clusters_counted_at_c_speed_match_their_definition(
+    kind: str, fat32_disk: Path, tmp_path: Path
+) -> None:
+    disk = tmp_path / "disk.img"
+    shutil.copyfile(fat32_disk, disk)
+    LOST_CASES[kind](disk)
+    set_entry(disk, OFFSET, free_cluster(disk) - 7, 0x0FFFFFFF)  # and one plainly lost cluster
+    expected = _lost_one_by_one(disk)
+    assert expected >= 1
+    assert check_fat(disk, OFFSET).lost_clusters == expected
 
 
 def test_the_check_only_reads(fat32_disk: Path, tmp_path: Path) -> None:
