@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from simulator import drivekey_faults, faults
+from simulator import faults
 from simulator.errors import BadArgument
 from simulator.server import Server
 
@@ -74,11 +74,22 @@ def _usb_stick_insert(server: Server, request: FaultRequest) -> Applied:
     return Applied(f"plugged in {faults.usb_stick_insert(server)}")
 
 
-def _on_drivekey(fault: Callable[[Server], str]) -> Fault:
-    return lambda server, request: Applied(fault(server))
+def _on_drivekey(name: str) -> Fault:
+    """The DriveKey fault ``name`` of :mod:`simulator.drivekey_faults`, imported when a fault is inflicted:
+    every g7sim command builds the fault list for its help, and the FAT tools cost each of them ~15 ms."""
+
+    def apply(server: Server, request: FaultRequest) -> Applied:
+        from simulator import drivekey_faults
+
+        fault: Callable[[Server], str] = getattr(drivekey_faults, name)
+        return Applied(fault(server))
+
+    return apply
 
 
 def _image_other_type(server: Server, request: FaultRequest) -> Applied:
+    from simulator import drivekey_faults  # start-up: see _on_drivekey
+
     return Applied(drivekey_faults.image_other_type(server, request.argument))
 
 
@@ -118,32 +129,32 @@ FAULTS: dict[str, FaultKind] = {
     "module-config-corrupt": FaultKind(
         DRIVEKEY,
         "damage IRECOVERY/module.json on the DriveKey (208 IRERR)",
-        _on_drivekey(drivekey_faults.module_config_corrupt),
+        _on_drivekey("module_config_corrupt"),
     ),
     "module-config-missing": FaultKind(
         DRIVEKEY,
         "delete IRECOVERY/module.json from the DriveKey (208 IRERR)",
-        _on_drivekey(drivekey_faults.module_config_missing),
+        _on_drivekey("module_config_missing"),
     ),
     "module-config-other-model": FaultKind(
         DRIVEKEY,
         "make the module configuration name another server model (208 IRERR)",
-        _on_drivekey(drivekey_faults.module_config_other_model),
+        _on_drivekey("module_config_other_model"),
     ),
     "image-corrupt": FaultKind(
         DRIVEKEY,
         "flip bytes inside the Standard Factory Image (211 IMGERR)",
-        _on_drivekey(drivekey_faults.image_corrupt),
+        _on_drivekey("image_corrupt"),
     ),
     "image-truncate": FaultKind(
         DRIVEKEY,
         "cut a piece of the Standard Factory Image short (211 IMGERR)",
-        _on_drivekey(drivekey_faults.image_truncate),
+        _on_drivekey("image_truncate"),
     ),
     "image-missing": FaultKind(
         DRIVEKEY,
         "delete the Standard Factory Image from the DriveKey (211 IMGERR)",
-        _on_drivekey(drivekey_faults.image_missing),
+        _on_drivekey("image_missing"),
     ),
     "image-other-type": FaultKind(
         DRIVEKEY,
@@ -153,20 +164,18 @@ FAULTS: dict[str, FaultKind] = {
     "capture-corrupt": FaultKind(
         DRIVEKEY,
         "damage the captured system state in the user slot (214 RESTERR)",
-        _on_drivekey(drivekey_faults.capture_corrupt),
+        _on_drivekey("capture_corrupt"),
     ),
     "drivekey-readonly": FaultKind(
         DRIVEKEY,
         "write-protect the DriveKey: a capture fails (213 CAPTERR)",
-        _on_drivekey(drivekey_faults.drivekey_readonly),
+        _on_drivekey("drivekey_readonly"),
     ),
-    "drivekey-writable": FaultKind(
-        DRIVEKEY, "undo drivekey-readonly", _on_drivekey(drivekey_faults.drivekey_writable)
-    ),
+    "drivekey-writable": FaultKind(DRIVEKEY, "undo drivekey-readonly", _on_drivekey("drivekey_writable")),
     "drivekey-full": FaultKind(
         DRIVEKEY,
         "fill the DriveKey up to its last 256 KiB: a capture does not fit (213 CAPTERR)",
-        _on_drivekey(drivekey_faults.drivekey_full),
+        _on_drivekey("drivekey_full"),
     ),
     "io-error": FaultKind(
         DISKS,
