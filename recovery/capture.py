@@ -6,9 +6,10 @@ directories themselves are kept, empty; :mod:`recovery.ext4_capture`). The disks
 
 The image is written to ``SLOT.new``, verified by reading it back (every file against the SHA-256 of what
 was written), then switched: ``SLOT`` -> ``SLOT.old``,
-``SLOT.new`` -> ``SLOT``, remove ``SLOT.old``. :func:`recover_slot` (run by the next capture, which holds
-the DriveKey exclusively) repairs a switch interrupted at any point, so exactly the previous or the new
-capture is ``SLOT``; until then readers find it with :func:`resolve_slot`, writing nothing. Any failure
+``SLOT.new`` -> ``SLOT``, remove ``SLOT.old``. :func:`~recovery.capture_slot.recover_slot` (run by the
+next capture, which holds the DriveKey exclusively) repairs a switch interrupted at any point, so exactly
+the previous or the new capture is ``SLOT``; until then readers find it with
+:func:`~recovery.capture_slot.resolve_slot`, writing nothing. Any failure
 raises ``CaptureError`` (213) and leaves the previous capture untouched.
 
 Before anything is written the store's filesystem is checked (the DriveKey's FAT, :mod:`recovery.fatcheck`):
@@ -27,12 +28,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from recovery.blockimage import ImageProblem
+from recovery.capture_slot import recover_slot, resolve_slot
 from recovery.errors import CaptureError
 from recovery.ext4_capture import Ext4Source, exclusion_patterns, rebuild_ext4
 from recovery.ext4meta import Ext4CaptureError, ext4_info
 from recovery.image import ImageHeader, ImageWriter
 from recovery.imagestore import FilesystemDamaged, ImageStore, StoreError, check_path
-from recovery.imageverify import verify_image, verify_manifest
+from recovery.imageverify import verify_manifest
 from recovery.layout import (
     BOOTCODE_BYTES,
     Layout,
@@ -285,58 +287,3 @@ def _switch(store: ImageStore, slot: str) -> list[str]:
         except StoreError as exc:
             return [f"the previous capture {old} could not be removed ({exc}); it goes at the next start"]
     return []
-
-
-def _verifies(store: ImageStore, path: str) -> bool:
-    try:
-        verify_image(store, path)
-    except ImageProblem:
-        return False
-    return True
-
-
-def resolve_slot(store: ImageStore, slot: str) -> str | None:
-    """Where the capture of ``slot`` is, as :func:`recover_slot` would leave it, without changing anything.
-
-    For readers: they hold the DriveKey shared, so no capture is running, and what a killed capture left
-    (``SLOT.new``, ``SLOT.old``) is only repaired by the next capture, which holds it exclusively.
-    """
-    new, old = f"{check_path(slot)}.new", f"{slot}.old"
-    if store.exists(slot):
-        return slot
-    if store.exists(old):
-        return new if store.exists(new) and _verifies(store, new) else old
-    return None
-
-
-def recover_slot(store: ImageStore, slot: str) -> str:
-    """Repair an interrupted capture or switch so ``slot`` is exactly the previous or the new capture.
-
-    Returns what was done. Store failures raise ``StoreError``.
-    """
-    new, old = f"{check_path(slot)}.new", f"{slot}.old"
-    has_slot, has_old, has_new = store.exists(slot), store.exists(old), store.exists(new)
-    done = []
-    if has_slot:
-        if has_new:
-            store.remove_tree(new)
-            done.append(f"removed the unfinished capture {new}")
-        if has_old:
-            store.remove_tree(old)
-            done.append(f"removed the replaced capture {old}")
-    elif has_old and has_new:
-        if _verifies(store, new):
-            store.rename(new, slot)
-            store.remove_tree(old)
-            done.append(f"finished the interrupted switch to {new}")
-        else:
-            store.remove_tree(new)
-            store.rename(old, slot)
-            done.append(f"rolled back to {old}: {new} does not verify")
-    elif has_old:
-        store.rename(old, slot)
-        done.append(f"restored the previous capture from {old}")
-    elif has_new:
-        store.remove_tree(new)
-        done.append(f"removed the unfinished capture {new}")
-    return "; ".join(done) or "clean"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from recovery import messages as msg
 from recovery.blockimage import ImageProblem
-from recovery.capture import capture, resolve_slot
+from recovery.capture_slot import resolve_slot
 from recovery.detect import Detection, Inputs, detect, list_disks
 from recovery.errors import (
     CaptureError,
@@ -33,13 +33,11 @@ from recovery.errors import (
 from recovery.fatstore import FatImageStore
 from recovery.image import Image, read_image
 from recovery.imagestore import DirectoryStore, ImageStore, StoreError
-from recovery.imageverify import verify_image
 from recovery.layout import LayoutMismatch, TargetDisk
 from recovery.locking import Busy, LockError, LockPolicy, OperationLocks, operation_locks
 from recovery.module import MODULE_PATH, ModuleConfig, parse_module
 from recovery.problems import Problem, error_for, layout_problem
 from recovery.progress import FractionProgress, tell_size
-from recovery.restore import restore
 
 
 @dataclass(frozen=True)
@@ -275,6 +273,8 @@ class Recovery:
         config = self.config()
         image = self._image(config, kind)
         tell_size(progress, _data_bytes(image))
+        from recovery.imageverify import verify_image  # start-up: see _restore
+
         try:
             report = verify_image(self.store(), image.path, progress=progress)
         except ImageProblem as exc:
@@ -301,6 +301,10 @@ class Recovery:
             return self._restore(kind, progress, locks)
 
     def _restore(self, kind: str, progress: FractionProgress, locks: OperationLocks) -> str:
+        # Each operation's modules are loaded when it runs: a Recovery start (and `irecovery detect`)
+        # lists images and asks the controller, and most never capture (or restore): ~15 ms of CPU each.
+        from recovery.restore import restore
+
         config = self.config()
         detection = self._detect(config, kind)
         image = self._image(config, kind)
@@ -323,6 +327,8 @@ class Recovery:
             return self._capture(progress, locks)
 
     def _capture(self, progress: FractionProgress, locks: OperationLocks) -> str:
+        from recovery.capture import capture  # start-up: see _restore
+
         config = self.config()
         detection = self._detect(config)
         try:

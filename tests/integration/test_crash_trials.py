@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from recovery_lab import g7sim, recover
 
-from recovery.capture import resolve_slot
+from recovery.capture_slot import resolve_slot
 from simulator.drivekey import store
 from simulator.lab import Lab
 
@@ -58,7 +58,7 @@ def kill_after(lab: Lab, name: str, args: list[str], delay: float) -> int | None
 def slot_digest(lab: Lab, name: str) -> str | None:
     """The user capture's checksums where a reader finds it: a capture killed between its two renames
     leaves it in IMAGES/USER.old (or a verified IMAGES/USER.new), which verify reads and the next capture
-    puts back (recovery.capture.resolve_slot). Looking at IMAGES/USER alone called that capture lost."""
+    puts back (recovery.capture_slot.resolve_slot). Looking at IMAGES/USER alone called that capture lost."""
     fat = store(lab.root / name / "drivekey.img")
     where = resolve_slot(fat, "IMAGES/USER")
     return hashlib.sha256(fat.read_bytes(f"{where}/SHA256SUMS")).hexdigest() if where else None
