@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from simulator.guest.cache import exclusive_lock
+from simulator.filelock import exclusive_lock
 
 CLONE = True
 SHELF_PREFIX = "g7-factory-"

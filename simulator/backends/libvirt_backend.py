@@ -43,6 +43,7 @@ from simulator.guest.accel import forced_accelerator
 from simulator.guest.artifacts import ensure_built
 from simulator.guest.bootfiles import install_guest_boot_files
 from simulator.machine import ConsoleClosed, Machine
+from simulator.virt.basecache import HostBases, LocalBases, fetch_disk, send_disk
 from simulator.virt.channels import LineService, PowerIntent, controller_handler
 from simulator.virt.connection import (
     LibvirtUnavailable,
@@ -105,21 +106,25 @@ class LibvirtBackend(BootBackend):
                     why="its logical drives are served to the guest over a unix socket of this process",
                 )
             install_guest_boot_files(server, self.artifacts)
-        # The io-error fault's NBD sockets (simulator.virt.faultydisk); short: socket paths have a limit.
-        run_dir = Path(tempfile.mkdtemp(prefix="g7-")) if faulty else None
+        # The io-error fault's NBD sockets (simulator.virt.faultydisk; short: socket paths have a limit)
+        # and the disks' overlays on their way to and from the host.
+        work = Path(tempfile.mkdtemp(prefix="g7-"))
         try:
             # The guest writes the disks without asking the host: the whole boot holds the server shared,
             # so no host command changes them meanwhile (and this process takes no exclusive lock).
             with machine.running_guest():
                 with machine.read() as server:
                     spec = boot_spec(
-                        server, request, self.accelerator, run_dir, local_root=privileged(conn, self.uri)
+                        server,
+                        request,
+                        self.accelerator,
+                        work if faulty else None,
+                        local_root=privileged(conn, self.uri),
                     )
                 with _signals_end_the_boot():
-                    return GuestBoot(conn, self.uri, spec, machine).run(console)
+                    return GuestBoot(conn, self.uri, spec, machine, work).run(console)
         finally:
-            if run_dir is not None:
-                shutil.rmtree(run_dir, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def privileged(conn: Any, uri: str) -> bool:
@@ -174,19 +179,20 @@ class GuestBoot:
     """One boot: the disks uploaded into a pool on the host, the domain started paused, console and
     channels attached as streams, run; then the written disks downloaded and everything removed."""
 
-    def __init__(self, conn: Any, uri: str, spec: DomainSpec, machine: Machine) -> None:
+    def __init__(self, conn: Any, uri: str, spec: DomainSpec, machine: Machine, work: Path) -> None:
         self.conn = conn
         self.uri = uri
         self.spec = spec
         self.machine = machine
+        self.work = work  # this machine's scratch folder of the boot (overlays)
         self.dom: Any = None
         self.intent = PowerIntent()
         self.services: list[LineService] = []
         self.bridges: list[StreamBridge] = []
         self.faulty_disks: list[FaultyDiskServer] = []
-        self.storage = BootStorage(
-            conn, uri, spec.name, pool_root(conn, uri, system=spec.dac_label is not None)
-        )
+        root = pool_root(conn, uri, system=spec.dac_label is not None)
+        self.storage = BootStorage(conn, uri, spec.name, root)
+        self.bases = HostBases(conn, uri, root)
 
     def _alive(self) -> bool:
         try:
@@ -243,9 +249,13 @@ class GuestBoot:
                 disks.append(disk)
                 continue
             volume = f"disk{i}.img"
-            self.storage.upload(volume, disk.path)
-            disks.append(dataclasses.replace(disk, pool=self.storage.name, volume=volume))
-        return dataclasses.replace(self.spec, disks=tuple(disks))
+            overlay = bool(disk.family) and send_disk(
+                self.storage, self.bases, LocalBases(), volume, disk.path, disk.family, self.work
+            )
+            fmt = "qcow2" if overlay else "raw"
+            disks.append(dataclasses.replace(disk, pool=self.storage.name, volume=volume, format=fmt))
+        self.spec = dataclasses.replace(self.spec, disks=tuple(disks))
+        return self.spec
 
     def _clean_up(self, reaper: subprocess.Popen[bytes]) -> None:
         for service in self.services:
@@ -259,9 +269,13 @@ class GuestBoot:
             faulty.close()
         try:
             if started:  # what the guest wrote goes back into the lab (a write-protected disk it could not)
-                for i, disk in enumerate(self.spec.disks):
-                    if not disk.readonly and disk.nbd_socket is None:
-                        self.storage.download(f"disk{i}.img", disk.path)
+                for disk in self.spec.disks:
+                    if disk.readonly or disk.nbd_socket is not None:
+                        continue
+                    if disk.format == "qcow2":
+                        fetch_disk(self.storage, disk.volume, disk.path, self.work)
+                    else:
+                        self.storage.download(disk.volume, disk.path)
         finally:
             self.storage.remove()
             assert reaper.stdin is not None

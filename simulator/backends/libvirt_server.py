@@ -37,12 +37,13 @@ def smbios(server: Server) -> dict[str, dict[str, str]]:
 
 
 def server_disks(
-    server: Server, device: str, boot_disk: Path, run_dir: Path | None = None
+    server: Server, device: str, boot_disk: Path, fault_dir: Path | None = None
 ) -> tuple[DiskSpec, ...]:
     """The server's disks as the guest sees them, ``boot_disk`` of ``device`` marked for booting. With the
-    io-error fault set, the logical drives are served over NBD from sockets in ``run_dir`` by the boot's
-    process, which fails their writes beyond the offset (simulator.virt.faultydisk)."""
-    faulty = server.state.io_error_offset is not None and run_dir is not None
+    io-error fault set, the logical drives are served over NBD from sockets in ``fault_dir`` by the boot's
+    process, which fails their writes beyond the offset (simulator.virt.faultydisk). A disk's family (its
+    packaged server and its name) lets a host keep one base for the disks of every server of that kind."""
+    faulty = server.state.io_error_offset is not None and fault_dir is not None
     disks = [
         DiskSpec(
             d.path,
@@ -52,7 +53,8 @@ def server_disks(
             d.serial,
             device == "hdd" and d.path == boot_disk,
             d.name,
-            nbd_socket=run_dir / f"disk{i}.nbd" if faulty and run_dir is not None else None,
+            nbd_socket=fault_dir / f"disk{i}.nbd" if faulty and fault_dir is not None else None,
+            family=f"{server.entry.key}/{d.name}",
         )
         for i, d in enumerate(server.presented_disks())
     ]
@@ -65,23 +67,31 @@ def server_disks(
                 boot=device == "usb" and key == boot_disk,
                 name="USB DriveKey",
                 readonly=not os.access(key, os.W_OK),
+                family=f"{server.entry.key}/USB DriveKey",
             )
         )
     return tuple(disks)
 
 
 def boot_spec(
-    server: Server, request: BootRequest, accelerator: str, run_dir: Path | None, *, local_root: bool = False
+    server: Server,
+    request: BootRequest,
+    accelerator: str,
+    fault_dir: Path | None,
+    *,
+    local_root: bool = False,
 ) -> DomainSpec:
-    """The domain of one boot of ``server`` (opened under its lock) as the firmware decided it."""
+    """The domain of one boot of ``server`` (opened under its lock) as the firmware decided it. Its
+    channels' sockets are the daemon's own (``run_dir`` None: reached through libvirt streams); only the
+    io-error fault's NBD sockets are this process's, in ``fault_dir``."""
     lab = request.machine.lab.root
     return DomainSpec(
         name=domain_name(lab, server.name),
         uuid=system_uuid(lab, server.name),
         accelerator=accelerator,
         smbios=smbios(server),
-        disks=server_disks(server, request.device, request.disk, run_dir),
-        run_dir=run_dir,
+        disks=server_disks(server, request.device, request.disk, fault_dir),
+        run_dir=None,
         metadata={
             "server": server.name,
             "lab": str(Path(lab).resolve()),

@@ -7,20 +7,19 @@ winner's result. A per-name lock keeps two processes from doing the same slow bu
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
 from recovery.progress import ByteProgress
 from recovery.progress_display import ProgressDisplay
+from simulator.filelock import exclusive_lock
 from simulator.paths import cache_dir
 
 COMPLETE = ".complete"  # written last into a build folder: its presence means "usable"
@@ -67,17 +66,6 @@ def build_dir(name: str, digest: str) -> Path:
 
 def is_built(path: Path) -> bool:
     return (path / COMPLETE).exists()
-
-
-@contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on ``path`` (created if missing) for the block: one builder at a time."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def cached_build(name: str, digest: str, builder: Callable[[Path], None]) -> tuple[Path, bool]:

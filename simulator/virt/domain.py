@@ -8,7 +8,8 @@ here; :mod:`simulator.backends.libvirt_server` fills the spec from the server mo
   ``<boot order='1'/>`` on the device the firmware decided;
 - a serial console (pty) and two virtio-serial channels: the controller CLI and the power intent
   (with ``run_dir`` None their host sockets are the daemon's own, reached by ``openChannel``);
-- a disk with a ``volume`` is a storage volume of a pool on the hypervisor's host, not a file path;
+- a disk with a ``volume`` is a storage volume of a pool on the hypervisor's host, not a file path (a
+  qcow2 one an overlay over a base the host caches: simulator.virt.basecache);
 - ``on_reboot``/``on_poweroff`` destroy, so control returns to the firmware;
 - the firmware state in ``<metadata>`` under the project's namespace.
 """
@@ -42,6 +43,8 @@ class DiskSpec:
     nbd_socket: Path | None = (
         None  # served over NBD by the boot's process (the io-error fault: faultydisk.py)
     )
+    family: str = ""  # disks that start alike (a packaged server's DriveKey, ...): share a base on a host
+    format: str = "raw"  # "qcow2": the volume is an overlay over a cached base (simulator.virt.basecache)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def _metadata(root: ET.Element, spec: DomainSpec) -> None:
 def _disk(devices: ET.Element, disk: DiskSpec, dev: str) -> None:
     kind = "network" if disk.nbd_socket is not None else "volume" if disk.volume else "file"
     el = _sub(devices, "disk", type=kind, device="disk")
-    _sub(el, "driver", name="qemu", type="raw", discard="unmap", detect_zeroes="unmap")
+    _sub(el, "driver", name="qemu", type=disk.format, discard="unmap", detect_zeroes="unmap")
     if disk.nbd_socket is not None:
         source = _sub(el, "source", protocol="nbd")
         _sub(source, "host", transport="unix", socket=str(disk.nbd_socket))

@@ -121,16 +121,26 @@ class BootStorage:
         size = image.stat().st_size
         try:
             vol = self.pool.createXML(_volume_xml(volume, size), 0)
+            send_sparse(self.conn, vol, image, size)
+        except (libvirt.libvirtError, OSError, RuntimeError) as exc:
+            raise self._fail(f"uploading {image.name}", exc) from None
+
+    def fetch(self, volume: str, dest: Path) -> None:
+        """A new file ``dest`` holding the volume's bytes as they are (its holes stay holes)."""
+        try:
+            vol = self.pool.storageVolLookupByName(volume)
             stream = self.conn.newStream(0)
-            fd = os.open(image, os.O_RDONLY)
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
-                vol.upload(stream, 0, size, libvirt.VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM)
-                stream.sparseSendAll(_read, _section, _skip, (fd, size))
+                vol.download(stream, 0, 0, libvirt.VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM)
+                stream.sparseRecvAll(_write, _hole, fd)
                 stream.finish()
+                os.ftruncate(fd, os.lseek(fd, 0, os.SEEK_CUR))  # a hole at the end is skipped, not written
             finally:
                 os.close(fd)
         except (libvirt.libvirtError, OSError, RuntimeError) as exc:
-            raise self._fail(f"uploading {image.name}", exc) from None
+            dest.unlink(missing_ok=True)
+            raise self._fail(f"downloading {volume}", exc) from None
 
     def download(self, volume: str, image: Path) -> None:
         """``image`` replaced by the volume's bytes, whole or not at all."""
@@ -166,6 +176,18 @@ class BootStorage:
 
     def remove(self) -> None:
         remove_pool(self.conn, self.name)
+
+
+def send_sparse(conn: Any, vol: Any, image: Path, size: int) -> None:
+    """Upload ``image``'s first ``size`` bytes into ``vol`` as a sparse stream (holes are sent as holes)."""
+    stream = conn.newStream(0)
+    fd = os.open(image, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        vol.upload(stream, 0, size, libvirt.VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM)
+        stream.sparseSendAll(_read, _section, _skip, (fd, size))
+        stream.finish()
+    finally:
+        os.close(fd)
 
 
 # ---- sparse stream handlers (libvirt-python's sparseSendAll / sparseRecvAll) -------------------------

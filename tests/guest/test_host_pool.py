@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.virt.basecache import CACHE_POOL
+
 REPO = Path(__file__).resolve().parents[2]
 USER = "g7host2"
 HOME = Path("/var/lib") / USER
@@ -28,6 +30,7 @@ SYSTEM_LOGS = Path("/var/log/libvirt/qemu")
 # Two scenarios that boot guests (the DriveKey's Recovery Environment), one per worker and host.
 SCENARIOS = "test_code__name_cause or test_capture_the_configured"
 RUN_SECONDS = 1200
+BASE_VOLUME = re.compile(r"[0-9a-f]{64}\.[0-9]+\.[0-9a-f]{6}\.(img|ok)")
 
 
 def _prerequisites() -> str | None:
@@ -166,7 +169,16 @@ def _leftovers(uri: str, labs: Path, pools: Path) -> list[str]:
             for d in conn.listAllDomains()
             if read_metadata(xml(d)).get("lab", "").startswith(f"{labs}/")
         ]
-        left += [f"pool {p.name()}" for p in conn.listAllStoragePools() if f"<path>{pools}/" in p.XMLDesc(0)]
+        for pool in conn.listAllStoragePools():
+            if f"<path>{pools}/" not in pool.XMLDesc(0):
+                continue
+            if pool.name() != CACHE_POOL:
+                left.append(f"pool {pool.name()}")
+                continue
+            # the host's cache of bases stays (by design: one upload per host and content); only bases
+            left += [
+                f"volume {v.name()}" for v in pool.listAllVolumes(0) if not BASE_VOLUME.fullmatch(v.name())
+            ]
     finally:
         conn.close()
     return left
