@@ -249,9 +249,13 @@ class GuestBoot:
                 disks.append(disk)
                 continue
             volume = f"disk{i}.img"
-            overlay = bool(disk.family) and send_disk(
-                self.storage, self.bases, LocalBases(), volume, disk.path, disk.family, self.work
-            )
+            if disk.family:  # over the host's base of its family, if it holds enough data
+                overlay = send_disk(
+                    self.storage, self.bases, LocalBases(), volume, disk.path, disk.family, self.work
+                )
+            else:
+                self.storage.upload(volume, disk.path)
+                overlay = False
             fmt = "qcow2" if overlay else "raw"
             disks.append(dataclasses.replace(disk, pool=self.storage.name, volume=volume, format=fmt))
         self.spec = dataclasses.replace(self.spec, disks=tuple(disks))

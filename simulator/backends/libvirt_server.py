@@ -41,8 +41,13 @@ def server_disks(
 ) -> tuple[DiskSpec, ...]:
     """The server's disks as the guest sees them, ``boot_disk`` of ``device`` marked for booting. With the
     io-error fault set, the logical drives are served over NBD from sockets in ``fault_dir`` by the boot's
-    process, which fails their writes beyond the offset (simulator.virt.faultydisk). A disk's family (its
-    packaged server and its name) lets a host keep one base for the disks of every server of that kind."""
+    process, which fails their writes beyond the offset (simulator.virt.faultydisk).
+
+    The DriveKey has a family (its packaged server): a host keeps one base of it for every server of that
+    kind (simulator.virt.basecache). The logical drives have none and travel whole: a restore discards and
+    zeroes all of a logical drive (hundreds of GB), which an overlay over a base would have to record
+    cluster by cluster (~100 MB of qcow2 tables per restore, 20 s more per scenario under TCG), where the
+    raw volume punches one hole; and their data is what the guest itself wrote at the last boot."""
     faulty = server.state.io_error_offset is not None and fault_dir is not None
     disks = [
         DiskSpec(
@@ -54,7 +59,6 @@ def server_disks(
             device == "hdd" and d.path == boot_disk,
             d.name,
             nbd_socket=fault_dir / f"disk{i}.nbd" if faulty and fault_dir is not None else None,
-            family=f"{server.entry.key}/{d.name}",
         )
         for i, d in enumerate(server.presented_disks())
     ]
