@@ -16,7 +16,7 @@ __all__ = ["recover_slot", "resolve_slot"]
 
 
 def _verifies(store: ImageStore, path: str) -> bool:
-    from recovery.imageverify import verify_image  # only after a killed switch: see the module's doc
+    from recovery.imageverify import verify_image  # start-up: needed only after a killed switch
 
     try:
         verify_image(store, path)

@@ -79,7 +79,7 @@ def _on_drivekey(name: str) -> Fault:
     every g7sim command builds the fault list for its help, and the FAT tools cost each of them ~15 ms."""
 
     def apply(server: Server, request: FaultRequest) -> Applied:
-        from simulator import drivekey_faults
+        from simulator import drivekey_faults  # start-up: the FAT tools, ~15 ms for every g7sim command
 
         fault: Callable[[Server], str] = getattr(drivekey_faults, name)
         return Applied(fault(server))

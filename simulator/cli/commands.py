@@ -260,6 +260,10 @@ def cmd_files(lab: Lab, args: argparse.Namespace) -> int:
 
 
 def cmd_guest(lab: Lab, args: argparse.Namespace) -> int:
+    if args.guest_command == "host-cache":
+        from simulator.cli.hostcache import host_cache_command  # start-up: libvirt
+
+        return host_cache_command(args)
     from simulator.guest.cli import guest_command  # start-up: the guest builders
 
     return guest_command(args)

@@ -266,6 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
         "what is built, and the accelerator libvirt guests use here",
         "g7sim guest status --json",
     )
+    g = _command(
+        guest_sub,
+        "host-cache",
+        "the DriveKey bases a hypervisor's host keeps (one per packaged server and content), or --clear",
+        "g7sim guest host-cache --libvirt-uri qemu:///session",
+        "g7sim guest host-cache --libvirt-uri qemu+ssh://qa@hv1.example.com/system --clear",
+    )
+    g.add_argument(
+        "--libvirt-uri",
+        metavar="URI",
+        help="the host (default $G7SIM_LIBVIRT_URI or qemu:///session)",
+    )
+    g.add_argument("--clear", action="store_true", help="remove the host's cache pool and every base in it")
 
     c = _command(
         sub,

@@ -229,13 +229,17 @@ def clear_host(conn: Any, name: str = CACHE_POOL) -> bool:
     return remove_pool(conn, name)
 
 
-def host_cache_bytes(conn: Any, name: str = CACHE_POOL) -> int:
-    """Bytes the host's bases take on its disk."""
+def host_bases(conn: Any, name: str = CACHE_POOL) -> list[tuple[str, int]]:
+    """(key, bytes on the host's disk) of each whole base the host keeps."""
     try:
-        pool = conn.storagePoolLookupByName(name)
-        return sum(int(v.info()[2]) for v in pool.listAllVolumes(0))
+        vols = {v.name(): v for v in conn.storagePoolLookupByName(name).listAllVolumes(0)}
+        return [
+            (stamp.split(".")[0], int(vols[f"{stamp}.img"].info()[2]))
+            for stamp in (n[:-3] for n in sorted(vols) if n.endswith(".ok"))
+            if f"{stamp}.img" in vols
+        ]
     except libvirt.libvirtError:
-        return 0
+        return []
 
 
 MIN_DATA = 4 << 20  # a disk with less data than this is sent whole (a blank logical drive: nothing)

@@ -57,7 +57,7 @@ def test_version_is_the_projects_and_exits_0() -> None:
 
 def test_every_command_has_a_description_help_lines_and_an_example() -> None:
     found = commands(build_parser())
-    assert len(found) == 14  # twelve commands, guest's two actions
+    assert len(found) == 15  # twelve commands, guest's three actions
     for line, parser in found:
         assert parser.description, f"{line}: no description"
         options = [a for a in parser._actions if not isinstance(a, argparse._HelpAction)]
