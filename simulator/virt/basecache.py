@@ -17,7 +17,7 @@ whole at every boot, and back after it, costs each boot their size on the wire t
 
 Both caches outlive a run (the guest builds here do the same): a host keeps at most ``HOST_KEEP`` bases
 (the oldest go first, never one younger than an hour: a boot elsewhere may be about to use it), this
-machine ``LOCAL_KEEP``. ``clear_host`` removes a host's cache pool (`g7sim guest clear-host-cache`).
+machine ``LOCAL_KEEP``. ``clear_host`` removes a host's cache pool (`g7sim guest host-cache --clear`).
 """
 
 from __future__ import annotations
