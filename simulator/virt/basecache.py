@@ -102,6 +102,8 @@ class LocalBases:
         for old in bases[LOCAL_KEEP:]:
             if old.stem != keep:
                 old.unlink(missing_ok=True)
+        for part in self.root.glob(".*.part"):  # a killed copy's (a live one is under the lock)
+            part.unlink(missing_ok=True)
 
 
 def _copy_data(src: Path, dst: Path) -> None:
@@ -160,7 +162,11 @@ class HostBases:
                 pool = self.conn.storagePoolDefineXML(_pool_xml(self.name, self.path), 0)
                 pool.build(0)
             if not pool.isActive():
-                pool.create(0)
+                try:
+                    pool.create(0)
+                except libvirt.libvirtError:  # its folder went (a host's clean-up): made again, empty
+                    pool.build(0)
+                    pool.create(0)
                 pool.refresh(0)
         except libvirt.libvirtError as exc:
             if "already exists" in str(exc):  # defined by another process meanwhile
