@@ -12,11 +12,12 @@ whole at every boot, and back after it, costs each boot their size on the wire t
   *family* (one packaged server's DriveKey, or its logical drive 1, ...): every scenario of a packaged
   server starts from the same factory state, so its disks differ from the family's base by a few blocks
   (timestamps, a capture, a restore), and only those travel, as a qcow2 overlay
-  (:mod:`simulator.virt.overlay`). A disk that differs from its family's base by more than half its data
-  becomes the family's new base.
+  (:mod:`simulator.virt.overlay`). Only when the differences rewrite more than half of what the base
+  holds (a new guest build's files) does the disk become its family's new base; a capture adds data where
+  the base has none, and travels as an overlay like any difference.
 
 Both caches outlive a run (the guest builds here do the same): a host keeps at most ``HOST_KEEP`` bases
-(the oldest go first, never one younger than an hour: a boot elsewhere may be about to use it), this
+(the oldest go first, never one younger than ten minutes: a boot elsewhere may be about to use it), this
 machine ``LOCAL_KEEP``. ``clear_host`` removes a host's cache pool (`g7sim guest host-cache --clear`).
 """
 
@@ -41,15 +42,16 @@ from simulator.virt.overlay import (
     content_key,
     data_bytes,
     delta,
+    extents,
     make_overlay,
     merge_overlay,
 )
 from simulator.virt.storage import BootStorage, StorageFailed, remove_pool, send_sparse
 
 CACHE_POOL = "g7lab-cache"
-HOST_KEEP = 12
-LOCAL_KEEP = 12
-YOUNG_SECONDS = 3600.0
+HOST_KEEP = 32  # a whole run's families: 9 packaged servers' DriveKeys, a few new builds' worth more
+LOCAL_KEEP = 32
+YOUNG_SECONDS = 600.0  # a base is used between its lookup and its domain's start (QEMU then holds it open)
 
 
 class LocalBases:
@@ -207,7 +209,7 @@ class HostBases:
         return path
 
     def _prune(self, keep: str) -> None:
-        """The oldest bases beyond HOST_KEEP, and what killed uploads left, once they are an hour old."""
+        """The oldest bases beyond HOST_KEEP, and what killed uploads left, once YOUNG_SECONDS old."""
         names = self._names()
         now = time.time()
         stamps = sorted({n.rsplit(".", 1)[0] for n in names}, key=_age_key)
@@ -271,7 +273,7 @@ def send_disk(
         key = local.family_base(family)
         backing = host.find(key) if key else None
         ranges = delta(image, local.path(key)) if key and backing else None
-        if key is None or backing is None or ranges is None or _size(ranges) > data // 2:
+        if key is None or backing is None or ranges is None or _stale(ranges, local.path(key)):
             key = local.add(image, family)
             backing = host.find(key) or host.add(key, local.path(key))
             ranges = []
@@ -287,5 +289,12 @@ def fetch_disk(storage: BootStorage, volume: str, image: Path, work: Path) -> No
     merge_overlay(overlay, image)
 
 
-def _size(ranges: list[Range]) -> int:
-    return sum(end - start for start, end, _zero in ranges)
+def _stale(ranges: list[Range], base: Path) -> bool:
+    """Whether the differences rewrote more than half of what the base holds: its family's content has
+    changed (a new guest build's files), so a new base pays. Data added where the base has none (a
+    capture on the DriveKey) is not: it is one server's, and a base of it would serve no other."""
+    held = extents(base)
+    rewritten = sum(
+        max(0, min(end, hi) - max(start, lo)) for start, end, _zero in ranges for lo, hi in held if lo < end
+    )
+    return rewritten > sum(hi - lo for lo, hi in held) // 2

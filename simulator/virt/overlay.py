@@ -40,7 +40,8 @@ class OverlayFailed(SimError):
 Range = tuple[int, int, bool]  # start, end, the image holds only zeros there
 
 
-def _extents(path: Path) -> list[tuple[int, int]]:
+def extents(path: Path) -> list[tuple[int, int]]:
+    """The file's data extents (SEEK_DATA/SEEK_HOLE), ascending."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         return list(data_extents(fd, 0, os.fstat(fd).st_size))
@@ -64,7 +65,7 @@ def _union(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> Iterator[tuple
 
 
 def data_bytes(path: Path) -> int:
-    return sum(end - start for start, end in _extents(path))
+    return sum(end - start for start, end in extents(path))
 
 
 def delta(image: Path, base: Path) -> list[Range]:
@@ -77,7 +78,7 @@ def delta(image: Path, base: Path) -> list[Range]:
     out: list[Range] = []
     fi, fb = os.open(image, os.O_RDONLY | os.O_CLOEXEC), os.open(base, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        for lo, hi in _union(_extents(image), _extents(base)):
+        for lo, hi in _union(extents(image), extents(base)):
             for pos in range(lo, min(hi, size), PIECE):
                 want = min(PIECE, min(hi, size) - pos)
                 mine, theirs = os.pread(fi, want, pos), os.pread(fb, want, pos)
@@ -106,7 +107,7 @@ def content_key(path: Path) -> str:
     h = hashlib.sha256(str(path.stat().st_size).encode())
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        for lo, hi in _union(_extents(path), []):
+        for lo, hi in _union(extents(path), []):
             for pos in range(lo, hi, PIECE):
                 piece = os.pread(fd, min(PIECE, hi - pos), pos)
                 for at in range(0, len(piece), BLOCK):

@@ -172,3 +172,24 @@ def test_an_unfinished_base_is_not_taken(host: tuple[Any, HostBases, str], tmp_p
 
     bases.pool().createXML(_volume_xml("feedface.1.aa.img", image.stat().st_size), 0)  # no marker: killed
     assert bases.find("feedface") is None
+
+
+def test_data_added_where_the_base_has_none_travels_as_an_overlay(
+    host: tuple[Any, HostBases, str], boots: list[BootStorage], tmp_path: Path
+) -> None:
+    """A capture written onto a DriveKey adds data where the family's base has none: however large, it
+    is that server's own, so it goes in the overlay and the family keeps its base."""
+    _conn, bases, _root = host
+    local = LocalBases(tmp_path / "local")
+    work = tmp_path / "work"
+    work.mkdir()
+    first = _disk(tmp_path / "a.img", os.urandom(4096))
+    send_disk(_boot(host, boots), bases, local, "d.img", first, "f", work)
+    captured = tmp_path / "captured.img"
+    shutil.copyfile(first, captured)
+    _write(captured, 64 * MIB, os.urandom(12 * MIB))  # more than the base's 8 MiB, all in its holes
+    boot = _boot(host, boots)
+    assert send_disk(boot, bases, local, "d.img", captured, "f", work)
+    assert len(_markers(bases)) == 1
+    assert 12 * MIB <= boot.allocated() < 14 * MIB
+    assert _read_on_host(boot, "d.img", tmp_path / "seen.img") == captured.read_bytes()
