@@ -163,7 +163,7 @@ class BlockEncoder:
         else:
             wanted = list(self.extents if self.extents is not None else [(0, length)])
         overlay = _intersect(self.overlay_extents, wanted)
-        for lo, hi in _windows(wanted, length):
+        for lo, hi in block_windows(wanted, length):
             pos = lo
             while pos < hi:
                 want = min(RECORD_SIZE, hi - pos)
@@ -203,7 +203,7 @@ def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple
     return [piece for lo, hi in b for piece in _overlapping(a, lo, hi)]
 
 
-def _windows(extents: list[tuple[int, int]], length: int) -> Iterator[tuple[int, int]]:
+def block_windows(extents: list[tuple[int, int]], length: int) -> Iterator[tuple[int, int]]:
     """The extents widened to whole BLOCK_SIZE blocks (inside the region) and merged."""
     lo = hi = -1
     for start, end in extents:

@@ -46,7 +46,7 @@ from simulator.virt.overlay import (
     make_overlay,
     merge_overlay,
 )
-from simulator.virt.storage import BootStorage, StorageFailed, remove_pool, send_sparse
+from simulator.virt.storage import BootStorage, StorageFailed, pool_xml, remove_pool, send_sparse, volume_xml
 
 CACHE_POOL = "g7lab-cache"
 HOST_KEEP = 32  # a whole run's families: 9 packaged servers' DriveKeys, a few new builds' worth more
@@ -128,21 +128,6 @@ def _copy_data(src: Path, dst: Path) -> None:
         os.close(fo)
 
 
-def _pool_xml(name: str, path: str) -> str:
-    return (
-        f"<pool type='dir'><name>{name}</name><target><path>{path}</path>"
-        "<permissions><mode>0700</mode></permissions></target></pool>"
-    )
-
-
-def _volume_xml(name: str, capacity: int) -> str:
-    return (
-        f"<volume><name>{name}</name><capacity unit='bytes'>{capacity}</capacity>"
-        "<allocation unit='bytes'>0</allocation><target><format type='raw'/>"
-        "<permissions><mode>0600</mode></permissions></target></volume>"
-    )
-
-
 class HostBases:
     """The bases on one host: its ``g7lab-cache`` pool, made on first use."""
 
@@ -161,7 +146,7 @@ class HostBases:
             try:
                 pool = self.conn.storagePoolLookupByName(self.name)
             except libvirt.libvirtError:
-                pool = self.conn.storagePoolDefineXML(_pool_xml(self.name, self.path), 0)
+                pool = self.conn.storagePoolDefineXML(pool_xml(self.name, self.path), 0)
                 pool.build(0)
             if not pool.isActive():
                 try:
@@ -199,9 +184,9 @@ class HostBases:
         stamp = f"{key}.{int(time.time())}.{secrets.token_hex(3)}"
         size = image.stat().st_size
         try:
-            vol = self.pool().createXML(_volume_xml(f"{stamp}.img", size), 0)
+            vol = self.pool().createXML(volume_xml(f"{stamp}.img", size), 0)
             send_sparse(self.conn, vol, image, size)
-            self.pool().createXML(_volume_xml(f"{stamp}.ok", 0), 0)
+            self.pool().createXML(volume_xml(f"{stamp}.ok", 0), 0)
             path = str(vol.path())
         except (libvirt.libvirtError, OSError, RuntimeError) as exc:
             raise self._fail(f"uploading the base {key[:12]}", exc) from None

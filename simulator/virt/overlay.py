@@ -20,13 +20,14 @@ import hashlib
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
+from recovery.blockimage import BLOCK_SIZE, block_windows
 from recovery.diskio import data_extents
 from simulator.errors import SimError
+from simulator.virt.storage import replace_keeping_owner
 
-BLOCK = 64 * 1024  # qcow2's default cluster: a smaller difference is written as a whole cluster anyway
+BLOCK = BLOCK_SIZE  # 64 KiB, qcow2's default cluster (a smaller difference is a whole cluster anyway)
 PIECE = 1024 * 1024  # read at a time
 TOOL_SECONDS = 300.0
 COMMANDS_PER_RUN = 256  # qemu-io commands per process (the argument list stays short)
@@ -49,21 +50,6 @@ def extents(path: Path) -> list[tuple[int, int]]:
         os.close(fd)
 
 
-def _union(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """The union of two ascending extent lists, widened to whole blocks and merged."""
-    lo = hi = -1
-    for start, end in sorted(a + b):
-        start, end = start // BLOCK * BLOCK, -(-end // BLOCK) * BLOCK
-        if start <= hi:
-            hi = max(hi, end)
-            continue
-        if hi > lo:
-            yield lo, hi
-        lo, hi = start, end
-    if hi > lo:
-        yield lo, hi
-
-
 def data_bytes(path: Path) -> int:
     return sum(end - start for start, end in extents(path))
 
@@ -78,12 +64,10 @@ def delta(image: Path, base: Path) -> list[Range]:
     out: list[Range] = []
     fi, fb = os.open(image, os.O_RDONLY | os.O_CLOEXEC), os.open(base, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        for lo, hi in _union(extents(image), extents(base)):
-            for pos in range(lo, min(hi, size), PIECE):
-                want = min(PIECE, min(hi, size) - pos)
+        for lo, hi in block_windows(sorted(extents(image) + extents(base)), size):
+            for pos in range(lo, hi, PIECE):  # the windows end at the size: whole reads
+                want = min(PIECE, hi - pos)
                 mine, theirs = os.pread(fi, want, pos), os.pread(fb, want, pos)
-                mine += bytes(want - len(mine))
-                theirs += bytes(want - len(theirs))
                 if mine == theirs:
                     continue
                 for at in range(0, want, BLOCK):
@@ -107,7 +91,7 @@ def content_key(path: Path) -> str:
     h = hashlib.sha256(str(path.stat().st_size).encode())
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        for lo, hi in _union(extents(path), []):
+        for lo, hi in block_windows(extents(path), path.stat().st_size):
             for pos in range(lo, hi, PIECE):
                 piece = os.pread(fd, min(PIECE, hi - pos), pos)
                 for at in range(0, len(piece), BLOCK):
@@ -180,9 +164,6 @@ def merge_overlay(overlay: Path, image: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        st = image.stat()
-        os.chmod(temp, st.st_mode & 0o7777)
-        os.chown(temp, st.st_uid, st.st_gid)
-        os.replace(temp, image)
+        replace_keeping_owner(temp, image)
     finally:
         temp.unlink(missing_ok=True)

@@ -48,14 +48,14 @@ def pool_root(conn: Any, uri: str, *, system: bool, configured: str | None = Non
     raise StorageFailed(uri=uri, reason=f"no pool root: set {POOL_ROOT_ENV} or the host's pool_root")
 
 
-def _pool_xml(name: str, path: str) -> str:
+def pool_xml(name: str, path: str) -> str:
     return (
         f"<pool type='dir'><name>{name}</name><target><path>{path}</path>"
         "<permissions><mode>0700</mode></permissions></target></pool>"
     )
 
 
-def _volume_xml(name: str, capacity: int) -> str:
+def volume_xml(name: str, capacity: int) -> str:
     return (
         f"<volume><name>{name}</name><capacity unit='bytes'>{capacity}</capacity>"
         "<allocation unit='bytes'>0</allocation><target><format type='raw'/>"
@@ -110,7 +110,7 @@ class BootStorage:
     def create(self) -> None:
         remove_pool(self.conn, self.name)  # a killed session's, of this server (the power lock is ours)
         try:
-            self.pool = self.conn.storagePoolDefineXML(_pool_xml(self.name, self.path), 0)
+            self.pool = self.conn.storagePoolDefineXML(pool_xml(self.name, self.path), 0)
             self.pool.build(0)
             self.pool.create(0)
         except libvirt.libvirtError as exc:
@@ -120,7 +120,7 @@ class BootStorage:
         """A volume ``volume`` holding ``image``'s bytes (its holes stay holes)."""
         size = image.stat().st_size
         try:
-            vol = self.pool.createXML(_volume_xml(volume, size), 0)
+            vol = self.pool.createXML(volume_xml(volume, size), 0)
             send_sparse(self.conn, vol, image, size)
         except (libvirt.libvirtError, OSError, RuntimeError) as exc:
             raise self._fail(f"uploading {image.name}", exc) from None
@@ -158,10 +158,7 @@ class BootStorage:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            st = image.stat()
-            os.chmod(temp, st.st_mode & 0o7777)
-            os.chown(temp, st.st_uid, st.st_gid)
-            os.replace(temp, image)
+            replace_keeping_owner(temp, image)
         except (libvirt.libvirtError, OSError, RuntimeError) as exc:
             temp.unlink(missing_ok=True)
             raise self._fail(f"downloading {image.name}", exc) from None
@@ -176,6 +173,14 @@ class BootStorage:
 
     def remove(self) -> None:
         remove_pool(self.conn, self.name)
+
+
+def replace_keeping_owner(temp: Path, image: Path) -> None:
+    """``temp`` (complete and fsync'ed) renamed over ``image``, with the image's mode and owner."""
+    st = image.stat()
+    os.chmod(temp, st.st_mode & 0o7777)
+    os.chown(temp, st.st_uid, st.st_gid)
+    os.replace(temp, image)
 
 
 def send_sparse(conn: Any, vol: Any, image: Path, size: int) -> None:

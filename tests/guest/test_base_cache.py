@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sparse_files import sparse_file, write_at
 
 from simulator.virt.basecache import HostBases, LocalBases, clear_host, fetch_disk, send_disk
-from simulator.virt.storage import BootStorage, remove_pool
+from simulator.virt.storage import BootStorage, remove_pool, volume_xml
 
 MIB = 1 << 20
 URI = os.environ.get("G7SIM_LIBVIRT_URI", "qemu:///session")
@@ -64,6 +65,14 @@ def boots(host: tuple[Any, HostBases, str]) -> Iterator[list[BootStorage]]:
         remove_pool(conn, storage.name)
 
 
+@pytest.fixture
+def here(tmp_path: Path) -> tuple[LocalBases, Path]:
+    """This machine's bases and the boots' scratch folder, both the test's own."""
+    work = tmp_path / "work"
+    work.mkdir()
+    return LocalBases(tmp_path / "local"), work
+
+
 def _boot(host: tuple[Any, HostBases, str], boots: list[BootStorage]) -> BootStorage:
     conn, _bases, root = host
     storage = BootStorage(conn, URI, f"g7lab-basetest-{secrets.token_hex(4)}", root)
@@ -73,19 +82,8 @@ def _boot(host: tuple[Any, HostBases, str], boots: list[BootStorage]) -> BootSto
 
 
 def _disk(path: Path, seed: bytes) -> Path:
-    with open(path, "wb") as f:
-        f.truncate(256 * MIB)
-        f.seek(MIB)
-        f.write((seed * (8 * MIB // len(seed) + 1))[: 8 * MIB])
+    write_at(sparse_file(path, 256 * MIB), MIB, (seed * (8 * MIB // len(seed) + 1))[: 8 * MIB])
     return path
-
-
-def _write(path: Path, offset: int, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.pwrite(fd, data, offset)
-    finally:
-        os.close(fd)
 
 
 def _read_on_host(storage: BootStorage, volume: str, out: Path) -> bytes:
@@ -104,12 +102,10 @@ def _markers(bases: HostBases) -> list[str]:
 
 
 def test_a_family_is_uploaded_once_then_as_its_differences(
-    host: tuple[Any, HostBases, str], boots: list[BootStorage], tmp_path: Path
+    host: tuple[Any, HostBases, str], boots: list[BootStorage], here: tuple[LocalBases, Path], tmp_path: Path
 ) -> None:
     _conn, bases, _root = host
-    local = LocalBases(tmp_path / "local")
-    work = tmp_path / "work"
-    work.mkdir()
+    local, work = here
     first = _disk(tmp_path / "first.img", os.urandom(4096))
     boot = _boot(host, boots)
     assert send_disk(boot, bases, local, "disk0.img", first, "cic-360g7/USB DriveKey", work)
@@ -130,7 +126,7 @@ def test_a_family_is_uploaded_once_then_as_its_differences(
     # another server of the family: only its differences travel, over the same base
     second = tmp_path / "second.img"
     shutil.copyfile(first, second)
-    _write(second, 3 * MIB, b"another server's timestamp")
+    write_at(second, 3 * MIB, b"another server's timestamp")
     boot2 = _boot(host, boots)
     assert send_disk(boot2, bases, local, "disk0.img", second, "cic-360g7/USB DriveKey", work)
     assert len(_markers(bases)) == 1
@@ -139,12 +135,10 @@ def test_a_family_is_uploaded_once_then_as_its_differences(
 
 
 def test_a_disk_far_from_its_family_base_becomes_a_new_base(
-    host: tuple[Any, HostBases, str], boots: list[BootStorage], tmp_path: Path
+    host: tuple[Any, HostBases, str], boots: list[BootStorage], here: tuple[LocalBases, Path], tmp_path: Path
 ) -> None:
     _conn, bases, _root = host
-    local = LocalBases(tmp_path / "local")
-    work = tmp_path / "work"
-    work.mkdir()
+    local, work = here
     send_disk(_boot(host, boots), bases, local, "d.img", _disk(tmp_path / "a.img", b"a"), "f", work)
     other = _disk(tmp_path / "b.img", os.urandom(4096))
     boot = _boot(host, boots)
@@ -168,26 +162,22 @@ def test_a_disk_with_little_data_is_sent_whole(
 def test_an_unfinished_base_is_not_taken(host: tuple[Any, HostBases, str], tmp_path: Path) -> None:
     _conn, bases, _root = host
     image = _disk(tmp_path / "a.img", b"z")
-    from simulator.virt.basecache import _volume_xml
-
-    bases.pool().createXML(_volume_xml("feedface.1.aa.img", image.stat().st_size), 0)  # no marker: killed
+    bases.pool().createXML(volume_xml("feedface.1.aa.img", image.stat().st_size), 0)  # no marker: killed
     assert bases.find("feedface") is None
 
 
 def test_data_added_where_the_base_has_none_travels_as_an_overlay(
-    host: tuple[Any, HostBases, str], boots: list[BootStorage], tmp_path: Path
+    host: tuple[Any, HostBases, str], boots: list[BootStorage], here: tuple[LocalBases, Path], tmp_path: Path
 ) -> None:
     """A capture written onto a DriveKey adds data where the family's base has none: however large, it
     is that server's own, so it goes in the overlay and the family keeps its base."""
     _conn, bases, _root = host
-    local = LocalBases(tmp_path / "local")
-    work = tmp_path / "work"
-    work.mkdir()
+    local, work = here
     first = _disk(tmp_path / "a.img", os.urandom(4096))
     send_disk(_boot(host, boots), bases, local, "d.img", first, "f", work)
     captured = tmp_path / "captured.img"
     shutil.copyfile(first, captured)
-    _write(captured, 64 * MIB, os.urandom(12 * MIB))  # more than the base's 8 MiB, all in its holes
+    write_at(captured, 64 * MIB, os.urandom(12 * MIB))  # more than the base's 8 MiB, all in its holes
     boot = _boot(host, boots)
     assert send_disk(boot, bases, local, "d.img", captured, "f", work)
     assert len(_markers(bases)) == 1

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sparse_files import sparse_file, write_at
 
 from simulator.virt.overlay import BLOCK, OverlayFailed, content_key, delta, make_overlay, merge_overlay
 
@@ -22,30 +23,20 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _write(path: Path, offset: int, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.pwrite(fd, data, offset)
-    finally:
-        os.close(fd)
-
-
 def _base(tmp: Path) -> Path:
-    base = tmp / "base.img"
-    with open(base, "wb") as f:
-        f.truncate(64 * MIB)
-    _write(base, 1 * MIB, os.urandom(3 * MIB))
-    _write(base, 20 * MIB, os.urandom(BLOCK * 2))
-    _write(base, 40 * MIB, b"\x00" * BLOCK + os.urandom(100))  # an allocated zero block, then data
+    base = sparse_file(tmp / "base.img", 64 * MIB)
+    write_at(base, 1 * MIB, os.urandom(3 * MIB))
+    write_at(base, 20 * MIB, os.urandom(BLOCK * 2))
+    write_at(base, 40 * MIB, b"\x00" * BLOCK + os.urandom(100))  # an allocated zero block, then data
     return base
 
 
 def _disk(base: Path, tmp: Path) -> Path:
     disk = tmp / "disk.img"
     subprocess.run(["cp", "--sparse=always", str(base), str(disk)], check=True)
-    _write(disk, 2 * MIB + 17, b"changed")  # inside a block of data
-    _write(disk, 20 * MIB, bytes(BLOCK * 2))  # data zeroed
-    _write(disk, 50 * MIB - 5, os.urandom(10))  # new data across a block boundary, in a hole
+    write_at(disk, 2 * MIB + 17, b"changed")  # inside a block of data
+    write_at(disk, 20 * MIB, bytes(BLOCK * 2))  # data zeroed
+    write_at(disk, 50 * MIB - 5, os.urandom(10))  # new data across a block boundary, in a hole
     return disk
 
 
@@ -145,7 +136,7 @@ def test_the_content_key_is_the_content_not_the_allocation(tmp_path: Path) -> No
     dense = tmp_path / "dense.img"
     subprocess.run(["cp", "--sparse=never", str(base), str(dense)], check=True)
     assert content_key(dense) == content_key(base)
-    _write(dense, 63 * MIB, b"x")
+    write_at(dense, 63 * MIB, b"x")
     assert content_key(dense) != content_key(base)
 
 
