@@ -13,7 +13,7 @@ from simulator.virt.connection import DEFAULT_URI, open_connection
 
 def host_cache_command(args: argparse.Namespace) -> int:
     uri = args.libvirt_uri or os.environ.get("G7SIM_LIBVIRT_URI") or DEFAULT_URI
-    conn = open_connection(uri, autostart=True)
+    conn = open_connection(uri)
     try:
         if args.clear:
             data: dict[str, object] = {"uri": uri, "pool": CACHE_POOL, "cleared": clear_host(conn)}

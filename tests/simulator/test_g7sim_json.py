@@ -125,3 +125,32 @@ def test_the_error_document_names_the_operation_and_the_kind_of_failure(lab_root
         }
     }
     assert proc.returncode == 1 and proc.stderr == ""
+
+
+def _host_cache(*args: str) -> tuple[int, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "guest", "host-cache", "--json", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.stderr == "", proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_guest_host_cache_answers_one_json_document() -> None:
+    """Kept out of CASES: a host's cache changes while other runs boot guests on it. Its failure (a URI no
+    libvirt driver serves) needs no hypervisor; its answer needs the local daemon."""
+    status, doc = _host_cache("--libvirt-uri", "nosuch:///system")
+    assert status == 1 and set(doc) == {"error"} and set(doc["error"]) == ERROR_FIELDS
+    assert doc["error"]["code"] == "libvirt-unavailable" and doc["error"]["operation"] == "guest host-cache"
+    try:
+        from simulator.virt.connection import open_connection
+
+        open_connection("qemu:///session").close()
+    except Exception as exc:  # noqa: BLE001 - any reason libvirt is unusable: the answer is not checked
+        pytest.skip(f"libvirt is not usable here: {exc}")
+    status, doc = _host_cache("--libvirt-uri", "qemu:///session")
+    assert status == 0 and set(doc) == {"uri", "pool", "bases", "bytes"}
+    assert doc["pool"] == "g7lab-cache" and doc["bases"] >= 0 and doc["bytes"] >= 0
